@@ -1,0 +1,1 @@
+"""Code shared by every leaderboard service: events, documents, settings, bus and store."""

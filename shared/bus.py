@@ -1,0 +1,167 @@
+"""NATS JetStream: the streams of DESIGN §2, typed publishing, pull consumers, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel, ValidationError
+
+from shared.events import Subjects
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
+
+FETCH_TIMEOUTS = (asyncio.TimeoutError, NatsTimeoutError)
+"""nats-py raises either on an empty pull fetch."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One JetStream stream of the event contract."""
+
+    name: str
+    subjects: tuple[str, ...]
+    retention: RetentionPolicy = RetentionPolicy.LIMITS
+    max_msgs_per_subject: int = -1
+
+    def config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.name,
+            subjects=list(self.subjects),
+            retention=self.retention,
+            max_msgs_per_subject=self.max_msgs_per_subject,
+        )
+
+
+SUBMISSIONS = Stream("LB_SUBMISSIONS", ("lb.intake.>", "lb.submissions.>"))
+JOBS = Stream("LB_JOBS", ("lb.jobs.>",), RetentionPolicy.WORK_QUEUE)
+RESULTS = Stream("LB_RESULTS", ("lb.status.>", "lb.results.>"))
+LEADERBOARD = Stream("LB_LEADERBOARD", ("lb.leaderboard.>",), max_msgs_per_subject=1)
+DLQ = Stream("LB_DLQ", ("lb.dlq.>",))
+STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ)
+
+REASON_HEADER = "Lb-Reason"
+ORIGINAL_SUBJECT_HEADER = "Lb-Original-Subject"
+
+
+class Bus:
+    """A NATS connection with JetStream, the streams declared."""
+
+    def __init__(self, client: Client, js: JetStreamContext) -> None:
+        self.client = client
+        self.js = js
+
+    @classmethod
+    async def connect(cls, url: str, name: str) -> Bus:
+        """Connect and declare every stream (idempotent: existing ones are updated)."""
+        client = await nats.connect(url, name=name, max_reconnect_attempts=-1)
+        bus = cls(client, client.jetstream())
+        await bus.declare_streams()
+        return bus
+
+    async def declare_streams(self) -> None:
+        for stream in STREAMS:
+            try:
+                await self.js.stream_info(stream.name)
+            except NotFoundError:
+                await self.js.add_stream(stream.config())
+            else:
+                await self.js.update_stream(stream.config())
+
+    async def publish(self, subject: str, event: BaseModel, msg_id: str) -> None:
+        """Publish `event` as JSON; `msg_id` lets the server drop a retried duplicate."""
+        await self.js.publish(
+            subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": msg_id}
+        )
+
+    async def dead_letter(self, msg: Msg, stream: Stream, reason: str) -> None:
+        """Copy `msg` to the dead-letter subject of `stream`, with the reason in headers."""
+        seq = msg.metadata.sequence.stream if msg.metadata else 0
+        await self.js.publish(
+            Subjects.dead_letter(stream.name),
+            msg.data,
+            headers={
+                "Nats-Msg-Id": f"dlq:{stream.name}:{seq}",
+                REASON_HEADER: reason[:1000],
+                ORIGINAL_SUBJECT_HEADER: msg.subject,
+            },
+        )
+        log.warning("dead-lettered %s from %s: %s", msg.subject, stream.name, reason)
+
+    async def pull(
+        self,
+        stream: Stream,
+        durable: str,
+        filter_subject: str,
+        *,
+        ack_wait: float = 30.0,
+        max_deliver: int = 5,
+    ) -> JetStreamContext.PullSubscription:
+        """A durable pull consumer, created or bound."""
+        config = ConsumerConfig(
+            durable_name=durable,
+            filter_subject=filter_subject,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+        )
+        return await self.js.pull_subscribe(
+            filter_subject, durable=durable, stream=stream.name, config=config
+        )
+
+    async def close(self) -> None:
+        await self.client.drain()
+
+
+def decode(msg: Msg, model: type[E]) -> E:
+    """The payload of `msg` as `model`; raises `ValidationError` on anything else."""
+    return model.model_validate_json(msg.data)
+
+
+Handler = Callable[[Msg], Awaitable[None]]
+
+
+async def consume(
+    bus: Bus,
+    subscription: JetStreamContext.PullSubscription,
+    stream: Stream,
+    handler: Handler,
+    stop: asyncio.Event,
+    *,
+    max_deliver: int = 5,
+) -> None:
+    """Fetch and handle messages one at a time until `stop` is set.
+
+    A message that does not validate goes to the dead-letter subject at once; one whose handler
+    fails is redelivered after a delay, and dead-lettered when its deliveries are used up.
+    The handler acks.
+    """
+    while not stop.is_set():
+        try:
+            messages = await subscription.fetch(1, timeout=1.0)
+        except FETCH_TIMEOUTS:
+            continue
+        for msg in messages:
+            try:
+                await handler(msg)
+            except ValidationError as error:
+                await bus.dead_letter(msg, stream, f"invalid payload: {error}")
+                await msg.term()
+            except Exception as error:
+                log.exception("handling %s failed", msg.subject)
+                if msg.metadata.num_delivered >= max_deliver:
+                    await bus.dead_letter(msg, stream, f"handler failed: {error!r}")
+                    await msg.term()
+                else:
+                    await msg.nak(delay=2.0)

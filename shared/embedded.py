@@ -1,0 +1,82 @@
+"""The embedded servers: a JetStream nats-server and the Mongo-wire server `nx-27017`."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until something listens on `port`; fail early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+def executable(name: str) -> str:
+    """A console script installed beside this Python, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: install leaderboard[embedded]")
+    return found
+
+
+def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A nats-server with JetStream storing under `data_dir`, on loopback."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [executable("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "nats-server.log").open("ab"),
+    )
+    wait_for_port(port, process)
+    return process
+
+
+def start_mongo_wire(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """The embedded Mongo-wire server, with its own data, log and pid files."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            executable("nx-27017"),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--data-dir", str(data_dir),
+            "--log-file", str(data_dir / "nx-27017.log"),
+            "--pid-file", str(data_dir / "nx-27017.pid"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "nx-27017.stderr").open("ab"),
+    )
+    wait_for_port(port, process)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate `process`, killing it if it does not exit in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

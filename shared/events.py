@@ -1,0 +1,198 @@
+"""Versioned event payloads carried on the bus; the single source for validation and docs."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+"""`org/name` as the Hugging Face Hub allows it (no `--`, `..`, leading or trailing dots)."""
+
+_MODEL_ID_FORBIDDEN = re.compile(r"--|\.\.|\.$|\./|/\.")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive one (as some stores return) is taken to be UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def is_valid_model_id(model: str) -> bool:
+    """Whether `model` is a syntactically valid Hub model id `org/name`."""
+    return bool(re.match(MODEL_ID_PATTERN, model)) and not _MODEL_ID_FORBIDDEN.search(model)
+
+
+class Event(BaseModel):
+    """Base of every bus payload: strict fields and a schema version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+
+
+class Priority(StrEnum):
+    """Job priority; each has its own job subject, high is fetched first."""
+
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+class SubmissionRequest(BaseModel):
+    """What a submitter asks for: a model and either tasks or a benchmark."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="Hub model id `org/name`.", examples=["sentence-transformers/all-MiniLM-L6-v2"])
+    revision: str | None = Field(default=None, description="Branch, tag or commit; default main.")
+    tasks: list[str] | None = Field(default=None, description="MTEB task names.", examples=[["BIOSSES"]])
+    benchmark: str | None = Field(default=None, description="MTEB benchmark name.")
+
+    @model_validator(mode="after")
+    def _tasks_or_benchmark(self) -> SubmissionRequest:
+        if not self.tasks and not self.benchmark:
+            raise ValueError("give `tasks` or `benchmark`")
+        if self.tasks and self.benchmark:
+            raise ValueError("give `tasks` or `benchmark`, not both")
+        return self
+
+
+class SubmissionAccepted(Event):
+    """A submission passed validation; its jobs follow on the jobs subjects."""
+
+    submission_id: str
+    model: str
+    revision: str = Field(description="The pinned revision (commit sha) that is evaluated.")
+    tasks: list[str]
+    benchmark: str | None = None
+    priority: Priority = Priority.NORMAL
+    accepted_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class Job(Event):
+    """One work item: evaluate one model revision on one task."""
+
+    submission_id: str
+    model: str
+    revision: str
+    task: str
+    priority: Priority = Priority.NORMAL
+
+
+class TaskState(StrEnum):
+    """Where one task of a submission stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class StatusEvent(Event):
+    """Progress of one task of a submission, reported by an evaluator."""
+
+    submission_id: str
+    task: str
+    state: TaskState
+    reason: str | None = Field(default=None, description="Short failure reason.")
+    evaluator_id: str
+    attempt: int = 1
+    at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class Envelope(BaseModel):
+    """How a result was produced: enough to reproduce it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    revision: str
+    task: str
+    task_type: str
+    main_score: str
+    dataset_revision: str
+    eval_splits: list[str]
+    hf_subsets: list[str]
+    versions: dict[str, str] = Field(description="mteb, sentence-transformers, transformers, torch, python.")
+    device: str
+    evaluator_id: str
+    attempt: int
+    evaluation_time_s: float
+    model_load_time_s: float
+
+
+class ResultEvent(Event):
+    """One finished task: mteb's TaskResult, unchanged, inside a reproducibility envelope."""
+
+    submission_id: str
+    model: str
+    revision: str
+    task: str
+    main_score: float = Field(description="The task score: mean main score over its splits and subsets.")
+    task_result: dict[str, Any] = Field(description="mteb's TaskResult JSON, as mteb writes it.")
+    envelope: Envelope
+    evaluated_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class LeaderboardUpdated(Event):
+    """A materialized leaderboard document was replaced."""
+
+    leaderboard_id: str
+    version: int
+    generated_at: UtcDatetime
+
+
+class DeadLetter(BaseModel):
+    """Headers of a dead-lettered message (the body is the original, untouched)."""
+
+    reason: str
+    original_subject: str
+    stream: str
+
+
+SUBJECT_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def subject_token(name: str) -> str:
+    """A name as one NATS subject token (dots, spaces and wildcards replaced)."""
+    return SUBJECT_TOKEN.sub("_", name)
+
+
+class Subjects:
+    """Every subject of the event contract (DESIGN §2)."""
+
+    INTAKE = "lb.intake.submissions"
+
+    @staticmethod
+    def accepted(submission_id: str) -> str:
+        return f"lb.submissions.{submission_id}.accepted"
+
+    @staticmethod
+    def job(priority: Priority, submission_id: str, task: str) -> str:
+        return f"lb.jobs.{priority.value}.{submission_id}.{subject_token(task)}"
+
+    @staticmethod
+    def status(submission_id: str) -> str:
+        return f"lb.status.{submission_id}"
+
+    @staticmethod
+    def result(submission_id: str, task: str) -> str:
+        return f"lb.results.{submission_id}.{subject_token(task)}"
+
+    @staticmethod
+    def leaderboard_updated(leaderboard_id: str) -> str:
+        return f"lb.leaderboard.{subject_token(leaderboard_id)}.updated"
+
+    @staticmethod
+    def dead_letter(stream: str) -> str:
+        return f"lb.dlq.{stream}"

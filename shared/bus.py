@@ -52,6 +52,11 @@ LEADERBOARD = Stream("LB_LEADERBOARD", ("lb.leaderboard.>",), max_msgs_per_subje
 DLQ = Stream("LB_DLQ", ("lb.dlq.>",))
 STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ)
 
+
+class InvalidMessage(ValueError):
+    """A message that is well-formed JSON but can never be handled; it is dead-lettered."""
+
+
 REASON_HEADER = "Lb-Reason"
 ORIGINAL_SUBJECT_HEADER = "Lb-Original-Subject"
 
@@ -121,7 +126,9 @@ class Bus:
         )
 
     async def close(self) -> None:
-        await self.client.drain()
+        """Flush what was published, then close (drain can hang on pull subscriptions)."""
+        await self.client.flush()
+        await self.client.close()
 
 
 def decode(msg: Msg, model: type[E]) -> E:
@@ -155,7 +162,7 @@ async def consume(
         for msg in messages:
             try:
                 await handler(msg)
-            except ValidationError as error:
+            except (ValidationError, InvalidMessage) as error:
                 await bus.dead_letter(msg, stream, f"invalid payload: {error}")
                 await msg.term()
             except Exception as error:

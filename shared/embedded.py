@@ -44,7 +44,16 @@ def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """A nats-server with JetStream storing under `data_dir`, on loopback."""
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [executable("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(data_dir)],
+        [
+            executable("nats-server"),
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-sd",
+            str(data_dir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "nats-server.log").open("ab"),
     )
@@ -58,11 +67,16 @@ def start_mongo_wire(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
             executable("nx-27017"),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--data-dir", str(data_dir),
-            "--log-file", str(data_dir / "nx-27017.log"),
-            "--pid-file", str(data_dir / "nx-27017.pid"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-file",
+            str(data_dir / "nx-27017.log"),
+            "--pid-file",
+            str(data_dir / "nx-27017.pid"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "nx-27017.stderr").open("ab"),

@@ -53,9 +53,13 @@ class SubmissionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="Hub model id `org/name`.", examples=["sentence-transformers/all-MiniLM-L6-v2"])
+    model: str = Field(
+        description="Hub model id `org/name`.", examples=["sentence-transformers/all-MiniLM-L6-v2"]
+    )
     revision: str | None = Field(default=None, description="Branch, tag or commit; default main.")
-    tasks: list[str] | None = Field(default=None, description="MTEB task names.", examples=[["BIOSSES"]])
+    tasks: list[str] | None = Field(
+        default=None, description="MTEB task names.", examples=[["BIOSSES"]]
+    )
     benchmark: str | None = Field(default=None, description="MTEB benchmark name.")
 
     @model_validator(mode="after")
@@ -123,7 +127,9 @@ class Envelope(BaseModel):
     dataset_revision: str
     eval_splits: list[str]
     hf_subsets: list[str]
-    versions: dict[str, str] = Field(description="mteb, sentence-transformers, transformers, torch, python.")
+    versions: dict[str, str] = Field(
+        description="mteb, sentence-transformers, transformers, torch, python."
+    )
     device: str
     evaluator_id: str
     attempt: int
@@ -138,7 +144,9 @@ class ResultEvent(Event):
     model: str
     revision: str
     task: str
-    main_score: float = Field(description="The task score: mean main score over its splits and subsets.")
+    main_score: float = Field(
+        description="The task score: mean main score over its splits and subsets."
+    )
     task_result: dict[str, Any] = Field(description="mteb's TaskResult JSON, as mteb writes it.")
     envelope: Envelope
     evaluated_at: UtcDatetime = Field(default_factory=utcnow)

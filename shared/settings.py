@@ -25,12 +25,18 @@ class Settings(BaseSettings):
         default=Path.home() / ".local" / "share" / "leaderboard",
         description="Where `leaderboard up` keeps the embedded servers' data.",
     )
+    embedded_nats_port: int = Field(default=4222, description="Port of the embedded nats-server.")
+    embedded_mongodb_port: int = Field(
+        default=27017, description="Port of the embedded Mongo-wire server."
+    )
+    log_level: str = Field(default="INFO", description="Log level of every service.")
     web_host: str = Field(default="127.0.0.1", description="Web pages bind address.")
     web_port: int = Field(default=8000, description="Web pages port.")
     api_host: str = Field(default="127.0.0.1", description="Submission API bind address.")
     api_port: int = Field(default=8001, description="Submission API port.")
-    api_url: str = Field(
-        default="http://127.0.0.1:8001", description="Submission API URL used by the CLI."
+    api_url: str | None = Field(
+        default=None,
+        description="Submission API URL the CLI talks to; default http://API_HOST:API_PORT.",
     )
     datasets_dir: Path | None = Field(
         default=None,
@@ -49,6 +55,9 @@ class Settings(BaseSettings):
     evaluator_id: str | None = Field(
         default=None, description="Name of this evaluator in events; default host:pid."
     )
+
+    def submission_api_url(self) -> str:
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from services.stack import Stack, start_stack
 from shared.bus import Bus
 from shared.embedded import free_port, start_mongo_wire, start_nats, stop
+from shared.settings import Settings
 from shared.store import Store
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -73,3 +75,44 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def datasets_dir() -> Path | None:
     """The shared task data, or None to read from the Hub."""
     return SHARED_DATASETS if SHARED_DATASETS.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def stack(
+    nats_url: str,
+    mongodb_url: str,
+    models_dir: Path,
+    datasets_dir: Path | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """The four services, started as `leaderboard up` starts them, on the test servers."""
+    home = tmp_path_factory.mktemp("stack")
+    settings = Settings(
+        nats_url=nats_url,
+        mongodb_url=mongodb_url,
+        mongodb_database=f"stack_{uuid.uuid4().hex[:12]}",
+        data_dir=home / "data",
+        api_port=free_port(),
+        web_port=free_port(),
+        models_dir=models_dir,
+        datasets_dir=datasets_dir,
+        job_ack_wait_s=30.0,
+    )
+    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"} if datasets_dir else {}
+    running = start_stack(
+        settings,
+        log_dir=home / "logs",
+        extra_env={"HF_HOME": str(home / "hf")} | offline,
+    )
+    yield running
+    running.stop()
+    for log in sorted((home / "logs").glob("*.log")):
+        print(f"----- {log.name}\n{log.read_text()[-20000:]}")
+
+
+@pytest.fixture
+async def stack_store(stack: Stack) -> AsyncIterator[Store]:
+    """The store the stack's services use."""
+    store = Store(stack.settings.mongodb_url or "", stack.settings.mongodb_database)
+    yield store
+    await store.close()

@@ -1,0 +1,1 @@
+"""The leaderboard's services: submission, evaluator, aggregator, web, and the CLI."""

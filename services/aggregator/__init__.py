@@ -1,0 +1,1 @@
+"""Aggregator: turns status and result events into stored results, submissions and rankings."""

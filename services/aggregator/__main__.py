@@ -1,0 +1,40 @@
+"""`python -m services.aggregator`: the aggregator on the configured bus and store."""
+
+import asyncio
+import signal
+
+from services.aggregator.handlers import Aggregator
+from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
+from shared.logs import configure_logging
+from shared.settings import get_settings
+from shared.store import Store
+
+
+async def main() -> None:
+    settings = get_settings()
+    assert settings.nats_url and settings.mongodb_url, "set LEADERBOARD_NATS_URL and _MONGODB_URL"
+    bus = await Bus.connect(settings.nats_url, "aggregator")
+    store = Store(settings.mongodb_url, settings.mongodb_database)
+    await store.ensure_indexes()
+    aggregator = Aggregator(bus, store)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    routes = [
+        (SUBMISSIONS, "aggregator-accepted", "lb.submissions.*.accepted", aggregator.on_accepted),
+        (RESULTS, "aggregator-status", "lb.status.>", aggregator.on_status),
+        (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
+    ]
+    consumers = [
+        consume(bus, await bus.pull(stream, durable, subject), stream, handler, stop)
+        for stream, durable, subject, handler in routes
+    ]
+    await asyncio.gather(*consumers)
+    await bus.close()
+    await store.close()
+
+
+if __name__ == "__main__":
+    configure_logging()
+    asyncio.run(main())

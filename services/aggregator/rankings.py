@@ -1,0 +1,34 @@
+"""Rankings computed from stored results."""
+
+from __future__ import annotations
+
+from shared.documents import LeaderboardDoc, LeaderboardRow, ResultDoc, task_leaderboard_id
+
+
+def latest_per_model(results: list[ResultDoc]) -> list[ResultDoc]:
+    """One result per model: its most recently evaluated revision."""
+    latest: dict[str, ResultDoc] = {}
+    for result in results:
+        kept = latest.get(result.model)
+        if kept is None or result.evaluated_at > kept.evaluated_at:
+            latest[result.model] = result
+    return list(latest.values())
+
+
+def task_leaderboard(task: str, results: list[ResultDoc]) -> LeaderboardDoc:
+    """The ranking of one task: best score first, tied scores sharing the better rank."""
+    ordered = sorted(latest_per_model(results), key=lambda r: (-r.main_score, r.model))
+    rows: list[LeaderboardRow] = []
+    for position, result in enumerate(ordered, start=1):
+        tied = rows and rows[-1].main_score == result.main_score
+        rows.append(
+            LeaderboardRow(
+                rank=rows[-1].rank if tied else position,
+                model=result.model,
+                revision=result.revision,
+                main_score=result.main_score,
+                evaluated_at=result.evaluated_at,
+                submission_id=result.submission_id,
+            )
+        )
+    return LeaderboardDoc(_id=task_leaderboard_id(task), kind="task", name=task, rows=rows)

@@ -1,0 +1,1 @@
+"""Evaluator workers: take jobs off the bus, run mteb, publish one result per task."""

@@ -1,0 +1,44 @@
+"""`python -m services.evaluator`: an evaluator worker on the configured bus."""
+
+import asyncio
+import os
+import signal
+import socket
+
+from services.evaluator.runner import ModelCache, Runner
+from services.evaluator.worker import Evaluator
+from shared.bus import Bus
+from shared.logs import configure_logging
+from shared.settings import get_settings
+
+
+async def main() -> None:
+    settings = get_settings()
+    assert settings.nats_url, "set LEADERBOARD_NATS_URL"
+    evaluator_id = settings.evaluator_id or f"{socket.gethostname()}:{os.getpid()}"
+    runner = Runner(
+        ModelCache(settings.models_dir, settings.device),
+        settings.datasets_dir,
+        settings.batch_size,
+        evaluator_id,
+    )
+    bus = await Bus.connect(settings.nats_url, f"evaluator {evaluator_id}")
+    evaluator = Evaluator(bus, runner, settings.job_ack_wait_s, settings.job_max_deliver)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    serving = asyncio.create_task(evaluator.serve(stop))
+    await stop.wait()
+    if evaluator.in_flight is not None:
+        # mteb cannot be interrupted: hand the job back for another evaluator and leave now
+        await evaluator.in_flight.nak()
+        await bus.client.flush()
+        os._exit(0)
+    await serving
+    await bus.close()
+
+
+if __name__ == "__main__":
+    configure_logging()
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Submission service: validates and pins submissions, stores them, publishes their jobs."""

@@ -1,0 +1,1 @@
+"""Web: server-rendered leaderboard pages, each also as `.json` and `.csv`."""

@@ -1,0 +1,136 @@
+"""The web pages: home, task leaderboards and submission status, read from the store only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import mteb
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.web.renderings import Format, csv_response, json_response, split_format
+from shared.documents import task_leaderboard_id
+from shared.settings import Settings, get_settings
+from shared.store import Store
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TASK_COLUMNS = ("rank", "model", "revision", "main_score", "evaluated_at", "submission_id")
+SORTABLE = {"rank", "model", "main_score", "evaluated_at"}
+
+
+def display_score(value: float | None) -> str:
+    """mteb's display: ×100 with two decimals."""
+    return "" if value is None else f"{value * 100:.2f}"
+
+
+TEMPLATES.env.filters["score"] = display_score
+
+
+def known_task(name: str) -> Any:
+    try:
+        return mteb.get_task(name)
+    except KeyError:
+        raise HTTPException(404, f"no task named {name!r}") from None
+
+
+def sort_rows(rows: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
+    """Rows ordered by `sort` (a column, `-column` for descending); unknown columns are ignored."""
+    if not sort or sort.lstrip("-") not in SORTABLE:
+        return rows
+    key = sort.lstrip("-")
+    return sorted(rows, key=lambda row: row[key], reverse=sort.startswith("-"))
+
+
+def benchmarks_covering(tasks: set[str]) -> list[dict[str, Any]]:
+    """mteb's benchmarks that contain at least one of `tasks`, with their coverage."""
+    covering = []
+    for benchmark in mteb.get_benchmarks():
+        names = [task.metadata.name for task in benchmark.tasks]
+        evaluated = [name for name in names if name in tasks]
+        if evaluated:
+            covering.append(
+                {"name": benchmark.name, "evaluated": len(evaluated), "total": len(names)}
+            )
+    return covering
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.mongodb_url, "set LEADERBOARD_MONGODB_URL"
+        app.state.store = Store(settings.mongodb_url, settings.mongodb_database)
+        yield
+        await app.state.store.close()
+
+    app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    def store(request: Request) -> Store:
+        return request.app.state.store  # type: ignore[no-any-return]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, error: StarletteHTTPException) -> Response:
+        if request.url.path.endswith((".json", ".csv")):
+            return json_response({"error": error.detail}, status_code=error.status_code)
+        return TEMPLATES.TemplateResponse(
+            request, "error.html", {"detail": error.detail}, status_code=error.status_code
+        )
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> Response:
+        leaderboards = await store(request).list_leaderboards("task")
+        tasks = [
+            {"name": lb.name, "generated_at": lb.generated_at.isoformat()} for lb in leaderboards
+        ]
+        context = {"tasks": tasks, "benchmarks": benchmarks_covering({t["name"] for t in tasks})}
+        return TEMPLATES.TemplateResponse(request, "home.html", context)
+
+    @app.get("/tasks/{path_name}")
+    async def task_page(request: Request, path_name: str, sort: str | None = None) -> Response:
+        name, fmt = split_format(path_name)
+        task = known_task(name)
+        leaderboard = await store(request).get_leaderboard(task_leaderboard_id(name))
+        rows = [row.model_dump(mode="json") for row in leaderboard.rows] if leaderboard else []
+        context = {
+            "task": name,
+            "type": task.metadata.type,
+            "main_score": task.metadata.main_score,
+            "description": task.metadata.description,
+            "version": leaderboard.version if leaderboard else 0,
+            "generated_at": leaderboard.generated_at.isoformat() if leaderboard else None,
+            "sort": sort,
+            "rows": sort_rows(rows, sort),
+        }
+        if fmt is Format.JSON:
+            return json_response(context)
+        if fmt is Format.CSV:
+            return csv_response(context["rows"], TASK_COLUMNS, name)
+        return TEMPLATES.TemplateResponse(request, "task.html", context)
+
+    @app.get("/submissions/{path_name}")
+    async def submission_page(request: Request, path_name: str) -> Response:
+        submission_id, fmt = split_format(path_name)
+        submission = await store(request).get_submission(submission_id)
+        if submission is None:
+            raise HTTPException(404, f"no submission {submission_id}")
+        context = submission.model_dump(mode="json")
+        if fmt is Format.JSON:
+            return json_response(context)
+        if fmt is Format.CSV:
+            columns = ("task", "state", "main_score", "reason", "evaluator_id", "updated_at")
+            return csv_response(context["tasks"], columns, submission_id)
+        context["terminal"] = submission.status.terminal
+        return TEMPLATES.TemplateResponse(request, "submission.html", context)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict[str, str]:
+        await store(request).ping()
+        return {"status": "ok"}
+
+    return app

@@ -46,7 +46,12 @@ async def finished(stack: Stack) -> dict:
 async def test_submission_completes_with_official_scores(finished: dict) -> None:
     assert finished["status"] == "completed", finished
     assert finished["revision"] == REVISION
-    assert [s["status"] for s in finished["history"]] == ["accepted", "queued", "running", "completed"]
+    assert [s["status"] for s in finished["history"]] == [
+        "accepted",
+        "queued",
+        "running",
+        "completed",
+    ]
     for task in finished["tasks"]:
         assert task["state"] == "done"
         assert task["main_score"] == pytest.approx(OFFICIAL[task["task"]], abs=1e-6)

@@ -98,6 +98,8 @@ class Aggregator:
         score = task_score(task_result.scores, task.metadata.eval_splits, task.hf_subsets)
         if score is None:
             raise InvalidMessage(f"result of {event.task} lacks a required split or subset")
+        if task_result.mteb_version is None:
+            raise InvalidMessage(f"result of {event.task} does not say which mteb made it")
         result = ResultDoc(
             _id=result_id(event.model, event.revision, event.task, task_result.mteb_version),
             model=event.model,

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import mteb
 from huggingface_hub import HfApi
 from huggingface_hub.errors import (
@@ -103,7 +103,7 @@ class ModelResolver:
                 f"{model} is not in the offline model mirror and the Hub is offline",
                 "model",
             ) from None
-        except (httpx.TransportError, OSError) as error:
+        except (httpx2.TransportError, OSError) as error:  # huggingface_hub's HTTP client
             raise Refusal(
                 RefusalCode.HUB_UNREACHABLE, f"the Hugging Face Hub is unreachable: {error}"
             ) from None

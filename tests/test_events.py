@@ -1,0 +1,108 @@
+"""Event models: validation, subjects and JSON round trips."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events import (
+    Envelope,
+    Job,
+    Priority,
+    ResultEvent,
+    Subjects,
+    SubmissionRequest,
+    is_valid_model_id,
+    subject_token,
+)
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["sentence-transformers/all-MiniLM-L6-v2", "BAAI/bge-m3", "intfloat/e5-base-v2", "a/b"],
+)
+def test_valid_model_ids(model: str) -> None:
+    assert is_valid_model_id(model)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "",
+        "noslash",
+        "a/b/c",
+        "/name",
+        "org/",
+        "org/na me",
+        "org--x/name",
+        "org/na..me",
+        "org/name.",
+    ],
+)
+def test_invalid_model_ids(model: str) -> None:
+    assert not is_valid_model_id(model)
+
+
+def test_request_needs_tasks_or_benchmark_but_not_both() -> None:
+    with pytest.raises(ValidationError):
+        SubmissionRequest(model="a/b")
+    with pytest.raises(ValidationError):
+        SubmissionRequest(model="a/b", tasks=[])
+    with pytest.raises(ValidationError):
+        SubmissionRequest(model="a/b", tasks=["BIOSSES"], benchmark="MTEB(eng, v2)")
+    assert SubmissionRequest(model="a/b", benchmark="MTEB(eng, v2)").benchmark == "MTEB(eng, v2)"
+
+
+def test_subject_tokens_are_single_tokens() -> None:
+    assert subject_token("STSBenchmark.v2") == "STSBenchmark_v2"
+    assert subject_token("task:MTEB(eng, v2)") == "task_MTEB_eng__v2_"
+    assert subject_token("a>b*c") == "a_b_c"
+
+
+def test_subjects() -> None:
+    assert Subjects.job(Priority.HIGH, "s1", "STS22.v2") == "lb.jobs.high.s1.STS22_v2"
+    assert Subjects.result("s1", "BIOSSES") == "lb.results.s1.BIOSSES"
+    assert Subjects.status("s1") == "lb.status.s1"
+    assert Subjects.accepted("s1") == "lb.submissions.s1.accepted"
+    assert Subjects.leaderboard_updated("task:BIOSSES") == "lb.leaderboard.task_BIOSSES.updated"
+    assert Subjects.dead_letter("LB_JOBS") == "lb.dlq.LB_JOBS"
+
+
+def test_unknown_schema_version_and_fields_are_rejected() -> None:
+    job = {"submission_id": "s", "model": "a/b", "revision": "r", "task": "BIOSSES"}
+    assert Job.model_validate(job).schema_version == 1
+    with pytest.raises(ValidationError):
+        Job.model_validate(job | {"schema_version": 2})
+    with pytest.raises(ValidationError):
+        Job.model_validate(job | {"surprise": True})
+
+
+def test_result_event_round_trips_through_json() -> None:
+    envelope = Envelope(
+        model="a/b",
+        revision="r",
+        task="BIOSSES",
+        task_type="STS",
+        main_score="cosine_spearman",
+        dataset_revision="d",
+        eval_splits=["test"],
+        hf_subsets=["default"],
+        versions={"mteb": "2.26.24"},
+        device="cpu",
+        evaluator_id="e",
+        attempt=1,
+        evaluation_time_s=1.5,
+        model_load_time_s=0.5,
+    )
+    event = ResultEvent(
+        submission_id="s",
+        model="a/b",
+        revision="r",
+        task="BIOSSES",
+        main_score=0.8164041444909368,
+        task_result={"scores": {"test": [{"main_score": 0.8164041444909368}]}},
+        envelope=envelope,
+    )
+    again = ResultEvent.model_validate_json(event.model_dump_json())
+    assert again == event
+    assert again.evaluated_at.tzinfo is not None

@@ -43,7 +43,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def api(method: str, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, f"{get_settings().submission_api_url()}{path}", timeout=60.0, **kwargs)
+    return httpx.request(
+        method, f"{get_settings().submission_api_url()}{path}", timeout=60.0, **kwargs
+    )
 
 
 def fail(response: httpx.Response) -> int:

@@ -1,0 +1,66 @@
+"""`leaderboard up`: embedded servers and the four services start, and Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from shared.embedded import free_port
+
+
+def test_up_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    web_port, api_port = free_port(), free_port()
+    env = dict(os.environ) | {
+        "LEADERBOARD_DATA_DIR": str(tmp_path / "data"),
+        "LEADERBOARD_WEB_PORT": str(web_port),
+        "LEADERBOARD_API_PORT": str(api_port),
+        "LEADERBOARD_EMBEDDED_NATS_PORT": str(free_port()),
+        "LEADERBOARD_EMBEDDED_MONGODB_PORT": str(free_port()),
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    for name in ("LEADERBOARD_NATS_URL", "LEADERBOARD_MONGODB_URL"):
+        env.pop(name, None)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        printed = []
+        assert up.stdout is not None
+        for line in up.stdout:
+            printed.append(line)
+            if "Ctrl-C" in line:
+                break
+        output = "".join(printed)
+        assert f"http://127.0.0.1:{web_port}" in output, output
+        assert f"http://127.0.0.1:{api_port}" in output, output
+        assert httpx.get(f"http://127.0.0.1:{web_port}/healthz").json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{api_port}/healthz").json()["bus"] == "connected"
+        assert (tmp_path / "data" / "nats" / "jetstream").is_dir()
+        assert any((tmp_path / "data" / "mongo").glob("*.db"))
+
+        os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+        assert up.wait(timeout=60) == 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(up.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("processes of `leaderboard up` outlived it")
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()

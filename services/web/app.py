@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,15 @@ def display_score(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.2f}"
 
 
+def display_time(value: str | None) -> str:
+    """An ISO timestamp as `2026-11-27 17:43:35 UTC`."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 TEMPLATES.env.filters["score"] = display_score
+TEMPLATES.env.filters["when"] = display_time
 
 
 def known_task(name: str) -> Any:

@@ -160,14 +160,6 @@ class LeaderboardUpdated(Event):
     generated_at: UtcDatetime
 
 
-class DeadLetter(BaseModel):
-    """Headers of a dead-lettered message (the body is the original, untouched)."""
-
-    reason: str
-    original_subject: str
-    stream: str
-
-
 SUBJECT_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import mteb
 from mteb.results import TaskResult
@@ -51,8 +52,8 @@ class Aggregator:
         self.bus = bus
         self.store = store
 
-    async def _update(self, submission_id: str, change: object) -> None:
-        updated = await self.store.update_submission(submission_id, change)  # type: ignore[arg-type]
+    async def _update(self, submission_id: str, change: Callable[[SubmissionDoc], None]) -> None:
+        updated = await self.store.update_submission(submission_id, change)
         if updated is None:
             raise InvalidMessage(f"no submission {submission_id}")
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from services.evaluator.runner import Runner
@@ -46,7 +47,7 @@ class Evaluator:
                 self.in_flight = None
 
     @staticmethod
-    async def _next_job(queues: list) -> Msg | None:  # type: ignore[type-arg]
+    async def _next_job(queues: list[JetStreamContext.PullSubscription]) -> Msg | None:
         """The next job, looking at each priority in turn; the last one is waited on."""
         for position, queue in enumerate(queues):
             last = position == len(queues) - 1

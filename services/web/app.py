@@ -12,6 +12,7 @@ import mteb
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.renderings import Format, csv_response, json_response, split_format
@@ -40,7 +41,7 @@ TEMPLATES.env.filters["score"] = display_score
 TEMPLATES.env.filters["when"] = display_time
 
 
-def known_task(name: str) -> Any:
+def known_task(name: str) -> AbsTask:
     try:
         return mteb.get_task(name)
     except KeyError:
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task = known_task(name)
         leaderboard = await store(request).get_leaderboard(task_leaderboard_id(name))
         rows = [row.model_dump(mode="json") for row in leaderboard.rows] if leaderboard else []
-        context = {
+        rows = sort_rows(rows, sort)
+        context: dict[str, Any] = {
             "task": name,
             "type": task.metadata.type,
             "main_score": task.metadata.main_score,
@@ -114,12 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "version": leaderboard.version if leaderboard else 0,
             "generated_at": leaderboard.generated_at.isoformat() if leaderboard else None,
             "sort": sort,
-            "rows": sort_rows(rows, sort),
+            "rows": rows,
         }
         if fmt is Format.JSON:
             return json_response(context)
         if fmt is Format.CSV:
-            return csv_response(context["rows"], TASK_COLUMNS, name)
+            return csv_response(rows, TASK_COLUMNS, name)
         return TEMPLATES.TemplateResponse(request, "task.html", context)
 
     @app.get("/submissions/{path_name}")

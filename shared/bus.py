@@ -114,16 +114,15 @@ class Bus:
         ack_wait: float = 30.0,
         max_deliver: int = 5,
     ) -> JetStreamContext.PullSubscription:
-        """A durable pull consumer, created or bound."""
+        """A durable pull consumer, created, or updated to this configuration and bound."""
         config = ConsumerConfig(
             durable_name=durable,
             filter_subject=filter_subject,
             ack_wait=ack_wait,
             max_deliver=max_deliver,
         )
-        return await self.js.pull_subscribe(
-            filter_subject, durable=durable, stream=stream.name, config=config
-        )
+        await self.js.add_consumer(stream.name, config)
+        return await self.js.pull_subscribe_bind(durable=durable, stream=stream.name)
 
     async def close(self) -> None:
         """Flush what was published, then close (drain can hang on pull subscriptions)."""
@@ -146,13 +145,14 @@ async def consume(
     handler: Handler,
     stop: asyncio.Event,
     *,
-    max_deliver: int = 5,
+    max_deliver: int = 20,
 ) -> None:
     """Fetch and handle messages one at a time until `stop` is set.
 
     A message that does not validate goes to the dead-letter subject at once; one whose handler
-    fails is redelivered after a delay, and dead-lettered when its deliveries are used up.
-    The handler acks.
+    fails (the store is down, say) is redelivered after a delay that doubles up to a minute
+    (about a quarter of an hour of tries in all), and dead-lettered when its deliveries are
+    used up. The handler acks.
     """
     while not stop.is_set():
         try:
@@ -171,4 +171,4 @@ async def consume(
                     await bus.dead_letter(msg, stream, f"handler failed: {error!r}")
                     await msg.term()
                 else:
-                    await msg.nak(delay=2.0)
+                    await msg.nak(delay=min(60.0, 2.0**msg.metadata.num_delivered))

@@ -17,6 +17,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ensure_free(port: int, what: str) -> None:
+    """Fail clearly when `port` is taken, rather than talk to whatever holds it."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise RuntimeError(
+                f"port {port} for the embedded {what} is in use: free it, choose another port, "
+                "or point the setting's URL at the server already running there"
+            ) from None
+
+
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Wait until something listens on `port`; fail early if `process` died."""
     deadline = time.monotonic() + timeout
@@ -42,6 +54,7 @@ def executable(name: str) -> str:
 
 def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """A nats-server with JetStream storing under `data_dir`, on loopback."""
+    ensure_free(port, "nats-server (LEADERBOARD_EMBEDDED_NATS_PORT)")
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
@@ -63,6 +76,7 @@ def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 def start_mongo_wire(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """The embedded Mongo-wire server, with its own data, log and pid files."""
+    ensure_free(port, "Mongo-wire server (LEADERBOARD_EMBEDDED_MONGODB_PORT)")
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [

@@ -48,10 +48,8 @@ class Priority(StrEnum):
     NORMAL = "normal"
 
 
-class SubmissionRequest(BaseModel):
+class SubmissionRequest(Event):
     """What a submitter asks for: a model and either tasks or a benchmark."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str = Field(
         description="Hub model id `org/name`.", examples=["sentence-transformers/all-MiniLM-L6-v2"]
@@ -123,7 +121,7 @@ class Envelope(BaseModel):
     revision: str
     task: str
     task_type: str
-    main_score: str
+    main_metric: str = Field(description="The task's main metric, e.g. cosine_spearman.")
     dataset_revision: str
     eval_splits: list[str]
     hf_subsets: list[str]

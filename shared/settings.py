@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     )
     job_max_deliver: int = Field(default=3, description="Deliveries of one job before giving up.")
     evaluator_id: str | None = Field(
-        default=None, description="Name of this evaluator in events; default host:pid."
+        default=None,
+        description="Name of this evaluator in events; default host:pid "
+        "(`leaderboard up` names its evaluators ID-0, ID-1, …, ID defaulting to evaluator@host).",
     )
 
     def submission_api_url(self) -> str:

@@ -35,7 +35,7 @@ class SlowRunner:
             revision=job.revision,
             task=job.task,
             task_type="STS",
-            main_score="cosine_spearman",
+            main_metric="cosine_spearman",
             dataset_revision="d",
             eval_splits=["test"],
             hf_subsets=["default"],

@@ -83,7 +83,7 @@ def test_result_event_round_trips_through_json() -> None:
         revision="r",
         task="BIOSSES",
         task_type="STS",
-        main_score="cosine_spearman",
+        main_metric="cosine_spearman",
         dataset_revision="d",
         eval_splits=["test"],
         hf_subsets=["default"],

@@ -65,7 +65,7 @@ def envelope(task: str) -> Envelope:
         revision=SHA,
         task=task,
         task_type="STS",
-        main_score="cosine_spearman",
+        main_metric="cosine_spearman",
         dataset_revision="d" * 40,
         eval_splits=["test"],
         hf_subsets=["default"],

@@ -9,6 +9,8 @@ from shared.logs import configure_logging
 from shared.settings import get_settings
 from shared.store import Store
 
+HANDLER_ATTEMPTS = 20
+
 
 async def main() -> None:
     settings = get_settings()
@@ -27,7 +29,14 @@ async def main() -> None:
         (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
     ]
     consumers = [
-        consume(bus, await bus.pull(stream, durable, subject), stream, handler, stop)
+        consume(
+            bus,
+            await bus.pull(stream, durable, subject, max_deliver=HANDLER_ATTEMPTS),
+            stream,
+            handler,
+            stop,
+            max_deliver=HANDLER_ATTEMPTS,
+        )
         for stream, durable, subject, handler in routes
     ]
     await asyncio.gather(*consumers)

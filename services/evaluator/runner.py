@@ -130,7 +130,7 @@ class Runner:
             revision=job.revision,
             task=job.task,
             task_type=task.metadata.type,
-            main_score=task.metadata.main_score,
+            main_metric=task.metadata.main_score,
             dataset_revision=task.metadata.dataset["revision"],
             eval_splits=splits,
             hf_subsets=subsets,

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from pymongo.errors import PyMongoError
 
 from services.submission.refusals import ErrorBody, Refusal, RefusalCode
 from services.submission.validation import ModelResolver, ValidSubmission, validate
@@ -36,6 +37,12 @@ class SubmissionCreated(BaseModel):
     model: str
     revision: str
     tasks: list[str]
+
+
+class SubmissionView(SubmissionDoc):
+    """A submission as the API shows it: `id` rather than the store's `_id`."""
+
+    id: str = Field(description="The submission id.")
 
 
 class Services:
@@ -126,6 +133,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = ErrorBody(error=refusal.detail)
         return JSONResponse(body.model_dump(mode="json"), status_code=refusal.status_code)
 
+    @app.exception_handler(PyMongoError)
+    async def store_down(request: Request, error: PyMongoError) -> JSONResponse:
+        log.error("store error: %r", error)
+        refusal = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
+        return await refused(request, refusal)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
@@ -155,24 +168,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get(
         "/v1/submissions/{submission_id}",
-        response_model=SubmissionDoc,
-        response_model_by_alias=False,
-        responses={404: {"model": ErrorBody}},
+        response_model=SubmissionView,
+        responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
         summary="A submission's status and per-task progress",
     )
     async def get_submission(
         submission_id: str, found: Annotated[Services, Depends(services)]
-    ) -> SubmissionDoc:
+    ) -> SubmissionView:
         submission = await found.store.get_submission(submission_id)
         if submission is None:
             raise Refusal(
                 RefusalCode.SUBMISSION_NOT_FOUND, f"no submission {submission_id}", "submission_id"
             )
-        return submission
+        return SubmissionView.model_validate(submission.model_dump())
 
-    @app.get("/healthz", summary="Liveness and dependencies")
-    async def healthz(found: Annotated[Services, Depends(services)]) -> dict[str, str]:
+    @app.get("/healthz", summary="Healthy when the store answers and the bus is connected")
+    async def healthz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
         await found.store.ping()
-        return {"status": "ok", "bus": "connected" if found.bus.client.is_connected else "down"}
+        connected = found.bus.client.is_connected
+        return JSONResponse(
+            {
+                "status": "ok" if connected else "degraded",
+                "bus": "connected" if connected else "down",
+            },
+            status_code=200 if connected else 503,
+        )
 
     return app

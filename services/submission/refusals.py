@@ -19,6 +19,7 @@ class RefusalCode(StrEnum):
     GATED_MODEL = "gated_model"
     HUB_UNREACHABLE = "hub_unreachable"
     BUS_UNAVAILABLE = "bus_unavailable"
+    STORE_UNAVAILABLE = "store_unavailable"
     SUBMISSION_NOT_FOUND = "submission_not_found"
 
 
@@ -32,6 +33,7 @@ HTTP_STATUS = {
     RefusalCode.GATED_MODEL: 403,
     RefusalCode.HUB_UNREACHABLE: 503,
     RefusalCode.BUS_UNAVAILABLE: 503,
+    RefusalCode.STORE_UNAVAILABLE: 503,
     RefusalCode.SUBMISSION_NOT_FOUND: 404,
 }
 

@@ -52,51 +52,36 @@ def executable(name: str) -> str:
     return found
 
 
-def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """A nats-server with JetStream storing under `data_dir`, on loopback."""
-    ensure_free(port, "nats-server (LEADERBOARD_EMBEDDED_NATS_PORT)")
+def start_server(
+    name: str, arguments: list[str], data_dir: Path, port: int, setting: str
+) -> subprocess.Popen[bytes]:
+    """Start the console script `name` listening on `port`; its stderr goes under `data_dir`."""
+    ensure_free(port, f"{name} ({setting})")
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [
-            executable("nats-server"),
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-sd",
-            str(data_dir),
-        ],
+        [executable(name), *arguments],
         stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "nats-server.log").open("ab"),
+        stderr=(data_dir / f"{name}.stderr").open("ab"),
     )
     wait_for_port(port, process)
     return process
+
+
+def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A nats-server with JetStream storing under `data_dir`, on loopback."""
+    arguments = ["-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(data_dir)]
+    return start_server("nats-server", arguments, data_dir, port, "LEADERBOARD_EMBEDDED_NATS_PORT")
 
 
 def start_mongo_wire(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """The embedded Mongo-wire server, with its own data, log and pid files."""
-    ensure_free(port, "Mongo-wire server (LEADERBOARD_EMBEDDED_MONGODB_PORT)")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [
-            executable("nx-27017"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-file",
-            str(data_dir / "nx-27017.log"),
-            "--pid-file",
-            str(data_dir / "nx-27017.pid"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "nx-27017.stderr").open("ab"),
-    )
-    wait_for_port(port, process)
-    return process
+    arguments = [
+        *("--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)),
+        *("--log-file", str(data_dir / "nx-27017.log")),
+        *("--pid-file", str(data_dir / "nx-27017.pid")),
+    ]
+    setting = "LEADERBOARD_EMBEDDED_MONGODB_PORT"
+    return start_server("nx-27017", arguments, data_dir, port, setting)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

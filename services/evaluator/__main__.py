@@ -29,7 +29,11 @@ async def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     serving = asyncio.create_task(evaluator.serve(stop))
-    await stop.wait()
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if serving.done():  # it only ends by itself on an error: exit with it
+        stopping.cancel()
+        serving.result()
     if evaluator.in_flight is not None:
         # mteb cannot be interrupted: hand the job back for another evaluator and leave now
         await evaluator.in_flight.nak()

@@ -41,9 +41,17 @@ class Evaluator:
         log.info("evaluator %s ready", self.runner.evaluator_id)
         while not stop.is_set():
             msg = await self._next_job(queues)
-            if msg is not None:
-                self.in_flight = msg
+            if msg is None:
+                continue
+            self.in_flight = msg
+            try:
                 await self.handle(msg)
+            except Exception:
+                # the bus failed us mid-job (publish or ack): hand the job back, keep serving
+                log.exception("job %s could not be completed; handing it back", msg.subject)
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=5.0)
+            finally:
                 self.in_flight = None
 
     @staticmethod

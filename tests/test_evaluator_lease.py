@@ -14,7 +14,8 @@ from services.evaluator.runner import Evaluation
 from services.evaluator.worker import Evaluator
 from shared.bus import FETCH_TIMEOUTS, JOBS, RESULTS, Bus
 from shared.embedded import free_port, start_nats, stop
-from shared.events import Envelope, Job, Priority, ResultEvent, Subjects
+from shared.events import Job, Priority, ResultEvent, Subjects
+from tests.helpers import make_envelope
 
 ACK_WAIT = 1.0
 
@@ -30,21 +31,12 @@ class SlowRunner:
     def run(self, job: Job, attempt: int) -> Evaluation:
         self.calls += 1
         time.sleep(3 * ACK_WAIT)
-        envelope = Envelope(
+        envelope = make_envelope(
             model=job.model,
             revision=job.revision,
             task=job.task,
-            task_type="STS",
-            main_metric="cosine_spearman",
-            dataset_revision="d",
-            eval_splits=["test"],
-            hf_subsets=["default"],
-            versions={},
-            device="cpu",
             evaluator_id=self.evaluator_id,
             attempt=attempt,
-            evaluation_time_s=3 * ACK_WAIT,
-            model_load_time_s=0.0,
         )
         return Evaluation(0.5, {"scores": {}}, envelope)
 

@@ -6,7 +6,6 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events import (
-    Envelope,
     Job,
     Priority,
     ResultEvent,
@@ -15,6 +14,7 @@ from shared.events import (
     is_valid_model_id,
     subject_token,
 )
+from tests.helpers import make_envelope
 
 
 @pytest.mark.parametrize(
@@ -78,22 +78,7 @@ def test_unknown_schema_version_and_fields_are_rejected() -> None:
 
 
 def test_result_event_round_trips_through_json() -> None:
-    envelope = Envelope(
-        model="a/b",
-        revision="r",
-        task="BIOSSES",
-        task_type="STS",
-        main_metric="cosine_spearman",
-        dataset_revision="d",
-        eval_splits=["test"],
-        hf_subsets=["default"],
-        versions={"mteb": "2.26.24"},
-        device="cpu",
-        evaluator_id="e",
-        attempt=1,
-        evaluation_time_s=1.5,
-        model_load_time_s=0.5,
-    )
+    envelope = make_envelope(model="a/b", revision="r", dataset_revision="d")
     event = ResultEvent(
         submission_id="s",
         model="a/b",

@@ -6,26 +6,11 @@ from datetime import UTC, datetime
 
 from services.aggregator.rankings import task_leaderboard
 from shared.documents import ResultDoc
-from shared.events import Envelope
+from tests.helpers import make_envelope
 
 
 def result(model: str, score: float, day: int, revision: str = "r1") -> ResultDoc:
-    envelope = Envelope(
-        model=model,
-        revision=revision,
-        task="BIOSSES",
-        task_type="STS",
-        main_metric="cosine_spearman",
-        dataset_revision="d",
-        eval_splits=["test"],
-        hf_subsets=["default"],
-        versions={},
-        device="cpu",
-        evaluator_id="e",
-        attempt=1,
-        evaluation_time_s=1.0,
-        model_load_time_s=1.0,
-    )
+    envelope = make_envelope(model=model, revision=revision)
     return ResultDoc(
         _id=f"{model}@{revision}|BIOSSES|2.26",
         model=model,

@@ -21,6 +21,7 @@ from shared.documents import (
 )
 from shared.events import Envelope, Priority, TaskState
 from shared.store import ConflictError, Store
+from tests.helpers import make_envelope
 
 # Millisecond precision: what MongoDB keeps of a datetime.
 T0 = datetime(2025, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
@@ -60,22 +61,7 @@ def submission(submission_id: str = "sub-1", tasks: int = 2) -> SubmissionDoc:
 
 
 def envelope(task: str) -> Envelope:
-    return Envelope(
-        model="org/model",
-        revision=SHA,
-        task=task,
-        task_type="STS",
-        main_metric="cosine_spearman",
-        dataset_revision="d" * 40,
-        eval_splits=["test"],
-        hf_subsets=["default"],
-        versions={"mteb": "2.26.24", "python": "3.11"},
-        device="cpu",
-        evaluator_id="ev-1",
-        attempt=1,
-        evaluation_time_s=1.5,
-        model_load_time_s=0.25,
-    )
+    return make_envelope(revision=SHA, task=task)
 
 
 def result(task: str, score: float = 0.75, model: str = "org/model") -> ResultDoc:

@@ -29,7 +29,7 @@ class Stack:
     services: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
 
     def stop(self) -> None:
-        """Services first (they drain their connections), then the servers."""
+        """Services first (they flush what they publish), then the servers."""
         for processes in reversed(self.services.values()):
             for process in processes:
                 stop(process)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -144,16 +145,16 @@ async def consume(
     stream: Stream,
     handler: Handler,
     stop: asyncio.Event,
-    *,
-    max_deliver: int = 20,
 ) -> None:
     """Fetch and handle messages one at a time until `stop` is set.
 
     A message that does not validate goes to the dead-letter subject at once; one whose handler
     fails (the store is down, say) is redelivered after a delay that doubles up to a minute
     (about a quarter of an hour of tries in all), and dead-lettered when its deliveries are
-    used up. The handler acks.
+    used up (the consumer's own `max_deliver`). The handler acks.
     """
+    configured = (await subscription.consumer_info()).config.max_deliver
+    max_deliver = configured if configured and configured > 0 else math.inf  # -1: unbounded
     while not stop.is_set():
         try:
             messages = await subscription.fetch(1, timeout=1.0)

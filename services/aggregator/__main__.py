@@ -35,7 +35,6 @@ async def main() -> None:
             stream,
             handler,
             stop,
-            max_deliver=HANDLER_ATTEMPTS,
         )
         for stream, durable, subject, handler in routes
     ]

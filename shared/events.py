@@ -81,6 +81,24 @@ class SubmissionAccepted(Event):
     accepted_at: UtcDatetime = Field(default_factory=utcnow)
 
 
+class SubmissionRejected(Event):
+    """A submission (from HTTP or the intake subject) was refused, with a typed code."""
+
+    submission_id: str
+    code: str = Field(description="The refusal code, as in the HTTP error body.")
+    message: str
+    field: str | None = None
+    model: str | None = None
+    rejected_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class SubmissionCancelled(Event):
+    """A submission was cancelled: its pending jobs are dropped, a running task is its last."""
+
+    submission_id: str
+    cancelled_at: UtcDatetime = Field(default_factory=utcnow)
+
+
 class Job(Event):
     """One work item: evaluate one model revision on one task."""
 
@@ -89,6 +107,11 @@ class Job(Event):
     revision: str
     task: str
     priority: Priority = Priority.NORMAL
+    sealed_token: str | None = Field(
+        default=None,
+        description="The submitter's Hub token for a private model, encrypted for the evaluators "
+        "(`shared.secrets`); never the token itself.",
+    )
 
 
 class TaskState(StrEnum):
@@ -98,6 +121,7 @@ class TaskState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class StatusEvent(Event):
@@ -174,6 +198,14 @@ class Subjects:
     @staticmethod
     def accepted(submission_id: str) -> str:
         return f"lb.submissions.{submission_id}.accepted"
+
+    @staticmethod
+    def rejected(submission_id: str) -> str:
+        return f"lb.submissions.{submission_id}.rejected"
+
+    @staticmethod
+    def cancelled(submission_id: str) -> str:
+        return f"lb.submissions.{submission_id}.cancelled"
 
     @staticmethod
     def job(priority: Priority, submission_id: str, task: str) -> str:

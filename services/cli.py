@@ -42,9 +42,25 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack.stop()
 
 
+def api_key() -> str | None:
+    """The key to send: LEADERBOARD_API_KEY, else the key file (`leaderboard up` writes one)."""
+    settings = get_settings()
+    if settings.api_key is not None:
+        return settings.api_key.get_secret_value()
+    if settings.api_key_file.is_file():
+        return settings.api_key_file.read_text().strip() or None
+    return None
+
+
 def api(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    key = api_key()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     return httpx.request(
-        method, f"{get_settings().submission_api_url()}{path}", timeout=60.0, **kwargs
+        method,
+        f"{get_settings().submission_api_url()}{path}",
+        timeout=60.0,
+        headers=headers,
+        **kwargs,
     )
 
 
@@ -96,6 +112,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cancel(args: argparse.Namespace) -> int:
+    response = api("DELETE", f"/v1/submissions/{args.id}")
+    if response.status_code != 202:
+        return fail(response)
+    print(f"cancelling {args.id}", file=sys.stderr)
+    return 0
+
+
 def cmd_worker(_: argparse.Namespace) -> int:
     from services.evaluator.__main__ import main as evaluator_main
     from shared.logs import configure_logging
@@ -112,7 +136,13 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up", help="start the whole stack (embedded servers unless URLs are set)"
     )
-    up.add_argument("--evaluators", type=int, default=1, help="evaluator processes to start")
+    up.add_argument(
+        "--evaluators",
+        type=int,
+        default=1,
+        help="evaluator processes to start (with LEADERBOARD_DEVICE=cuda and several GPUs, "
+        "each gets its own GPU through CUDA_VISIBLE_DEVICES, round-robin)",
+    )
     up.set_defaults(run=cmd_up)
 
     submit = commands.add_parser("submit", help="submit a model; prints the submission id")
@@ -129,6 +159,18 @@ def parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run one evaluator against LEADERBOARD_NATS_URL")
     worker.set_defaults(run=cmd_worker)
+
+    cancel = commands.add_parser("cancel", help="cancel a submission (admin or submitting key)")
+    cancel.add_argument("id")
+    cancel.set_defaults(run=cmd_cancel)
+
+    from services.submission.keys import add_parser as add_keys_parser
+
+    add_keys_parser(commands)
+
+    from services.aggregator.commands import add_parsers as add_aggregation_parsers
+
+    add_aggregation_parsers(commands)
     return root
 
 

@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from services.evaluator.placement import evaluator_env, gpu_ids
+from services.submission.operator import ensure_operator_key
 from shared.embedded import start_mongo_wire, start_nats, stop
+from shared.secrets import make_key_file
 from shared.settings import Settings
 
 SERVICES = ("aggregator", "evaluator", "submission", "web")
@@ -25,6 +29,7 @@ class Stack:
     web_url: str
     api_url: str
     env: dict[str, str]
+    api_key: str | None = None
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     services: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
 
@@ -50,7 +55,8 @@ def service_env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
     """The environment of every service: this one's, the settings, and `extra`."""
     env = dict(os.environ) | extra
     for name, value in settings.model_dump(exclude_none=True).items():
-        env[f"LEADERBOARD_{name.upper()}"] = str(value)
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[f"LEADERBOARD_{name.upper()}"] = str(plain)
     return env
 
 
@@ -74,8 +80,16 @@ def start_stack(
     evaluators: int = 1,
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    operator_key: bool | None = None,
 ) -> Stack:
-    """Start what `settings` does not point to elsewhere, then the four services; wait for them."""
+    """Start what `settings` does not point to elsewhere, then the four services; wait for them.
+
+    The secret key sealing Hub tokens is made in the data dir unless one is configured; the
+    operator's admin key (`operator_key`; default: when the store is embedded) is made in
+    `api_key_file` at first start and registered in the store.
+    """
+    if operator_key is None:
+        operator_key = settings.mongodb_url is None
     stack = Stack(
         settings=settings,
         web_url=f"http://{settings.web_host}:{settings.web_port}",
@@ -91,12 +105,18 @@ def start_stack(
             port = settings.embedded_mongodb_port
             stack.servers.append(start_mongo_wire(settings.data_dir / "mongo", port))
             settings = settings.model_copy(update={"mongodb_url": f"mongodb://127.0.0.1:{port}"})
+        if settings.secret_key_file is None:
+            key_file = make_key_file(settings.data_dir / "secret.key")
+            settings = settings.model_copy(update={"secret_key_file": key_file})
+        if operator_key:
+            stack.api_key = ensure_operator_key(settings)
         stack.settings = settings
         stack.env = service_env(settings, extra_env or {})
+        gpus = gpu_ids(stack.env) if evaluators > 1 else []
         for name in SERVICES:
             count = evaluators if name == "evaluator" else 1
             stack.services[name] = [
-                spawn(name, index, stack.env, log_dir) for index in range(count)
+                spawn(name, index, stack.env, log_dir, gpus) for index in range(count)
             ]
         wait_healthy(stack.api_url, stack)
         wait_healthy(stack.web_url, stack)
@@ -107,7 +127,7 @@ def start_stack(
 
 
 def spawn(
-    name: str, index: int, env: dict[str, str], log_dir: Path | None
+    name: str, index: int, env: dict[str, str], log_dir: Path | None, gpus: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
     """`python -m services.<name>`, its output in `log_dir/<name>-<index>.log` or inherited."""
     output = None
@@ -116,6 +136,7 @@ def spawn(
         output = (log_dir / f"{name}-{index}.log").open("ab")
     if name == "evaluator":
         base = env.get("LEADERBOARD_EVALUATOR_ID", f"evaluator@{os.uname().nodename}")
+        env = evaluator_env(index, env, gpus or [])
         env = env | {"LEADERBOARD_EVALUATOR_ID": f"{base}-{index}"}
     return subprocess.Popen(
         [sys.executable, "-m", f"services.{name}"],

@@ -51,7 +51,14 @@ JOBS = Stream("LB_JOBS", ("lb.jobs.>",), RetentionPolicy.WORK_QUEUE)
 RESULTS = Stream("LB_RESULTS", ("lb.status.>", "lb.results.>"))
 LEADERBOARD = Stream("LB_LEADERBOARD", ("lb.leaderboard.>",), max_msgs_per_subject=1)
 DLQ = Stream("LB_DLQ", ("lb.dlq.>",))
-STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ)
+EXHAUSTED_JOBS = Stream(
+    "LB_EXHAUSTED_JOBS",
+    (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{JOBS.name}.>",),
+    RetentionPolicy.WORK_QUEUE,
+)
+"""JetStream's advisories of jobs whose deliveries ran out, kept until an evaluator handles them
+(they are plain NATS messages, lost when nobody listens at that moment)."""
+STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ, EXHAUSTED_JOBS)
 
 
 class InvalidMessage(ValueError):
@@ -95,16 +102,22 @@ class Bus:
     async def dead_letter(self, msg: Msg, stream: Stream, reason: str) -> None:
         """Copy `msg` to the dead-letter subject of `stream`, with the reason in headers."""
         seq = msg.metadata.sequence.stream if msg.metadata else 0
+        await self.dead_letter_stored(msg.subject, msg.data, seq, stream, reason)
+
+    async def dead_letter_stored(
+        self, subject: str, data: bytes, seq: int, stream: Stream, reason: str
+    ) -> None:
+        """Copy message `seq` of `stream` (read directly, not delivered) to its dead letters."""
         await self.js.publish(
             Subjects.dead_letter(stream.name),
-            msg.data,
+            data,
             headers={
                 "Nats-Msg-Id": f"dlq:{stream.name}:{seq}",
                 REASON_HEADER: reason[:1000],
-                ORIGINAL_SUBJECT_HEADER: msg.subject,
+                ORIGINAL_SUBJECT_HEADER: subject,
             },
         )
-        log.warning("dead-lettered %s from %s: %s", msg.subject, stream.name, reason)
+        log.warning("dead-lettered %s from %s: %s", subject, stream.name, reason)
 
     async def pull(
         self,

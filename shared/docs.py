@@ -35,7 +35,10 @@ from shared.events import (
     StatusEvent,
     Subjects,
     SubmissionAccepted,
+    SubmissionCancelled,
+    SubmissionRejected,
     SubmissionRequest,
+    SubmissionStatusChanged,
 )
 from shared.settings import Settings
 
@@ -88,11 +91,71 @@ CHANNELS: tuple[Channel, ...] = (
         stream=SUBMISSIONS,
         message="SubmissionRequest",
         payload=SubmissionRequest,
-        summary="Reserved for submitting over the bus. No service consumes this subject yet: "
-        "messages published here are stored in the stream and nothing else happens. "
-        "Submit through `POST /v1/submissions`.",
+        summary="Submitting over the bus: the same JSON as the HTTP body, the API key in an "
+        "`Authorization: Bearer <key>` header, and optionally an `Lb-Reply-To` header naming a "
+        "subject that receives the answer (the HTTP answer's JSON body). The decision is "
+        "published on `lb.submissions.<sid>.accepted` or `.rejected`. An invalid payload is "
+        "dead-lettered; a message carrying an `hf_token` is deleted from the stream once handled.",
         msg_id="chosen by the publisher (no service publishes here)",
         parameters={},
+        receivers=(
+            Endpoint(
+                "submission",
+                "Validates and accepts or rejects each request, as `POST /v1/submissions` does.",
+                "submission-intake",
+                Subjects.INTAKE,
+            ),
+        ),
+    ),
+    Channel(
+        key="submissionRejected",
+        address="lb.submissions.{submission_id}.rejected",
+        example=Subjects.rejected(EXAMPLE_ID),
+        stream=SUBMISSIONS,
+        message="SubmissionRejected",
+        payload=SubmissionRejected,
+        summary="A request from the intake subject was refused, with the HTTP API's error code. "
+        "Nothing was stored; the id is the one the request would have had.",
+        msg_id="rejected:{submission_id}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(Endpoint("submission", "For each refused intake request."),),
+    ),
+    Channel(
+        key="submissionCancelled",
+        address="lb.submissions.{submission_id}.cancelled",
+        example=Subjects.cancelled(EXAMPLE_ID),
+        stream=SUBMISSIONS,
+        message="SubmissionCancelled",
+        payload=SubmissionCancelled,
+        summary="A submission was cancelled (`DELETE /v1/submissions/{id}`): its pending jobs are "
+        "purged from LB_JOBS right after; a task already running is its last.",
+        msg_id="cancelled:{submission_id}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(Endpoint("submission", "Published before the pending jobs are purged."),),
+        receivers=(
+            Endpoint(
+                "aggregator",
+                "Marks queued tasks `cancelled` and the submission `cancelled`.",
+                "aggregator-cancelled",
+                "lb.submissions.*.cancelled",
+            ),
+        ),
+    ),
+    Channel(
+        key="submissionStatus",
+        address="lb.submissions.{submission_id}.status",
+        example=Subjects.submission_status(EXAMPLE_ID),
+        stream=SUBMISSIONS,
+        message="SubmissionStatusChanged",
+        payload=SubmissionStatusChanged,
+        summary="Every status transition of a submission (accepted, queued, running, completed, "
+        "failed, cancelled) with its time, the same as the document's `history` entry.",
+        msg_id="transition:{submission_id}:{status}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(
+            Endpoint("submission", "The `accepted` transition of each accepted submission."),
+            Endpoint("aggregator", "Every later transition it makes."),
+        ),
     ),
     Channel(
         key="submissionAccepted",
@@ -234,6 +297,11 @@ CHANNELS: tuple[Channel, ...] = (
                 "(from LB_SUBMISSIONS and LB_RESULTS).",
             ),
             Endpoint("evaluator", "Invalid jobs and jobs whose evaluation raised (from LB_JOBS)."),
+            Endpoint(
+                "submission",
+                "Invalid intake requests, and ones whose handling failed on every delivery "
+                "(from LB_SUBMISSIONS).",
+            ),
         ),
     ),
 )

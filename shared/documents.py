@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.aggregator.table import BenchmarkTable
 from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
 
 
@@ -54,12 +56,25 @@ class StatusChange(BaseModel):
     at: UtcDatetime = Field(default_factory=utcnow)
 
 
+class ModelFacts(BaseModel):
+    """What validation learned about the model, kept for the model page."""
+
+    parameters: int | None = Field(default=None, description="From the safetensors header.")
+    license: str | None = None
+    languages: list[str] = Field(default_factory=list)
+    base_model: list[str] = Field(default_factory=list)
+    private: bool = False
+    source: str = Field(default="hub", description="`hub` or `mirror` (the offline model mirror).")
+
+
 class SubmissionDoc(Document):
     """A submission and its per-task progress; `version` guards concurrent updates."""
 
     model: str
     revision: str
     requested_revision: str | None = None
+    submitted_by: str | None = Field(default=None, description="Name of the submitting API key.")
+    facts: ModelFacts = Field(default_factory=ModelFacts)
     benchmark: str | None = None
     priority: Priority = Priority.NORMAL
     status: SubmissionStatus = SubmissionStatus.ACCEPTED
@@ -82,6 +97,33 @@ class SubmissionDoc(Document):
         self.history.append(StatusChange(status=status))
 
 
+class ApiKeyDoc(Document):
+    """An API key, stored by the SHA-256 of the key (the `_id`); the key itself is never kept."""
+
+    name: str
+    admin: bool = False
+    revoked: bool = False
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class KeyUsageDoc(Document):
+    """Submissions one key made on one UTC day; `_id` is `<key hash>|<YYYY-MM-DD>`."""
+
+    count: int = 0
+
+
+class TaskClaimDoc(Document):
+    """Which submission evaluates `(model, sha, task)`; `_id` is `task_claim_id(...)`."""
+
+    submission_id: str
+    claimed_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+def task_claim_id(model: str, revision: str, task: str) -> str:
+    """`<model>@<sha>|<task>`: one live evaluation per key, whatever the mteb version."""
+    return f"{model}@{revision}|{task}"
+
+
 def result_id(model: str, revision: str, task: str, mteb_version: str) -> str:
     """`<model>@<sha>|<task>|<mteb major.minor>`: one stored result per key."""
     major_minor = ".".join(mteb_version.split(".")[:2])
@@ -89,18 +131,56 @@ def result_id(model: str, revision: str, task: str, mteb_version: str) -> str:
 
 
 class ResultDoc(Document):
-    """One model revision's result on one task."""
+    """One model revision's result on one task, from an evaluator or an imported results repo."""
 
     model: str
     revision: str
     task: str
-    main_score: float
-    submission_id: str
+    main_score: float | None = Field(
+        description="Mean main score over the task's own splits and subsets; None if incomplete."
+    )
+    submission_id: str | None = Field(default=None, description="None for imported results.")
     task_result: dict[str, Any] = Field(
         default_factory=dict, description="mteb's TaskResult JSON; left out of listings."
     )
-    envelope: Envelope
+    envelope: Envelope | None = Field(default=None, description="None for imported results.")
     evaluated_at: UtcDatetime
+    mteb_version: str | None = None
+    scores_json: str = Field(
+        default="{}",
+        description="JSON split → hf_subset → main score, every numeric one (NaN left out, as "
+        "missing); one string, as the embedded store writes nested documents slowly.",
+    )
+    task_result_z: str = Field(
+        default="",
+        description="mteb's TaskResult JSON (NaN kept), zlib-compressed and base64-encoded; left "
+        "out of listings.",
+    )
+    source: Literal["evaluator", "import"] = "evaluator"
+    digest: str = Field(default="", description="Hash of the content; equal digest, no rewrite.")
+    stored_at: UtcDatetime = Field(default_factory=utcnow)
+
+    def score_map(self) -> dict[str, dict[str, float]]:
+        """split → hf_subset → main score."""
+        scores: dict[str, dict[str, float]] = json.loads(self.scores_json)
+        return scores
+
+
+class ModelRevision(BaseModel):
+    """One revision of a model and its mteb ModelMeta JSON (`model_meta.json`), if known."""
+
+    revision: str
+    meta_json: str | None = None
+
+
+class ModelDoc(Document):
+    """A model (`_id` = its name) and the revisions results were stored for."""
+
+    revisions: list[ModelRevision] = Field(default_factory=list)
+    stored_at: UtcDatetime = Field(default_factory=utcnow)
+
+    def revision(self, name: str) -> ModelRevision | None:
+        return next((entry for entry in self.revisions if entry.revision == name), None)
 
 
 class LeaderboardRow(BaseModel):
@@ -111,7 +191,7 @@ class LeaderboardRow(BaseModel):
     revision: str
     main_score: float
     evaluated_at: UtcDatetime
-    submission_id: str
+    submission_id: str | None = None
 
 
 class LeaderboardDoc(Document):
@@ -126,3 +206,54 @@ class LeaderboardDoc(Document):
 
 def task_leaderboard_id(task: str) -> str:
     return f"task:{task}"
+
+
+def benchmark_leaderboard_id(benchmark: str) -> str:
+    return f"benchmark:{benchmark}"
+
+
+class BenchmarkLeaderboardDoc(Document):
+    """A benchmark's materialized summary table, replaced whole (one write) on every change.
+
+    The table is stored as one JSON string: the embedded store writes nested documents slowly.
+    """
+
+    kind: Literal["benchmark"] = "benchmark"
+    name: str
+    table: BenchmarkTable
+    generated_at: UtcDatetime = Field(default_factory=utcnow)
+    version: int = 1
+
+    @field_validator("table", mode="before")
+    @classmethod
+    def _stored_table(cls, value: Any) -> Any:
+        return BenchmarkTable.model_validate_json(value) if isinstance(value, str) else value
+
+    def to_mongo(self) -> dict[str, Any]:
+        return super().to_mongo() | {"table": self.table.model_dump_json()}
+
+
+class SnapshotRow(BaseModel):
+    """One model's standing in a dated snapshot."""
+
+    model: str
+    revision: str
+    rank_borda: int | None
+    rank_ci: tuple[int, int] | None = None
+    mean_task: float | None
+    mean_task_ci: tuple[float, float] | None = None
+    mean_task_type: float | None
+
+
+class SnapshotDoc(Document):
+    """A benchmark's standings on one UTC day (`_id` = `<benchmark>|<day>`); the last one wins."""
+
+    benchmark: str
+    day: str
+    version: int
+    generated_at: UtcDatetime
+    rows: list[SnapshotRow]
+
+
+def snapshot_id(benchmark: str, day: str) -> str:
+    return f"{benchmark}|{day}"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 """`org/name` as the Hugging Face Hub allows it (no `--`, `..`, leading or trailing dots)."""
@@ -59,6 +59,11 @@ class SubmissionRequest(Event):
         default=None, description="MTEB task names.", examples=[["BIOSSES"]]
     )
     benchmark: str | None = Field(default=None, description="MTEB benchmark name.")
+    hf_token: SecretStr | None = Field(
+        default=None,
+        description="A Hub token that can read a private model; used to validate it and, sealed, "
+        "by the evaluators. Never stored, logged, published or returned.",
+    )
 
     @model_validator(mode="after")
     def _tasks_or_benchmark(self) -> SubmissionRequest:
@@ -99,6 +104,15 @@ class SubmissionCancelled(Event):
     cancelled_at: UtcDatetime = Field(default_factory=utcnow)
 
 
+class SubmissionStatusChanged(Event):
+    """A submission moved to another status (DESIGN §3); one event per transition."""
+
+    submission_id: str
+    status: str = Field(description="The new status, as in the submission document.")
+    reason: str | None = None
+    at: UtcDatetime = Field(description="When the transition happened (the history entry).")
+
+
 class Job(Event):
     """One work item: evaluate one model revision on one task."""
 
@@ -124,6 +138,19 @@ class TaskState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class FailureKind(StrEnum):
+    """Why a task did not produce a result."""
+
+    MODEL_LOAD = "model_load"
+    DATA_UNAVAILABLE = "data_unavailable"
+    DATA_LOAD = "data_load"
+    OUT_OF_MEMORY = "out_of_memory"
+    TASK_ERROR = "task_error"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    EXHAUSTED = "exhausted"
+
+
 class StatusEvent(Event):
     """Progress of one task of a submission, reported by an evaluator."""
 
@@ -131,9 +158,50 @@ class StatusEvent(Event):
     task: str
     state: TaskState
     reason: str | None = Field(default=None, description="Short failure reason.")
+    failure: FailureKind | None = Field(
+        default=None, description="The failure class of a failed or cancelled task."
+    )
+    trace_id: str | None = Field(
+        default=None,
+        description="Names the traceback in the evaluator's log (`trace <id>`), when one exists.",
+    )
     evaluator_id: str
     attempt: int = 1
     at: UtcDatetime = Field(default_factory=utcnow)
+
+
+Dtype = Literal["fp32", "fp16", "bf16"]
+"""Model weight precisions an evaluator can load."""
+
+
+class Hardware(BaseModel):
+    """The machine an evaluation ran on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_model: str
+    cpu_count: int = Field(description="CPUs this process may run on.")
+    torch_threads: int
+    gpu_name: str | None = None
+    gpu_memory_bytes: int | None = None
+
+
+class Efficiency(BaseModel):
+    """Cost of one evaluation, measured the same way for every model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    texts_encoded: int
+    tokens_encoded: int = Field(description="Non-padding tokens the model's tokenizer produced.")
+    encode_time_s: float = Field(description="Wall time inside the model's encode calls.")
+    texts_per_s: float
+    tokens_per_s: float
+    peak_rss_bytes: int = Field(description="Peak resident memory of the evaluator during the run.")
+    peak_gpu_memory_bytes: int | None = Field(
+        default=None, description="Peak memory allocated by torch on the GPU (CUDA only)."
+    )
+    parameters: int
+    embedding_dim: int | None
 
 
 class Envelope(BaseModel):
@@ -157,6 +225,16 @@ class Envelope(BaseModel):
     attempt: int
     evaluation_time_s: float
     model_load_time_s: float
+    dtype: Dtype = Field(default="fp32", description="Precision of the model weights.")
+    batch_size: int | None = Field(
+        default=None, description="Encode batch size used (halved after an out-of-memory retry)."
+    )
+    hardware: Hardware | None = Field(
+        default=None, description="The machine; absent on results made before it was recorded."
+    )
+    efficiency: Efficiency | None = Field(
+        default=None, description="Measured cost; absent on results made before it was recorded."
+    )
 
 
 class ResultEvent(Event):
@@ -206,6 +284,10 @@ class Subjects:
     @staticmethod
     def cancelled(submission_id: str) -> str:
         return f"lb.submissions.{submission_id}.cancelled"
+
+    @staticmethod
+    def submission_status(submission_id: str) -> str:
+        return f"lb.submissions.{submission_id}.status"
 
     @staticmethod
     def job(priority: Priority, submission_id: str, task: str) -> str:

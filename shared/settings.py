@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.events import Dtype
 
 
 class Settings(BaseSettings):
@@ -52,10 +54,63 @@ class Settings(BaseSettings):
         default=60.0, description="Job lease: redelivered if no heartbeat comes within this time."
     )
     job_max_deliver: int = Field(default=3, description="Deliveries of one job before giving up.")
+    job_timeout_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="A task running longer fails as `timeout` (checked between encode batches).",
+    )
+    job_retry_backoff_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Delay before the first retry of a transient failure; doubles per attempt.",
+    )
+    dtype: Dtype = Field(default="fp32", description="Evaluator model precision: fp32, fp16, bf16.")
+    model_cache_size: int = Field(
+        default=1, ge=1, description="Models an evaluator keeps loaded for the next jobs."
+    )
     evaluator_id: str | None = Field(
         default=None,
         description="Name of this evaluator in events; default host:pid "
         "(`leaderboard up` names its evaluators ID-0, ID-1, …, ID defaulting to evaluator@host).",
+    )
+
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="API key the CLI sends as `Authorization: Bearer`; default: read from "
+        "API_KEY_FILE.",
+    )
+    api_key_file: Path = Field(
+        default=Path.home() / ".config" / "leaderboard" / "api-key",
+        description="File holding the CLI's API key; `leaderboard up` (embedded store) writes an "
+        "operator key there at first start, owner-only.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="Fernet key sealing submitters' Hub tokens for the evaluators; `leaderboard "
+        "up` makes DATA_DIR/secret.key at first start. Unset: private models are refused.",
+    )
+    submissions_per_day: int = Field(
+        default=50, description="Submissions one non-admin API key may make per UTC day."
+    )
+    max_model_parameters: int = Field(
+        default=8_000_000_000,
+        description="Size cap: models with more parameters (safetensors header) are refused.",
+    )
+    allow_trust_remote_code: bool = Field(
+        default=False, description="Accept models whose code lives in their repository."
+    )
+    require_license: bool = Field(
+        default=True, description="Refuse Hub models whose card declares no license."
+    )
+    bootstrap_resamples: int = Field(
+        default=1000,
+        ge=0,
+        description="Bootstrap resamples over tasks for benchmark intervals (seeded); 0: none.",
+    )
+    snapshot_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Days of daily benchmark leaderboard snapshots (rank over time) kept.",
     )
 
     def submission_api_url(self) -> str:

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.documents import (
+    ApiKeyDoc,
+    BenchmarkLeaderboardDoc,
+    Document,
+    KeyUsageDoc,
     LeaderboardDoc,
+    ModelDoc,
     ResultDoc,
+    SnapshotDoc,
     SubmissionDoc,
+    TaskClaimDoc,
 )
 from shared.events import utcnow
+
+DocumentT = TypeVar("DocumentT", bound=Document)
+
+RESULT_LISTING = {"task_result": 0, "task_result_z": 0}
+"""Projection of results without mteb's full TaskResult."""
 
 
 class ConflictError(RuntimeError):
@@ -40,9 +55,23 @@ class Store:
     def leaderboards(self) -> AsyncCollection[dict[str, Any]]:
         return self.db["leaderboards"]
 
+    @property
+    def api_keys(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["api_keys"]
+
+    @property
+    def key_usage(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["key_usage"]
+
+    @property
+    def task_claims(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["task_claims"]
+
     async def ensure_indexes(self) -> None:
         await self.results.create_index([("task", ASCENDING)])
         await self.submissions.create_index([("status", ASCENDING)])
+        await self.submissions.create_index([("created_at", ASCENDING)])
+        await self.api_keys.create_index([("name", ASCENDING)], unique=True)
 
     async def ping(self) -> None:
         await self.db.command("ping")
@@ -82,13 +111,85 @@ class Store:
                 return SubmissionDoc.model_validate(stored)
         raise ConflictError(f"submission {submission_id} kept changing under the update")
 
+    async def list_submissions(
+        self, query: dict[str, Any], skip: int, limit: int
+    ) -> tuple[list[SubmissionDoc], int]:
+        """One page of the submissions matching `query`, newest first, and how many match."""
+        cursor = self.submissions.find(query).sort("created_at", DESCENDING).skip(skip).limit(limit)
+        page = [SubmissionDoc.model_validate(doc) async for doc in cursor]
+        return page, await self.submissions.count_documents(query)
+
+    # task claims: which submission evaluates (model, sha, task)
+
+    async def claim_task(self, claim: TaskClaimDoc) -> TaskClaimDoc:
+        """Store `claim` unless one exists for its key; the claim that holds is returned."""
+        try:
+            await self.task_claims.insert_one(claim.to_mongo())
+            return claim
+        except DuplicateKeyError:
+            found = await self.task_claims.find_one({"_id": claim.id})
+            return TaskClaimDoc.model_validate(found) if found else await self.claim_task(claim)
+
+    async def take_over_claim(self, claim_id: str, holder: str, submission_id: str) -> bool:
+        """Hand a stale claim from `holder` to `submission_id`; False if another was faster."""
+        stored = await self.task_claims.find_one_and_update(
+            {"_id": claim_id, "submission_id": holder}, {"$set": {"submission_id": submission_id}}
+        )
+        return stored is not None
+
+    async def release_claims(self, claim_ids: list[str], submission_id: str) -> None:
+        await self.task_claims.delete_many(
+            {"_id": {"$in": claim_ids}, "submission_id": submission_id}
+        )
+
+    async def get_claims(self, claim_ids: list[str]) -> list[TaskClaimDoc]:
+        cursor = self.task_claims.find({"_id": {"$in": claim_ids}})
+        return [TaskClaimDoc.model_validate(doc) async for doc in cursor]
+
+    # api keys
+
+    async def insert_api_key(self, key: ApiKeyDoc) -> None:
+        await self.api_keys.insert_one(key.to_mongo())
+
+    async def ensure_api_key(self, key: ApiKeyDoc) -> None:
+        """Store `key` unless its hash is already there."""
+        fields = key.to_mongo()
+        del fields["_id"]
+        await self.api_keys.update_one({"_id": key.id}, {"$setOnInsert": fields}, upsert=True)
+
+    async def get_api_key(self, key_hash: str) -> ApiKeyDoc | None:
+        found = await self.api_keys.find_one({"_id": key_hash})
+        return ApiKeyDoc.model_validate(found) if found else None
+
+    async def list_api_keys(self) -> list[ApiKeyDoc]:
+        cursor = self.api_keys.find({}).sort("name", ASCENDING)
+        return [ApiKeyDoc.model_validate(doc) async for doc in cursor]
+
+    async def revoke_api_key(self, name: str) -> bool:
+        updated = await self.api_keys.update_one({"name": name}, {"$set": {"revoked": True}})
+        return updated.matched_count > 0
+
+    async def count_key_use(self, key_hash: str, day: str) -> int:
+        """Count one more use of a key on `day`; the day's count so far, this one included."""
+        usage_id = f"{key_hash}|{day}"
+        await self.key_usage.update_one({"_id": usage_id}, {"$inc": {"count": 1}}, upsert=True)
+        found = await self.key_usage.find_one({"_id": usage_id})
+        return KeyUsageDoc.model_validate(found).count if found else 1
+
     # results
+
+    async def find_result(self, model: str, revision: str, task: str) -> ResultDoc | None:
+        """Any stored result of `model` at `revision` on `task`."""
+        found = await self.results.find_one(
+            {"model": model, "revision": revision, "task": task}, RESULT_LISTING
+        )
+        return ResultDoc.model_validate(found) if found else None
 
     async def upsert_result(self, result: ResultDoc) -> None:
         await self.results.replace_one({"_id": result.id}, result.to_mongo(), upsert=True)
 
     async def results_for_task(self, task: str) -> list[ResultDoc]:
-        cursor = self.results.find({"task": task}, {"task_result": 0})
+        cursor = self.results.find({"task": task}, RESULT_LISTING)
         return [ResultDoc.model_validate(doc) async for doc in cursor]
 
     # leaderboards
@@ -109,3 +210,111 @@ class Store:
     async def list_leaderboards(self, kind: str) -> list[LeaderboardDoc]:
         cursor = self.leaderboards.find({"kind": kind}, {"rows": 0}).sort("name", ASCENDING)
         return [LeaderboardDoc.model_validate(doc) async for doc in cursor]
+
+    # imported results, models, benchmark leaderboards and snapshots (issue 5)
+
+    @property
+    def models(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["models"]
+
+    @property
+    def snapshots(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["snapshots"]
+
+    async def ensure_aggregation_indexes(self) -> None:
+        await self.results.create_index([("stored_at", ASCENDING)])
+        await self.results.create_index([("model", ASCENDING)])
+        await self.models.create_index([("stored_at", ASCENDING)])
+        await self.snapshots.create_index([("benchmark", ASCENDING)])
+
+    async def result_digests(self, ids: list[str]) -> dict[str, str]:
+        """The content digest of each stored result among `ids`."""
+        cursor = self.results.find({"_id": {"$in": ids}}, RESULT_LISTING | {"scores_json": 0})
+        return {doc.id: doc.digest async for doc in _validated(cursor, ResultDoc)}
+
+    async def write_results(self, results: list[ResultDoc]) -> None:
+        """Store `results` whole, in one bulk write."""
+        if results:
+            await self.results.bulk_write(
+                [ReplaceOne({"_id": r.id}, r.to_mongo(), upsert=True) for r in results],
+                ordered=False,
+            )
+
+    async def results_stored_since(self, since: datetime | None) -> list[ResultDoc]:
+        """Results stored at or after `since` (all when None), without their TaskResult."""
+        query = {"stored_at": {"$gte": since}} if since else {}
+        cursor = self.results.find(query, RESULT_LISTING).sort("_id", ASCENDING)
+        return [doc async for doc in _validated(cursor, ResultDoc)]
+
+    async def results_of_model(self, model: str) -> list[ResultDoc]:
+        """Every stored result of `model`, TaskResult included."""
+        cursor = self.results.find({"model": model}).sort("_id", ASCENDING)
+        return [doc async for doc in _validated(cursor, ResultDoc)]
+
+    async def get_models(self, names: list[str]) -> dict[str, ModelDoc]:
+        cursor = self.models.find({"_id": {"$in": names}})
+        return {doc.id: doc async for doc in _validated(cursor, ModelDoc)}
+
+    async def write_models(self, models: list[ModelDoc]) -> None:
+        if models:
+            await self.models.bulk_write(
+                [ReplaceOne({"_id": m.id}, m.to_mongo(), upsert=True) for m in models],
+                ordered=False,
+            )
+
+    async def models_stored_since(self, since: datetime | None) -> list[ModelDoc]:
+        query = {"stored_at": {"$gte": since}} if since else {}
+        return [doc async for doc in _validated(self.models.find(query), ModelDoc)]
+
+    async def replace_benchmark_leaderboard(
+        self, leaderboard: BenchmarkLeaderboardDoc, attempts: int = 10
+    ) -> BenchmarkLeaderboardDoc:
+        """Store `leaderboard` whole in one write, one version above the stored one.
+
+        The write is guarded by the version it replaces, so two writers never share a version.
+        """
+        for _ in range(attempts):
+            previous = await self.leaderboards.find_one({"_id": leaderboard.id}, {"table": 0})
+            version = int(previous["version"]) + 1 if previous else 1
+            stored = leaderboard.model_copy(update={"version": version})
+            if previous is None:
+                try:
+                    await self.leaderboards.insert_one(stored.to_mongo())
+                    return stored
+                except DuplicateKeyError:
+                    continue
+            replaced = await self.leaderboards.replace_one(
+                {"_id": stored.id, "version": version - 1}, stored.to_mongo()
+            )
+            if replaced.matched_count:
+                return stored
+        raise ConflictError(f"leaderboard {leaderboard.id} kept changing under the update")
+
+    async def get_benchmark_leaderboard(
+        self, leaderboard_id: str
+    ) -> BenchmarkLeaderboardDoc | None:
+        found = await self.leaderboards.find_one({"_id": leaderboard_id, "kind": "benchmark"})
+        return BenchmarkLeaderboardDoc.model_validate(found) if found else None
+
+    async def put_snapshot(self, snapshot: SnapshotDoc) -> None:
+        """Store the day's snapshot; a later one of the same day replaces it."""
+        await self.snapshots.replace_one({"_id": snapshot.id}, snapshot.to_mongo(), upsert=True)
+
+    async def prune_snapshots(self, benchmark: str, before_day: str) -> int:
+        """Delete `benchmark`'s snapshots of days before `before_day` (YYYY-MM-DD)."""
+        deleted = await self.snapshots.delete_many(
+            {"benchmark": benchmark, "day": {"$lt": before_day}}
+        )
+        return deleted.deleted_count
+
+    async def snapshots_of(self, benchmark: str) -> list[SnapshotDoc]:
+        cursor = self.snapshots.find({"benchmark": benchmark}).sort("day", ASCENDING)
+        return [doc async for doc in _validated(cursor, SnapshotDoc)]
+
+
+async def _validated(
+    cursor: AsyncCursor[dict[str, Any]], model: type[DocumentT]
+) -> AsyncIterator[DocumentT]:
+    """The documents of `cursor`, read back through `model`."""
+    async for found in cursor:
+        yield model.model_validate(found)

@@ -97,12 +97,14 @@ def stack(
         models_dir=models_dir,
         datasets_dir=datasets_dir,
         job_ack_wait_s=30.0,
+        api_key_file=home / "config" / "api-key",
     )
     offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"} if datasets_dir else {}
     running = start_stack(
         settings,
         log_dir=home / "logs",
         extra_env={"HF_HOME": str(home / "hf")} | offline,
+        operator_key=True,  # as `leaderboard up` makes one with its embedded store
     )
     yield running
     running.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         "LEADERBOARD_EMBEDDED_NATS_PORT": str(free_port()),
         "LEADERBOARD_EMBEDDED_MONGODB_PORT": str(free_port()),
         "HF_HOME": str(tmp_path / "hf"),
+        "LEADERBOARD_API_KEY_FILE": str(tmp_path / "config" / "api-key"),
     }
     for name in ("LEADERBOARD_NATS_URL", "LEADERBOARD_MONGODB_URL"):
         env.pop(name, None)
@@ -48,6 +50,20 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         assert httpx.get(f"http://127.0.0.1:{api_port}/healthz").json()["bus"] == "connected"
         assert (tmp_path / "data" / "nats" / "jetstream").is_dir()
         assert any((tmp_path / "data" / "mongo").glob("*.db"))
+        # the operator key the local CLI uses, and the secret key sealing Hub tokens: owner-only
+        for made in (tmp_path / "config" / "api-key", tmp_path / "data" / "secret.key"):
+            assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+        key = (tmp_path / "config" / "api-key").read_text().strip()
+        listed = httpx.get(
+            f"http://127.0.0.1:{api_port}/v1/submissions",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert listed.status_code == 200
+        unknown = httpx.delete(
+            f"http://127.0.0.1:{api_port}/v1/submissions/nope",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert unknown.json()["error"]["code"] == "submission_not_found"  # the key was accepted
 
         os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
         assert up.wait(timeout=60) == 0

@@ -59,8 +59,11 @@ async def test_evaluator_keeps_serving_after_poison(stack: Stack, bus: Bus) -> N
     subject = "lb.jobs.normal.poison-before-work.BIOSSES"
     await bus.js.publish(subject, b"\xff\xfe garbage")
     await dead_letter_for(bus, "LB_JOBS", subject)
-    async with httpx.AsyncClient(base_url=stack.api_url) as api:
-        response = await api.post("/v1/submissions", json={"model": MODEL_ID, "tasks": ["BIOSSES"]})
+    # a revision of its own: the same (model, revision, task) elsewhere would be a duplicate
+    body = {"model": MODEL_ID, "revision": "dead-letters-test", "tasks": ["BIOSSES"]}
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    async with httpx.AsyncClient(base_url=stack.api_url, headers=headers) as api:
+        response = await api.post("/v1/submissions", json=body)
     assert response.status_code == 202, response.text
     finished = await wait_for_submission(stack.api_url, response.json()["id"])
     assert finished["status"] == "completed"

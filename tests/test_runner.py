@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mteb
 
-from services.evaluator.runner import load_task, model_meta
+from services.evaluator.metadata import load_task, model_meta
 
 
 def test_local_task_data_replaces_the_path_and_keeps_the_revision(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import stat
 from typing import Any
 
 import httpx
 import pytest
 
 from services.stack import Stack
+from services.submission.auth import key_hash
 from shared.bus import JOBS, SUBMISSIONS, Bus
 from shared.store import Store
 from tests.conftest import MODEL_ID
@@ -81,7 +83,8 @@ async def test_bad_submission_is_refused_and_leaves_no_trace(
 ) -> None:
     stored_before = await stack_store.submissions.count_documents({})
     published_before = [await last_sequence(bus, s) for s in (SUBMISSIONS, JOBS)]
-    async with httpx.AsyncClient(base_url=stack.api_url) as api:
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    async with httpx.AsyncClient(base_url=stack.api_url, headers=headers) as api:
         response = await api.post("/v1/submissions", json=body)
     assert response.status_code == status, response.text
     error = response.json()["error"]
@@ -91,6 +94,31 @@ async def test_bad_submission_is_refused_and_leaves_no_trace(
         assert error["field"] == field
     assert await stack_store.submissions.count_documents({}) == stored_before
     assert [await last_sequence(bus, s) for s in (SUBMISSIONS, JOBS)] == published_before
+
+
+async def test_submitting_without_a_key_is_401_and_leaves_no_trace(
+    stack: Stack, stack_store: Store, bus: Bus
+) -> None:
+    stored_before = await stack_store.submissions.count_documents({})
+    published_before = [await last_sequence(bus, s) for s in (SUBMISSIONS, JOBS)]
+    async with httpx.AsyncClient(base_url=stack.api_url) as api:
+        response = await api.post("/v1/submissions", json={"model": MODEL_ID, "tasks": ["BIOSSES"]})
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert await stack_store.submissions.count_documents({}) == stored_before
+    assert [await last_sequence(bus, s) for s in (SUBMISSIONS, JOBS)] == published_before
+
+
+async def test_the_operator_key_is_owner_only_and_registered_as_admin(
+    stack: Stack, stack_store: Store
+) -> None:
+    key_file = stack.settings.api_key_file
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key_file.read_text().strip() == stack.api_key
+    stored = await stack_store.get_api_key(key_hash(stack.api_key or ""))
+    assert stored is not None and stored.admin
+    secret = stack.settings.secret_key_file
+    assert secret is not None and stat.S_IMODE(secret.stat().st_mode) == 0o600
 
 
 async def test_unknown_submission_is_a_typed_404(stack: Stack) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 import signal
 
+from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
 from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
 from shared.logs import configure_logging
@@ -18,13 +19,27 @@ async def main() -> None:
     bus = await Bus.connect(settings.nats_url, "aggregator")
     store = Store(settings.mongodb_url, settings.mongodb_database)
     await store.ensure_indexes()
-    aggregator = Aggregator(bus, store)
+    await store.ensure_aggregation_indexes()
+    benchmarks = BenchmarkUpdater(
+        store,
+        bus,
+        bootstrap_resamples=settings.bootstrap_resamples,
+        snapshot_retention_days=settings.snapshot_retention_days,
+    )
+    await benchmarks.prime()
+    aggregator = Aggregator(bus, store, benchmarks)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     routes = [
         (SUBMISSIONS, "aggregator-accepted", "lb.submissions.*.accepted", aggregator.on_accepted),
+        (
+            SUBMISSIONS,
+            "aggregator-cancelled",
+            "lb.submissions.*.cancelled",
+            aggregator.on_cancelled,
+        ),
         (RESULTS, "aggregator-status", "lb.status.>", aggregator.on_status),
         (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
     ]

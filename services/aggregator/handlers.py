@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import mteb
 from mteb.results import TaskResult
 from nats.aio.msg import Msg
+from pydantic import ValidationError
 
+from services.aggregator.benchmarks import BenchmarkUpdater
+from services.aggregator.intake import InvalidResultError, result_doc
 from services.aggregator.rankings import task_leaderboard
 from shared.bus import Bus, InvalidMessage, decode
 from shared.documents import (
-    ResultDoc,
     SubmissionDoc,
     SubmissionStatus,
-    result_id,
 )
 from shared.events import (
     LeaderboardUpdated,
@@ -23,15 +23,16 @@ from shared.events import (
     StatusEvent,
     Subjects,
     SubmissionAccepted,
+    SubmissionCancelled,
     TaskState,
     utcnow,
 )
-from shared.scoring import task_score
 from shared.store import Store
+from shared.transitions import publish_transition
 
 log = logging.getLogger(__name__)
 
-FINISHED = {TaskState.DONE, TaskState.FAILED}
+FINISHED = {TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED}
 
 
 def settle(submission: SubmissionDoc) -> None:
@@ -41,6 +42,8 @@ def settle(submission: SubmissionDoc) -> None:
     failed = [p.task for p in submission.tasks if p.state == TaskState.FAILED]
     if failed:
         submission.set_status(SubmissionStatus.FAILED, f"failed tasks: {', '.join(failed)}")
+    elif any(p.state == TaskState.CANCELLED for p in submission.tasks):
+        submission.set_status(SubmissionStatus.CANCELLED)
     else:
         submission.set_status(SubmissionStatus.COMPLETED)
 
@@ -48,14 +51,38 @@ def settle(submission: SubmissionDoc) -> None:
 class Aggregator:
     """Handlers for accepted submissions, status events and results."""
 
-    def __init__(self, bus: Bus, store: Store) -> None:
+    def __init__(self, bus: Bus, store: Store, benchmarks: BenchmarkUpdater | None = None) -> None:
         self.bus = bus
         self.store = store
+        self.benchmarks = benchmarks or BenchmarkUpdater(store, bus)
 
     async def _update(self, submission_id: str, change: Callable[[SubmissionDoc], None]) -> None:
-        updated = await self.store.update_submission(submission_id, change)
+        """Apply `change`; a status it moves to is announced (`shared.transitions`)."""
+        before: list[SubmissionStatus] = []
+
+        def tracked(submission: SubmissionDoc) -> None:
+            before.append(submission.status)
+            change(submission)
+
+        updated = await self.store.update_submission(submission_id, tracked)
         if updated is None:
             raise InvalidMessage(f"no submission {submission_id}")
+        if before and updated.status != before[-1]:
+            await publish_transition(self.bus, updated)
+
+    async def on_cancelled(self, msg: Msg) -> None:
+        """A cancelled submission: its queued tasks are cancelled, its status `cancelled`."""
+        event = decode(msg, SubmissionCancelled)
+
+        def cancel(submission: SubmissionDoc) -> None:
+            for progress in submission.tasks:
+                if progress.state == TaskState.QUEUED:
+                    progress.state = TaskState.CANCELLED
+                    progress.updated_at = event.cancelled_at
+            submission.set_status(SubmissionStatus.CANCELLED, "cancelled")
+
+        await self._update(event.submission_id, cancel)
+        await msg.ack()
 
     async def on_accepted(self, msg: Msg) -> None:
         event = decode(msg, SubmissionAccepted)
@@ -80,8 +107,8 @@ class Aggregator:
                 progress.state = TaskState.RUNNING
                 if submission.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.QUEUED):
                     submission.set_status(SubmissionStatus.RUNNING)
-            elif event.state == TaskState.FAILED:
-                progress.state = TaskState.FAILED
+            elif event.state in (TaskState.FAILED, TaskState.CANCELLED):
+                progress.state = event.state
                 progress.reason = event.reason
                 settle(submission)
             # DONE is recorded when the result itself is stored (on_result)
@@ -91,27 +118,25 @@ class Aggregator:
 
     async def on_result(self, msg: Msg) -> None:
         event = decode(msg, ResultEvent)
-        task_result = TaskResult.model_validate(event.task_result)
         try:
-            task = mteb.get_task(event.task)
-        except KeyError:
-            raise InvalidMessage(f"unknown task {event.task!r}") from None
-        score = task_score(task_result.scores, task.metadata.eval_splits, task.hf_subsets)
+            result = result_doc(
+                TaskResult.model_validate(event.task_result),
+                event.model,
+                event.revision,
+                source="evaluator",
+                evaluated_at=event.evaluated_at,
+                submission_id=event.submission_id,
+                envelope=event.envelope,
+            )
+        except (InvalidResultError, ValidationError) as error:
+            raise InvalidMessage(f"result of {event.task}: {error}") from None
+        if result.task != event.task:
+            raise InvalidMessage(f"result of {event.task} holds a TaskResult of {result.task}")
+        score = result.main_score
         if score is None:
             raise InvalidMessage(f"result of {event.task} lacks a required split or subset")
-        if task_result.mteb_version is None:
+        if result.mteb_version is None:
             raise InvalidMessage(f"result of {event.task} does not say which mteb made it")
-        result = ResultDoc(
-            _id=result_id(event.model, event.revision, event.task, task_result.mteb_version),
-            model=event.model,
-            revision=event.revision,
-            task=event.task,
-            main_score=score,
-            submission_id=event.submission_id,
-            task_result=event.task_result,
-            envelope=event.envelope,
-            evaluated_at=event.evaluated_at,
-        )
         await self.store.upsert_result(result)
 
         def finish(submission: SubmissionDoc) -> None:
@@ -126,6 +151,7 @@ class Aggregator:
 
         await self._update(event.submission_id, finish)
         await self.refresh_task(event.task)
+        await self.benchmarks.refresh([event.task])
         await msg.ack()
 
     async def refresh_task(self, task: str) -> None:

@@ -16,17 +16,23 @@ def latest_per_model(results: list[ResultDoc]) -> list[ResultDoc]:
 
 
 def task_leaderboard(task: str, results: list[ResultDoc]) -> LeaderboardDoc:
-    """The ranking of one task: best score first, tied scores sharing the better rank."""
-    ordered = sorted(latest_per_model(results), key=lambda r: (-r.main_score, r.model))
+    """The ranking of one task: best score first, tied scores sharing the better rank.
+
+    Results incomplete on the task's own splits and subsets (main_score None) are not ranked.
+    """
+    latest = latest_per_model([r for r in results if r.main_score is not None])
+    scored = [(r.main_score, r) for r in latest if r.main_score is not None]
     rows: list[LeaderboardRow] = []
-    for position, result in enumerate(ordered, start=1):
-        tied = rows and rows[-1].main_score == result.main_score
+    for position, (score, result) in enumerate(
+        sorted(scored, key=lambda pair: (-pair[0], pair[1].model)), start=1
+    ):
+        tied = rows and rows[-1].main_score == score
         rows.append(
             LeaderboardRow(
                 rank=rows[-1].rank if tied else position,
                 model=result.model,
                 revision=result.revision,
-                main_score=result.main_score,
+                main_score=score,
                 evaluated_at=result.evaluated_at,
                 submission_id=result.submission_id,
             )

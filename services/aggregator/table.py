@@ -1,57 +1,50 @@
-"""mteb-exact benchmark summary tables (owned by the aggregation work, issue 5).
+"""mteb-exact benchmark summary tables, computed with numpy from ResultRows.
 
-Interface agreed between the pieces of issue 5; the implementation fills it in.
+The numbers are those of mteb 2.26's leaderboard for the same results and model pool:
+`ResultCache` load → `BenchmarkResults._to_results_df(benchmark.tasks)` (per-task score
+validation against the benchmark's task objects, then `join_revisions`) → the leaderboard's
+model filter → `Benchmark._create_summary_table` (`mteb/benchmarks/_create_table.py`).
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 import mteb
+import numpy as np
+from mteb.benchmarks.benchmark import BenchmarkAggregation, RtebBenchmark
 from mteb.models import ModelMeta
-from pydantic import BaseModel, ConfigDict
+
+from services.aggregator import model_columns
+from services.aggregator.borda import borda_points, min_ranks
+from services.aggregator.revision_join import join_revisions
+from services.aggregator.score_matrix import ScoreMatrix, TaskCells, build_score_matrix
+from services.aggregator.table_models import BenchmarkRow, BenchmarkTable, ResultRow
+from services.aggregator.uncertainty import bootstrap, tie_groups
+
+__all__ = ["BenchmarkRow", "BenchmarkTable", "ResultRow", "benchmark_task_cells", "build_table"]
 
 
-class ResultRow(BaseModel):
-    """One stored result reduced to what rankings need."""
+def benchmark_task_cells(benchmark: mteb.Benchmark, tasks: Sequence[str] | None) -> list[TaskCells]:
+    """The benchmark's tasks (or its `tasks` subset) that its summary table ranks.
 
-    model_config = ConfigDict(frozen=True)
-
-    model: str
-    revision: str
-    task: str
-    mteb_version: str | None
-    scores: dict[str, dict[str, float]]
-    """split -> hf_subset -> main_score, from the TaskResult."""
-
-
-class BenchmarkRow(BaseModel):
-    """One model's row of a benchmark's summary table (raw, unrounded values)."""
-
-    model: str
-    revision: str
-    rank_borda: int | None
-    zero_shot: int
-    n_parameters_b: float | None
-    n_active_parameters_b: float | None
-    embed_dim: int | None
-    max_tokens: int | None
-    mean_task: float | None
-    mean_task_type: float | None
-    type_means: dict[str, float | None]
-    task_scores: dict[str, float | None]
-    mean_task_ci: tuple[float, float] | None = None
-    rank_ci: tuple[int, int] | None = None
-    tie_group: int | None = None
-
-
-class BenchmarkTable(BaseModel):
-    """A benchmark's (or custom task subset's) summary table."""
-
-    benchmark: str
-    tasks: list[str]
-    task_types: list[str]
-    rows: list[BenchmarkRow]
+    RTEB benchmarks rank their public tasks only (mteb's `RtebBenchmark` override).
+    Raises ValueError for names that are not tasks of the benchmark.
+    """
+    cells = [TaskCells.of(task) for task in benchmark.tasks]
+    if isinstance(benchmark, RtebBenchmark):
+        public = {task.metadata.name for task in benchmark.tasks if task.metadata.is_public}
+        cells = [task for task in cells if task.name in public]
+    if tasks is None:
+        return cells
+    wanted = set(tasks)
+    unknown = sorted(wanted - {task.metadata.name for task in benchmark.tasks})
+    if unknown:
+        raise ValueError(f"not tasks of benchmark {benchmark.name!r}: {', '.join(unknown)}")
+    if not wanted:
+        raise ValueError("a custom task subset needs at least one task")
+    return [task for task in cells if task.name in wanted]
 
 
 def build_table(
@@ -62,5 +55,103 @@ def build_table(
     bootstrap_resamples: int = 1000,
     seed: int = 0,
 ) -> BenchmarkTable:
-    """The summary table of `benchmark` (or of its `tasks` subset), as mteb's table code makes it."""
-    raise NotImplementedError
+    """The summary table of `benchmark` (or of its `tasks` subset), as mteb's table code makes it.
+
+    `models` is the model pool and its metadata: results of other models are ignored, as mteb's
+    leaderboard keeps only models in its registry. Per model and task, one revision is kept
+    (`revision_join.join_revisions`, the ModelMeta's `revision` being the main one). A task
+    score is the mean of the benchmark's (split, subset) cells, null when the model lacks a
+    cell that another model of the pool has (`score_matrix`). Mean (Task) is the mean of the
+    task scores and each task type's mean the mean of its tasks', null if any is null; Mean
+    (TaskType) is the mean of the type means. Rank (Borda) is mteb's (`borda`), over tasks, or
+    over (task, subset) pairs for subset-weighted (HUME) benchmarks, among every pooled model
+    with a result on the benchmark (one without any complete task gets no row but, as in mteb,
+    still takes part in the ranking). Tasks without any result in the pool are no columns. Zero-shot and the size columns come from the
+    ModelMeta (`model_columns`). Rows are ordered by rank, then name.
+    With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
+    (`uncertainty`), reproducible for a given `seed`.
+    """
+    task_cells = benchmark_task_cells(benchmark, tasks)
+    names = frozenset(task.name for task in task_cells)
+    joined = join_revisions(results, models, names)
+    by_subset = BenchmarkAggregation.MEAN_SUBSET in benchmark.aggregations
+    matrix = build_score_matrix(joined, task_cells, partition_by_subset=by_subset)
+    table = BenchmarkTable(
+        benchmark=benchmark.name,
+        tasks=[task.name for task in matrix.tasks],
+        task_types=list(dict.fromkeys(task.task_type for task in matrix.tasks)),
+        rows=[],
+        bootstrap_resamples=bootstrap_resamples,
+        seed=seed if bootstrap_resamples > 0 else None,
+    )
+    if not matrix.models or not matrix.tasks:
+        return table
+    table.rows = _rows(matrix, joined, models, table.task_types, bootstrap_resamples, seed)
+    return table
+
+
+def _rows(
+    matrix: ScoreMatrix,
+    joined: Mapping[tuple[str, str], ResultRow],
+    models: Mapping[str, ModelMeta],
+    task_types: list[str],
+    resamples: int,
+    seed: int,
+) -> list[BenchmarkRow]:
+    in_table = matrix.in_table
+    points = borda_points(matrix.partial_means, int(in_table.sum()))
+    task_points = np.zeros(matrix.task_scores.shape)
+    np.add.at(task_points.T, matrix.partition_task, points.T)
+    ranks = min_ranks(task_points.sum(axis=1))
+    scores = matrix.task_scores
+    type_of = np.asarray([task_types.index(task.task_type) for task in matrix.tasks])
+    type_means = np.stack([scores[:, type_of == t].mean(axis=1) for t in range(len(task_types))], 1)
+    chosen = np.flatnonzero(in_table)
+    means = _nullable(np.column_stack([scores.mean(axis=1), type_means.mean(axis=1)])[chosen])
+    type_values, task_values = _nullable(type_means[chosen]), _nullable(scores[chosen])
+    rank_values = ranks[chosen].tolist()
+    mean_cis: list[tuple[float, float] | None] = [None] * len(chosen)
+    rank_cis: list[tuple[int, int] | None] = [None] * len(chosen)
+    groups: list[int | None] = [None] * len(chosen)
+    if resamples > 0:
+        uncertain = bootstrap(scores, task_points, resamples, seed)
+        intervals = uncertain.mean_task_ci[chosen].tolist()
+        mean_cis = [None if lo != lo else (lo, hi) for lo, hi in intervals]  # NaN: no mean
+        rank_cis = [(lo, hi) for lo, hi in uncertain.rank_ci[chosen].tolist()]
+        groups = tie_groups(ranks[chosen], uncertain.rank_ci[chosen]).tolist()
+    revisions: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for (model, _), row in joined.items():
+        revisions[model][row.revision] += 1
+    task_names = [task.name for task in matrix.tasks]
+    task_set = frozenset(task_names)
+    rows = []
+    for i, m in enumerate(chosen.tolist()):
+        name = matrix.models[m]
+        meta = models[name]
+        # Every value is typed here already; validating 300 rows would double the build time.
+        rows.append(
+            BenchmarkRow.model_construct(
+                model=name,
+                revision=revisions[name].most_common(1)[0][0],
+                rank_borda=rank_values[i],
+                zero_shot=model_columns.zero_shot(meta, task_set),
+                n_parameters_b=model_columns.parameters_b(meta.n_parameters),
+                n_active_parameters_b=model_columns.parameters_b(meta.n_active_parameters),
+                embed_dim=model_columns.embedding_size(meta.embed_dim),
+                max_tokens=model_columns.max_tokens(meta.max_tokens),
+                mean_task=means[i][0],
+                mean_task_type=means[i][1],
+                type_means=dict(zip(task_types, type_values[i], strict=True)),
+                task_scores=dict(zip(task_names, task_values[i], strict=True)),
+                mean_task_ci=mean_cis[i],
+                rank_ci=rank_cis[i],
+                tie_group=groups[i],
+            )
+        )
+    rows.sort(key=lambda row: (row.rank_borda, row.model))
+    return rows
+
+
+def _nullable(values: np.ndarray) -> list[list[float | None]]:
+    """Rows of python floats, NaN as None."""
+    return [[None if v != v else v for v in row] for row in values.tolist()]

@@ -5,7 +5,8 @@ import os
 import signal
 import socket
 
-from services.evaluator.runner import ModelCache, Runner
+from services.evaluator.cache import ModelCache
+from services.evaluator.runner import Runner
 from services.evaluator.worker import Evaluator
 from shared.bus import Bus
 from shared.logs import configure_logging
@@ -16,14 +17,20 @@ async def main() -> None:
     settings = get_settings()
     assert settings.nats_url, "set LEADERBOARD_NATS_URL"
     evaluator_id = settings.evaluator_id or f"{socket.gethostname()}:{os.getpid()}"
+    models = ModelCache(
+        settings.models_dir, settings.device, settings.dtype, settings.model_cache_size
+    )
     runner = Runner(
-        ModelCache(settings.models_dir, settings.device),
-        settings.datasets_dir,
-        settings.batch_size,
-        evaluator_id,
+        models, settings.datasets_dir, settings.batch_size, evaluator_id, settings.job_timeout_s
     )
     bus = await Bus.connect(settings.nats_url, f"evaluator {evaluator_id}")
-    evaluator = Evaluator(bus, runner, settings.job_ack_wait_s, settings.job_max_deliver)
+    evaluator = Evaluator(
+        bus,
+        runner,
+        settings.job_ack_wait_s,
+        settings.job_max_deliver,
+        settings.job_retry_backoff_s,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,84 +1,33 @@
-"""One job's evaluation: load the model (cached) and the task, run stock `mteb.evaluate`."""
+"""One job's evaluation: the cached model, the task, stock `mteb.evaluate`, measured."""
 
 from __future__ import annotations
 
 import json
-import platform
+import logging
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import mteb
 from mteb.abstasks import AbsTask
-from mteb.models import ModelMeta, SentenceTransformerEncoderWrapper
 
-from shared.events import Envelope, Job
+from services.evaluator import efficiency
+from services.evaluator.cache import LoadedModel, ModelCache, free_memory
+from services.evaluator.failures import (
+    JobFailure,
+    classify,
+    data_load_failure,
+    is_out_of_memory,
+    logged,
+    model_load_failure,
+)
+from services.evaluator.hardware import describe
+from services.evaluator.metadata import load_task, mirror_folder, package_versions
+from shared.events import Envelope, FailureKind, Job
 from shared.scoring import task_score
 
-VERSIONED_PACKAGES = ("mteb", "sentence-transformers", "transformers", "torch")
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the libraries that shape a result, and Python's."""
-    return {name: version(name) for name in VERSIONED_PACKAGES} | {
-        "python": platform.python_version()
-    }
-
-
-def model_meta(model: str, revision: str) -> ModelMeta:
-    """mteb's registry entry for `model` at `revision`, or an empty one carrying the name."""
-    try:
-        meta = mteb.get_model_meta(model)
-    except KeyError:
-        return ModelMeta.create_empty(overwrites={"name": model, "revision": revision})
-    return meta.model_copy(update={"revision": revision})
-
-
-def load_task(name: str, datasets_dir: Path | None) -> AbsTask:
-    """The registry's task, reading its data from `datasets_dir/<name>/` when that exists."""
-    task = mteb.get_task(name)
-    folder = datasets_dir / name if datasets_dir else None
-    if folder is not None and folder.is_dir():
-        # metadata is shared by every instance of the task class: replace, never mutate
-        task.metadata = task.metadata.model_copy(
-            update={"dataset": {**task.metadata.dataset, "path": str(folder)}}, deep=True
-        )
-    return task
-
-
-@dataclass
-class LoadedModel:
-    key: tuple[str, str]
-    encoder: SentenceTransformerEncoderWrapper
-    load_time_s: float
-
-
-class ModelCache:
-    """Keeps the last model loaded, so consecutive jobs of one submission reuse it."""
-
-    def __init__(self, models_dir: Path | None, device: str) -> None:
-        self.models_dir = models_dir
-        self.device = device
-        self.loaded: LoadedModel | None = None
-
-    def get(self, model: str, revision: str) -> LoadedModel:
-        if self.loaded is None or self.loaded.key != (model, revision):
-            self.loaded = None  # release the previous model before loading the next
-            started = time.perf_counter()
-            encoder = SentenceTransformerEncoderWrapper(self._sentence_transformer(model, revision))
-            encoder.mteb_model_meta = model_meta(model, revision)
-            self.loaded = LoadedModel((model, revision), encoder, time.perf_counter() - started)
-        return self.loaded
-
-    def _sentence_transformer(self, model: str, revision: str) -> Any:
-        from sentence_transformers import SentenceTransformer
-
-        folder = self.models_dir / model if self.models_dir else None
-        if folder is not None and folder.is_dir():
-            return SentenceTransformer(str(folder), device=self.device)
-        return SentenceTransformer(model, revision=revision, device=self.device)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,8 +39,21 @@ class Evaluation:
     envelope: Envelope
 
 
+def guard_data_loading(task: AbsTask, mirror: Path | None) -> None:
+    """Make a failure inside mteb's data loading surface as a classified data failure."""
+    load_data = task.load_data
+
+    def load_data_or_fail(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return load_data(*args, **kwargs)
+        except Exception as error:
+            raise data_load_failure(task.metadata.name, mirror, error) from error
+
+    task.load_data = load_data_or_fail  # type: ignore[method-assign]
+
+
 class Runner:
-    """Runs jobs; not thread-safe, one job at a time."""
+    """Runs jobs; not thread-safe, one job at a time. Every failure is a `JobFailure`."""
 
     def __init__(
         self,
@@ -99,32 +61,35 @@ class Runner:
         datasets_dir: Path | None,
         batch_size: int,
         evaluator_id: str,
+        timeout_s: float = 6 * 3600.0,
     ) -> None:
         self.models = models
         self.datasets_dir = datasets_dir
         self.batch_size = batch_size
         self.evaluator_id = evaluator_id
+        self.timeout_s = timeout_s
         self.versions = package_versions()
 
-    def run(self, job: Job, attempt: int) -> Evaluation:
-        loaded = self.models.get(job.model, job.revision)
-        task = load_task(job.task, self.datasets_dir)
-        started = time.perf_counter()
-        result = mteb.evaluate(
-            loaded.encoder,
-            task,
-            cache=None,
-            overwrite_strategy="always",
-            show_progress_bar=False,
-            encode_kwargs={"batch_size": self.batch_size},
-        )
-        elapsed = time.perf_counter() - started
-        task_result = json.loads(result.task_results[0].model_dump_json())
+    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
+        try:
+            return self._run(job, attempt, token)
+        except Exception as error:
+            raise logged(classify(error), error, f"job {job.submission_id}/{job.task}") from error
+
+    def _run(self, job: Job, attempt: int, token: str | None) -> Evaluation:
+        try:
+            loaded = self.models.get(job.model, job.revision, token)
+        except Exception as error:
+            raise model_load_failure(error) from error
+        result, elapsed, batch_size = self._evaluate_or_halve(loaded, job.task)
+        task = mteb.get_task(job.task)
+        task_result = json.loads(result.model_dump_json())
         splits = list(task.metadata.eval_splits)
         subsets = list(task.hf_subsets)
         score = task_score(task_result["scores"], splits, subsets)
         if score is None:
             raise RuntimeError(f"{job.task} produced no score for {splits} × {subsets}")
+        device = self.models.device
         envelope = Envelope(
             model=job.model,
             revision=job.revision,
@@ -135,10 +100,50 @@ class Runner:
             eval_splits=splits,
             hf_subsets=subsets,
             versions=self.versions,
-            device=self.models.device,
+            device=device,
             evaluator_id=self.evaluator_id,
             attempt=attempt,
             evaluation_time_s=elapsed,
             model_load_time_s=loaded.load_time_s,
+            dtype=self.models.dtype,
+            batch_size=batch_size,
+            hardware=describe(device),
+            efficiency=efficiency.efficiency(loaded.encoder, device),
         )
         return Evaluation(score, task_result, envelope)
+
+    def _evaluate_or_halve(self, loaded: LoadedModel, name: str) -> tuple[Any, float, int]:
+        """`_evaluate`, retried once with half the batch size when it runs out of memory."""
+        try:
+            return (*self._evaluate(loaded, name, self.batch_size), self.batch_size)
+        except Exception as error:
+            if not is_out_of_memory(error) or self.batch_size == 1:
+                raise
+        # outside the except block, so that the failed run's frames and tensors can be freed
+        free_memory()
+        batch_size = self.batch_size // 2
+        log.warning("%s ran out of memory; retrying with batch size %d", name, batch_size)
+        try:
+            return (*self._evaluate(loaded, name, batch_size), batch_size)
+        except Exception as again:
+            if not is_out_of_memory(again):
+                raise
+            reason = f"out of memory at batch sizes {self.batch_size} and {batch_size}"
+            raise JobFailure(FailureKind.OUT_OF_MEMORY, reason) from again
+
+    def _evaluate(self, loaded: LoadedModel, name: str, batch_size: int) -> tuple[Any, float]:
+        """mteb's TaskResult of one run of task `name`, and the run's wall time."""
+        task = load_task(name, self.datasets_dir)
+        guard_data_loading(task, mirror_folder(name, self.datasets_dir))
+        loaded.encoder.meter.start(self.timeout_s)
+        efficiency.reset_peaks(self.models.device)
+        started = time.perf_counter()
+        result = mteb.evaluate(
+            loaded.encoder,
+            task,
+            cache=None,
+            overwrite_strategy="always",
+            show_progress_bar=False,
+            encode_kwargs={"batch_size": batch_size},
+        )
+        return result.task_results[0], time.perf_counter() - started

@@ -1,30 +1,69 @@
-"""The evaluator's bus side: pull jobs (high priority first), heartbeat, publish, ack."""
+"""The evaluator's bus side: pull jobs (high priority first), heartbeat, publish, ack.
+
+A job's lease is its JetStream ack deadline, extended by `in_progress()` heartbeats while mteb
+runs in a worker thread. A failure is reported with its class, a short reason and a traceback
+reference. A transient one is handed back with an exponentially growing delay while deliveries
+remain; on the last delivery (`max_deliver`), or when it is not transient, the job goes to the
+dead-letter subject and the task is reported failed. Jobs whose holder died on the last
+delivery are handled by `exhaustion.ExhaustedJobs`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from services.evaluator.runner import Runner
-from shared.bus import FETCH_TIMEOUTS, JOBS, Bus, decode
-from shared.events import Job, Priority, ResultEvent, StatusEvent, Subjects, TaskState
+from services.evaluator.exhaustion import ExhaustedJobs
+from services.evaluator.failures import JobFailure
+from services.evaluator.runner import Evaluation
+from shared.bus import EXHAUSTED_JOBS, FETCH_TIMEOUTS, JOBS, SUBMISSIONS, Bus, consume, decode
+from shared.events import (
+    FailureKind,
+    Job,
+    Priority,
+    ResultEvent,
+    StatusEvent,
+    Subjects,
+    TaskState,
+)
+from shared.secrets import open_token
 
 log = logging.getLogger(__name__)
+
+ADVISORY_ATTEMPTS = 10
+
+
+class JobRunner(Protocol):
+    """What the evaluator needs of a runner (`runner.Runner`): it raises `JobFailure` only."""
+
+    evaluator_id: str
+
+    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation: ...
 
 
 class Evaluator:
     """Serves jobs one at a time until stopped."""
 
-    def __init__(self, bus: Bus, runner: Runner, ack_wait: float, max_deliver: int) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        runner: JobRunner,
+        ack_wait: float,
+        max_deliver: int,
+        retry_backoff_s: float = 5.0,
+    ) -> None:
         self.bus = bus
         self.runner = runner
         self.ack_wait = ack_wait
         self.max_deliver = max_deliver
+        self.retry_backoff_s = retry_backoff_s
         self.in_flight: Msg | None = None
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -38,7 +77,26 @@ class Evaluator:
             )
             for priority in (Priority.HIGH, Priority.NORMAL)
         ]
+        advisories = await self.bus.pull(
+            EXHAUSTED_JOBS,
+            "evaluators-exhausted",
+            EXHAUSTED_JOBS.subjects[0],
+            max_deliver=ADVISORY_ATTEMPTS,
+        )
+        exhausted = ExhaustedJobs(self.bus, self.runner.evaluator_id)
+        watching = asyncio.create_task(
+            consume(self.bus, advisories, EXHAUSTED_JOBS, exhausted.on_advisory, stop)
+        )
         log.info("evaluator %s ready", self.runner.evaluator_id)
+        try:
+            await self._serve_jobs(queues, stop)
+        finally:
+            stop.set()
+            await watching
+
+    async def _serve_jobs(
+        self, queues: list[JetStreamContext.PullSubscription], stop: asyncio.Event
+    ) -> None:
         while not stop.is_set():
             msg = await self._next_job(queues)
             if msg is None:
@@ -73,16 +131,18 @@ class Evaluator:
             await self.bus.dead_letter(msg, JOBS, f"invalid job: {error}")
             await msg.ack()
             return
+        if await self._cancelled(job.submission_id):
+            reason = "the submission was cancelled before this task started"
+            await self._status(job, TaskState.CANCELLED, attempt, reason, FailureKind.CANCELLED)
+            await msg.ack()
+            return
         await self._status(job, TaskState.RUNNING, attempt)
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
-            evaluation = await asyncio.to_thread(self.runner.run, job, attempt)
-        except Exception as error:
-            log.exception("job %s/%s failed", job.submission_id, job.task)
-            reason = f"{type(error).__name__}: {error}"[:500]
-            await self._status(job, TaskState.FAILED, attempt, reason)
-            await self.bus.dead_letter(msg, JOBS, reason)
-            await msg.ack()
+            token = self._token(job)
+            evaluation = await asyncio.to_thread(self.runner.run, job, attempt, token)
+        except JobFailure as failure:
+            await self._failed(msg, job, attempt, failure)
             return
         finally:
             heartbeat.cancel()
@@ -103,6 +163,43 @@ class Evaluator:
         await self._status(job, TaskState.DONE, attempt)
         await msg.ack()
 
+    @staticmethod
+    def _token(job: Job) -> str | None:
+        """The submitter's Hub token, opened; never logged nor published."""
+        if job.sealed_token is None:
+            return None
+        try:
+            return open_token(job.sealed_token)
+        except (ValueError, OSError) as error:
+            reason = f"cannot open the submitter's Hub token: {type(error).__name__}"
+            raise JobFailure(FailureKind.MODEL_LOAD, reason) from None
+
+    async def _cancelled(self, submission_id: str) -> bool:
+        """Whether the submission's cancellation is on the bus (the evaluator keeps no state)."""
+        try:
+            await self.bus.js.get_last_msg(SUBMISSIONS.name, Subjects.cancelled(submission_id))
+        except NotFoundError:
+            return False
+        return True
+
+    async def _failed(self, msg: Msg, job: Job, attempt: int, failure: JobFailure) -> None:
+        """Retry a transient failure later while deliveries remain; else dead-letter the job."""
+        if failure.transient and attempt < self.max_deliver:
+            delay = self.retry_backoff_s * 2 ** (attempt - 1)
+            log.warning(
+                "job %s/%s: %s; retry in %.0f s", job.submission_id, job.task, failure, delay
+            )
+            await msg.nak(delay=delay)
+            return
+        reason = str(failure)
+        if failure.transient:
+            reason = f"{reason} (attempt {attempt} of {self.max_deliver})"
+        if failure.trace_id:
+            reason = f"{reason} [trace {failure.trace_id}]"
+        await self._status(job, TaskState.FAILED, attempt, reason, failure.kind, failure.trace_id)
+        await self.bus.dead_letter(msg, JOBS, reason)
+        await msg.ack()
+
     async def _heartbeat(self, msg: Msg) -> None:
         """Extend the job's lease while it runs."""
         while True:
@@ -111,13 +208,21 @@ class Evaluator:
                 await msg.in_progress()
 
     async def _status(
-        self, job: Job, state: TaskState, attempt: int, reason: str | None = None
+        self,
+        job: Job,
+        state: TaskState,
+        attempt: int,
+        reason: str | None = None,
+        failure: FailureKind | None = None,
+        trace_id: str | None = None,
     ) -> None:
         event = StatusEvent(
             submission_id=job.submission_id,
             task=job.task,
             state=state,
             reason=reason,
+            failure=failure,
+            trace_id=trace_id,
             evaluator_id=self.runner.evaluator_id,
             attempt=attempt,
         )

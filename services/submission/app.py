@@ -1,42 +1,75 @@
-"""The submission API: `POST /v1/submissions`, `GET /v1/submissions/{id}`."""
+"""The submission API: submit, list, read, cancel, prioritize and re-queue submissions."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from huggingface_hub import HfApi
 from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 
-from services.submission.refusals import ErrorBody, Refusal, RefusalCode
-from services.submission.validation import ModelResolver, ValidSubmission, validate
-from shared.bus import Bus
-from shared.documents import StatusChange, SubmissionDoc, SubmissionStatus, TaskProgress
-from shared.events import Job, Subjects, SubmissionAccepted, SubmissionRequest
+from services.submission import control
+from services.submission.auth import authenticate
+from services.submission.door import DURABLE, Door
+from services.submission.intake import Intake, SubmissionCreated
+from services.submission.refusals import ErrorBody, Refusal, RefusalCode, error_responses
+from services.submission.validation import ModelResolver, Policy
+from shared.bus import SUBMISSIONS, Bus, consume
+from shared.documents import ApiKeyDoc, SubmissionDoc, SubmissionStatus
+from shared.events import Subjects, SubmissionRequest
 from shared.settings import Settings, get_settings
 from shared.store import Store
 
 log = logging.getLogger(__name__)
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorBody} for status in (403, 404, 422, 503)
-}
+Code = RefusalCode
+SUBMIT_CODES = (
+    Code.INVALID_REQUEST,
+    Code.INVALID_MODEL_ID,
+    Code.UNKNOWN_TASK,
+    Code.UNKNOWN_BENCHMARK,
+    Code.UNAUTHORIZED,
+    Code.RATE_LIMITED,
+    Code.MODEL_NOT_FOUND,
+    Code.REVISION_NOT_FOUND,
+    Code.GATED_MODEL,
+    Code.PRIVATE_MODEL,
+    Code.DISABLED_MODEL,
+    Code.DUPLICATE,
+    Code.NO_WEIGHTS,
+    Code.TOO_LARGE,
+    Code.NOT_SENTENCE_TRANSFORMERS,
+    Code.TRUST_REMOTE_CODE_REQUIRED,
+    Code.LICENSE_MISSING,
+    Code.HUB_UNREACHABLE,
+    Code.BUS_UNAVAILABLE,
+    Code.STORE_UNAVAILABLE,
+)
+ACTION_CODES = (
+    Code.INVALID_REQUEST,
+    Code.UNAUTHORIZED,
+    Code.FORBIDDEN,
+    Code.SUBMISSION_NOT_FOUND,
+    Code.INVALID_STATE,
+    Code.BUS_UNAVAILABLE,
+    Code.STORE_UNAVAILABLE,
+)
+SUBMIT_ERRORS = error_responses(*SUBMIT_CODES)
+ACTION_ERRORS = error_responses(*ACTION_CODES)
+REQUEUE_ERRORS = error_responses(*dict.fromkeys(ACTION_CODES + SUBMIT_CODES))
+READ_ERRORS = error_responses(Code.INVALID_REQUEST, Code.STORE_UNAVAILABLE)
+INTAKE_ATTEMPTS = 10
 
-
-class SubmissionCreated(BaseModel):
-    """The answer to an accepted submission."""
-
-    id: str
-    status: SubmissionStatus
-    model: str
-    revision: str
-    tasks: list[str]
+bearer = HTTPBearer(auto_error=False, description="An API key (`leaderboard keys create NAME`).")
 
 
 class SubmissionView(SubmissionDoc):
@@ -45,67 +78,51 @@ class SubmissionView(SubmissionDoc):
     id: str = Field(description="The submission id.")
 
 
-class Services:
-    """What a request handler needs: the bus, the store and the model resolver."""
+class SubmissionPage(BaseModel):
+    """One page of submissions, newest first."""
 
-    def __init__(self, bus: Bus, store: Store, resolver: ModelResolver) -> None:
-        self.bus = bus
-        self.store = store
-        self.resolver = resolver
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    items: list[SubmissionView]
+    total: int = Field(description="How many submissions match the filters.")
+    offset: int
+    limit: int
 
 
-async def publish_submission(bus: Bus, submission: SubmissionDoc) -> None:
-    """The `accepted` event, then one job per task; ids make retries harmless."""
-    accepted = SubmissionAccepted(
-        submission_id=submission.id,
-        model=submission.model,
-        revision=submission.revision,
-        tasks=[progress.task for progress in submission.tasks],
-        benchmark=submission.benchmark,
-        priority=submission.priority,
+def view(submission: SubmissionDoc) -> SubmissionView:
+    return SubmissionView.model_validate(submission.model_dump())
+
+
+def intake_of(request: Request) -> Intake:
+    return request.app.state.intake  # type: ignore[no-any-return]
+
+
+def authorization(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str | None:
+    """The `Authorization` header as the intake reads it (the bus door passes it raw)."""
+    return f"Bearer {credentials.credentials}" if credentials else None
+
+
+FoundIntake = Annotated[Intake, Depends(intake_of)]
+Authorization = Annotated[str | None, Depends(authorization)]
+
+
+async def caller(intake: Intake, header: str | None) -> ApiKeyDoc:
+    return await authenticate(intake.store, header)
+
+
+def make_intake(settings: Settings, bus: Bus, store: Store, hub: HfApi | None) -> Intake:
+    return Intake(
+        bus=bus,
+        store=store,
+        resolver=ModelResolver(settings.models_dir, hub),
+        policy=Policy.from_settings(settings),
+        submissions_per_day=settings.submissions_per_day,
+        secret_key_file=settings.secret_key_file,
     )
-    await bus.publish(Subjects.accepted(submission.id), accepted, f"accepted:{submission.id}")
-    for progress in submission.tasks:
-        job = Job(
-            submission_id=submission.id,
-            model=submission.model,
-            revision=submission.revision,
-            task=progress.task,
-            priority=submission.priority,
-        )
-        subject = Subjects.job(job.priority, submission.id, progress.task)
-        await bus.publish(subject, job, f"job:{submission.id}:{progress.task}")
 
 
-async def accept(found: Services, valid: ValidSubmission) -> SubmissionDoc:
-    """Store the submission, then publish it; a bus failure leaves it stored as failed."""
-    submission = SubmissionDoc(
-        _id=uuid.uuid4().hex,
-        model=valid.model,
-        revision=valid.revision,
-        requested_revision=valid.requested_revision,
-        benchmark=valid.benchmark,
-        tasks=[TaskProgress(task=task) for task in valid.tasks],
-        history=[StatusChange(status=SubmissionStatus.ACCEPTED)],
-    )
-    await found.store.insert_submission(submission)
-    try:
-        await publish_submission(found.bus, submission)
-    except Exception as error:
-        log.exception("publishing submission %s failed", submission.id)
-        reason = f"bus unavailable: {error!r}"
-        await found.store.update_submission(
-            submission.id, lambda doc: doc.set_status(SubmissionStatus.FAILED, reason)
-        )
-        raise Refusal(RefusalCode.BUS_UNAVAILABLE, "the event bus is unavailable") from error
-    return submission
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> FastAPI:
+    """The API; `hub` replaces the default `HfApi()` (tests give one with a local endpoint)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -116,26 +133,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bus = await Bus.connect(settings.nats_url, "submission")
         store = Store(settings.mongodb_url, settings.mongodb_database)
         await store.ensure_indexes()
-        app.state.services = Services(bus, store, ModelResolver(settings.models_dir))
+        intake = make_intake(settings, bus, store, hub)
+        app.state.intake = intake
+        stop = asyncio.Event()
+        subscription = await bus.pull(
+            SUBMISSIONS, DURABLE, Subjects.INTAKE, max_deliver=INTAKE_ATTEMPTS
+        )
+        door = asyncio.create_task(
+            consume(bus, subscription, SUBMISSIONS, Door(intake).on_request, stop)
+        )
         yield
+        stop.set()
+        await door
         await bus.close()
         await store.close()
 
     app = FastAPI(
         title="leaderboard submission API",
         version="1",
-        description="Submit a model for MTEB evaluation and follow its progress.",
+        description="Submit a model for MTEB evaluation and follow its progress. Submitting and "
+        "acting on submissions need an API key (`Authorization: Bearer <key>`); reads are public.",
         lifespan=lifespan,
     )
 
     @app.exception_handler(Refusal)
     async def refused(_: Request, refusal: Refusal) -> JSONResponse:
         body = ErrorBody(error=refusal.detail)
-        return JSONResponse(body.model_dump(mode="json"), status_code=refusal.status_code)
+        return JSONResponse(
+            body.model_dump(mode="json"), status_code=refusal.status_code, headers=refusal.headers
+        )
 
     @app.exception_handler(PyMongoError)
     async def store_down(request: Request, error: PyMongoError) -> JSONResponse:
-        log.error("store error: %r", error)
+        log.error("store error: %s", type(error).__name__)
         refusal = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
         return await refused(request, refusal)
 
@@ -150,42 +180,92 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/v1/submissions",
         status_code=202,
         response_model=SubmissionCreated,
-        responses=ERROR_RESPONSES,
-        summary="Submit a model for evaluation",
+        responses=SUBMIT_ERRORS,
+        summary="Submit a model for evaluation (API key required)",
     )
     async def submit(
-        request: SubmissionRequest, found: Annotated[Services, Depends(services)]
+        request: SubmissionRequest, intake: FoundIntake, header: Authorization
     ) -> SubmissionCreated:
-        valid = await validate(request, found.resolver)
-        submission = await accept(found, valid)
-        return SubmissionCreated(
-            id=submission.id,
-            status=submission.status,
-            model=submission.model,
-            revision=submission.revision,
-            tasks=valid.tasks,
+        return await intake.submit(request, header)
+
+    @app.get(
+        "/v1/submissions",
+        response_model=SubmissionPage,
+        responses=READ_ERRORS,
+        summary="Submissions, newest first, filtered and paged",
+    )
+    async def list_submissions(
+        intake: FoundIntake,
+        status: Annotated[SubmissionStatus | None, Query(description="Only this status.")] = None,
+        model: Annotated[str | None, Query(description="Only this model id.")] = None,
+        since: Annotated[
+            datetime | None, Query(description="Only those created at or after this time.")
+        ] = None,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> SubmissionPage:
+        query: dict[str, object] = {}
+        if status is not None:
+            query["status"] = status.value
+        if model is not None:
+            query["model"] = model
+        if since is not None:
+            query["created_at"] = {"$gte": since}
+        page, total = await intake.store.list_submissions(query, offset, limit)
+        return SubmissionPage(
+            items=[view(doc) for doc in page], total=total, offset=offset, limit=limit
         )
 
     @app.get(
         "/v1/submissions/{submission_id}",
         response_model=SubmissionView,
-        responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+        responses=error_responses(Code.INVALID_REQUEST, Code.SUBMISSION_NOT_FOUND),
         summary="A submission's status and per-task progress",
     )
-    async def get_submission(
-        submission_id: str, found: Annotated[Services, Depends(services)]
+    async def get_submission(submission_id: str, intake: FoundIntake) -> SubmissionView:
+        return view(await control.stored_submission(intake, submission_id))
+
+    @app.delete(
+        "/v1/submissions/{submission_id}",
+        status_code=202,
+        response_model=control.CancelAccepted,
+        responses=ACTION_ERRORS,
+        summary="Cancel a submission (admin key or the submitting key)",
+    )
+    async def cancel(
+        submission_id: str, intake: FoundIntake, header: Authorization
+    ) -> control.CancelAccepted:
+        return await control.cancel(intake, submission_id, await caller(intake, header))
+
+    @app.post(
+        "/v1/submissions/{submission_id}/priority",
+        response_model=SubmissionView,
+        responses=ACTION_ERRORS,
+        summary="Move a submission's pending jobs to high priority (admin key)",
+    )
+    async def prioritize(
+        submission_id: str, intake: FoundIntake, header: Authorization
     ) -> SubmissionView:
-        submission = await found.store.get_submission(submission_id)
-        if submission is None:
-            raise Refusal(
-                RefusalCode.SUBMISSION_NOT_FOUND, f"no submission {submission_id}", "submission_id"
-            )
-        return SubmissionView.model_validate(submission.model_dump())
+        key = await caller(intake, header)
+        return view(await control.raise_priority(intake, submission_id, key))
+
+    @app.post(
+        "/v1/submissions/{submission_id}/requeue",
+        status_code=202,
+        response_model=SubmissionCreated,
+        responses=REQUEUE_ERRORS,
+        summary="Submit a submission's failed and cancelled tasks again, high priority (admin)",
+    )
+    async def requeue(
+        submission_id: str, intake: FoundIntake, header: Authorization
+    ) -> SubmissionCreated:
+        key = await caller(intake, header)
+        return await control.requeue(intake, submission_id, header, key)
 
     @app.get("/healthz", summary="Healthy when the store answers and the bus is connected")
-    async def healthz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
-        await found.store.ping()
-        connected = found.bus.client.is_connected
+    async def healthz(intake: FoundIntake) -> JSONResponse:
+        await intake.store.ping()
+        connected = intake.bus.client.is_connected
         return JSONResponse(
             {
                 "status": "ok" if connected else "degraded",

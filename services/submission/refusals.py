@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class RefusalCode(StrEnum):
@@ -14,9 +15,21 @@ class RefusalCode(StrEnum):
     INVALID_MODEL_ID = "invalid_model_id"
     UNKNOWN_TASK = "unknown_task"
     UNKNOWN_BENCHMARK = "unknown_benchmark"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
     MODEL_NOT_FOUND = "model_not_found"
     REVISION_NOT_FOUND = "revision_not_found"
     GATED_MODEL = "gated_model"
+    PRIVATE_MODEL = "private_model"
+    DISABLED_MODEL = "disabled_model"
+    DUPLICATE = "duplicate"
+    NO_WEIGHTS = "no_weights"
+    TOO_LARGE = "too_large"
+    NOT_SENTENCE_TRANSFORMERS = "not_sentence_transformers"
+    TRUST_REMOTE_CODE_REQUIRED = "trust_remote_code_required"
+    LICENSE_MISSING = "license_missing"
+    INVALID_STATE = "invalid_state"
     HUB_UNREACHABLE = "hub_unreachable"
     BUS_UNAVAILABLE = "bus_unavailable"
     STORE_UNAVAILABLE = "store_unavailable"
@@ -28,9 +41,21 @@ HTTP_STATUS = {
     RefusalCode.INVALID_MODEL_ID: 422,
     RefusalCode.UNKNOWN_TASK: 422,
     RefusalCode.UNKNOWN_BENCHMARK: 422,
+    RefusalCode.UNAUTHORIZED: 401,
+    RefusalCode.FORBIDDEN: 403,
+    RefusalCode.RATE_LIMITED: 429,
     RefusalCode.MODEL_NOT_FOUND: 404,
     RefusalCode.REVISION_NOT_FOUND: 404,
     RefusalCode.GATED_MODEL: 403,
+    RefusalCode.PRIVATE_MODEL: 403,
+    RefusalCode.DISABLED_MODEL: 403,
+    RefusalCode.DUPLICATE: 409,
+    RefusalCode.NO_WEIGHTS: 422,
+    RefusalCode.TOO_LARGE: 422,
+    RefusalCode.NOT_SENTENCE_TRANSFORMERS: 422,
+    RefusalCode.TRUST_REMOTE_CODE_REQUIRED: 422,
+    RefusalCode.LICENSE_MISSING: 422,
+    RefusalCode.INVALID_STATE: 409,
     RefusalCode.HUB_UNREACHABLE: 503,
     RefusalCode.BUS_UNAVAILABLE: 503,
     RefusalCode.STORE_UNAVAILABLE: 503,
@@ -42,6 +67,10 @@ class ErrorDetail(BaseModel):
     code: RefusalCode
     message: str
     field: str | None = None
+    submission_id: str | None = Field(
+        default=None,
+        description="For `duplicate`: the submission that already covers the request.",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -53,10 +82,81 @@ class ErrorBody(BaseModel):
 class Refusal(Exception):
     """A submission (or request) turned down for a typed reason."""
 
-    def __init__(self, code: RefusalCode, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: RefusalCode,
+        message: str,
+        field: str | None = None,
+        *,
+        submission_id: str | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
         super().__init__(message)
-        self.detail = ErrorDetail(code=code, message=message, field=field)
+        self.detail = ErrorDetail(
+            code=code, message=message, field=field, submission_id=submission_id
+        )
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """`Retry-After` for a rate-limited request."""
+        return {} if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
 
     @property
     def status_code(self) -> int:
         return HTTP_STATUS[self.detail.code]
+
+
+MEANINGS: dict[RefusalCode, str] = {
+    RefusalCode.INVALID_REQUEST: "The body or a parameter does not have the documented shape.",
+    RefusalCode.INVALID_MODEL_ID: "`model` is not a Hub model id `org/name`.",
+    RefusalCode.UNKNOWN_TASK: "A task name is not in mteb's registry.",
+    RefusalCode.UNKNOWN_BENCHMARK: "The benchmark name is not in mteb's registry.",
+    RefusalCode.UNAUTHORIZED: "No API key, or an unknown or revoked one.",
+    RefusalCode.FORBIDDEN: "The key may not do this (admin keys, or the submitting key, only).",
+    RefusalCode.RATE_LIMITED: "The key used up its submissions for this UTC day.",
+    RefusalCode.MODEL_NOT_FOUND: "The Hub has no such model, or none this token can see.",
+    RefusalCode.REVISION_NOT_FOUND: "The model has no such branch, tag or commit.",
+    RefusalCode.GATED_MODEL: "The model is gated and the token given has no access.",
+    RefusalCode.PRIVATE_MODEL: "The model is private and no usable `hf_token` came with it.",
+    RefusalCode.DISABLED_MODEL: "The Hub disabled the model.",
+    RefusalCode.DUPLICATE: "Every task is already queued, running or done for this commit.",
+    RefusalCode.NO_WEIGHTS: "The model has no safetensors weights to count parameters from.",
+    RefusalCode.TOO_LARGE: "The model has more parameters than this leaderboard takes.",
+    RefusalCode.NOT_SENTENCE_TRANSFORMERS: "The model is not a sentence-transformers model.",
+    RefusalCode.TRUST_REMOTE_CODE_REQUIRED: "The model needs its own code, which is not allowed.",
+    RefusalCode.LICENSE_MISSING: "The model card declares no license.",
+    RefusalCode.INVALID_STATE: "The submission's status does not allow this action.",
+    RefusalCode.HUB_UNREACHABLE: "The Hugging Face Hub failed or could not be reached.",
+    RefusalCode.BUS_UNAVAILABLE: "Stored, but NATS could not take it; it is marked failed.",
+    RefusalCode.STORE_UNAVAILABLE: "MongoDB did not answer; nothing was stored or published.",
+    RefusalCode.SUBMISSION_NOT_FOUND: "No submission has this id.",
+}
+"""One line per code: the OpenAPI examples' summaries."""
+
+
+def error_responses(*codes: RefusalCode) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for `codes`, grouped by HTTP status, one example per code."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        status = HTTP_STATUS[code]
+        entry = responses.setdefault(
+            status,
+            {
+                "model": ErrorBody,
+                "description": "",
+                "content": {"application/json": {"examples": {}}},
+            },
+        )
+        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{code.value}`"]))
+        body = ErrorBody(error=ErrorDetail(code=code, message=MEANINGS[code]))
+        examples = entry["content"]["application/json"]["examples"]
+        examples[code.value] = {"summary": MEANINGS[code], "value": body.model_dump(mode="json")}
+        if code == RefusalCode.RATE_LIMITED:
+            entry["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds until the next UTC day, when the key may submit again.",
+                    "schema": {"type": "integer"},
+                }
+            }
+    return responses

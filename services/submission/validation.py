@@ -1,35 +1,39 @@
-"""Checks a submission request, cheap to expensive, and pins the model revision."""
+"""Checks a submission request, cheap to expensive, and pins the model revision (DESIGN §3)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import math
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
 import mteb
 from huggingface_hub import HfApi
-from huggingface_hub.errors import (
-    GatedRepoError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
 
+from services.submission.hub import Hub, ModelDescription
 from services.submission.refusals import Refusal, RefusalCode
 from shared.events import SubmissionRequest, is_valid_model_id
+from shared.settings import Settings
 
 
 @dataclass(frozen=True)
-class ValidSubmission:
-    """A request that passed every check, its revision pinned and its tasks resolved."""
+class Policy:
+    """The operator's choices about which models are taken."""
 
-    model: str
-    revision: str
-    requested_revision: str | None
-    tasks: list[str]
-    benchmark: str | None
+    max_parameters: int
+    allow_trust_remote_code: bool
+    require_license: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            max_parameters=settings.max_model_parameters,
+            allow_trust_remote_code=settings.allow_trust_remote_code,
+            require_license=settings.require_license,
+        )
 
 
 def resolve_tasks(request: SubmissionRequest) -> list[str]:
@@ -57,6 +61,17 @@ def resolve_tasks(request: SubmissionRequest) -> list[str]:
     return names
 
 
+def check_request(request: SubmissionRequest) -> list[str]:
+    """Step 1 without the network: the model id's syntax, then the task names."""
+    if not is_valid_model_id(request.model):
+        raise Refusal(
+            RefusalCode.INVALID_MODEL_ID,
+            f"{request.model!r} is not a model id of the form org/name",
+            "model",
+        )
+    return resolve_tasks(request)
+
+
 def mirror_revision(model: str, folder: Path, requested: str | None) -> str:
     """The revision of a mirrored model: the requested one, mteb's registry's, or a content hash."""
     if requested:
@@ -74,58 +89,90 @@ def mirror_revision(model: str, folder: Path, requested: str | None) -> str:
     return f"local-{digest.hexdigest()}"
 
 
+def describe_mirror(model: str, folder: Path, requested: str | None) -> ModelDescription:
+    """A mirrored model described as the Hub would: files, remote code; no card."""
+    config_file = folder / "config.json"
+    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    return ModelDescription(
+        sha=mirror_revision(model, folder, requested),
+        private=False,
+        files=frozenset(path.name for path in folder.iterdir()),
+        remote_code=isinstance(config, dict) and "auto_map" in config,
+        license=None,
+        languages=[],
+        base_model=[],
+        source="mirror",
+    )
+
+
+def safetensors_parameters(path: Path) -> int:
+    """The parameter count a safetensors file's header declares."""
+    with path.open("rb") as file:
+        (size,) = struct.unpack("<Q", file.read(8))
+        header = json.loads(file.read(size))
+    return sum(
+        math.prod(tensor["shape"]) for name, tensor in header.items() if name != "__metadata__"
+    )
+
+
 class ModelResolver:
-    """Finds a model in the offline mirror or on the Hub and pins its revision."""
+    """Finds a model in the offline mirror or on the Hub, pins its revision, counts parameters."""
 
     def __init__(self, models_dir: Path | None, hub: HfApi | None = None) -> None:
         self.models_dir = models_dir
-        self.hub = hub or HfApi()
+        self.hub = Hub(hub)
 
-    async def pin(self, model: str, revision: str | None) -> str:
+    def mirror_folder(self, model: str) -> Path | None:
         if self.models_dir is not None and (folder := self.models_dir / model).is_dir():
-            return await asyncio.to_thread(mirror_revision, model, folder, revision)
-        return await asyncio.to_thread(self._pin_on_hub, model, revision)
+            return folder
+        return None
 
-    def _pin_on_hub(self, model: str, revision: str | None) -> str:
-        try:
-            info = self.hub.model_info(model, revision=revision)
-        except GatedRepoError:
-            raise Refusal(RefusalCode.GATED_MODEL, f"{model} is gated", "model") from None
-        except RevisionNotFoundError:
-            raise Refusal(
-                RefusalCode.REVISION_NOT_FOUND, f"{model} has no revision {revision!r}", "revision"
-            ) from None
-        except RepositoryNotFoundError:
-            raise Refusal(RefusalCode.MODEL_NOT_FOUND, f"{model} not found", "model") from None
-        except OfflineModeIsEnabled:
-            raise Refusal(
-                RefusalCode.MODEL_NOT_FOUND,
-                f"{model} is not in the offline model mirror and the Hub is offline",
-                "model",
-            ) from None
-        except (httpx2.TransportError, OSError) as error:  # huggingface_hub's HTTP client
-            raise Refusal(
-                RefusalCode.HUB_UNREACHABLE, f"the Hugging Face Hub is unreachable: {error}"
-            ) from None
-        if not info.sha:
-            raise Refusal(RefusalCode.MODEL_NOT_FOUND, f"{model} has no commit", "model")
-        return info.sha
+    async def describe(
+        self, model: str, revision: str | None, token: str | None = None
+    ) -> ModelDescription:
+        """Step 2: the model at a pinned commit (mirror first; the Hub is not asked then)."""
+        if folder := self.mirror_folder(model):
+            return await asyncio.to_thread(describe_mirror, model, folder, revision)
+        return await asyncio.to_thread(self.hub.describe, model, revision, token)
+
+    async def parameters(
+        self, model: str, described: ModelDescription, token: str | None = None
+    ) -> int | None:
+        """Step 4: the parameter count from the safetensors header (None: mirror without one)."""
+        if folder := self.mirror_folder(model):
+            weights = folder / "model.safetensors"
+            return (
+                await asyncio.to_thread(safetensors_parameters, weights)
+                if weights.is_file()
+                else None
+            )
+        return await asyncio.to_thread(self.hub.parameters, model, described.sha, token)
 
 
-async def validate(request: SubmissionRequest, resolver: ModelResolver) -> ValidSubmission:
-    """Every check of DESIGN §3 this service makes; raises `Refusal` at the first failure."""
-    if not is_valid_model_id(request.model):
+def check_model(
+    model: str, described: ModelDescription, parameters: int | None, policy: Policy
+) -> None:
+    """Steps 4 and 5: size cap, sentence-transformers files, remote code, license."""
+    if parameters is not None and parameters > policy.max_parameters:
         raise Refusal(
-            RefusalCode.INVALID_MODEL_ID,
-            f"{request.model!r} is not a model id of the form org/name",
+            RefusalCode.TOO_LARGE,
+            f"{model} has {parameters:,} parameters; this leaderboard takes at most "
+            f"{policy.max_parameters:,}",
             "model",
         )
-    tasks = resolve_tasks(request)
-    revision = await resolver.pin(request.model, request.revision)
-    return ValidSubmission(
-        model=request.model,
-        revision=revision,
-        requested_revision=request.revision,
-        tasks=tasks,
-        benchmark=request.benchmark,
-    )
+    if not described.sentence_transformers:
+        raise Refusal(
+            RefusalCode.NOT_SENTENCE_TRANSFORMERS,
+            f"{model} has neither modules.json nor config_sentence_transformers.json",
+            "model",
+        )
+    if described.remote_code and not policy.allow_trust_remote_code:
+        raise Refusal(
+            RefusalCode.TRUST_REMOTE_CODE_REQUIRED,
+            f"{model} needs trust_remote_code, which this leaderboard does not allow",
+            "model",
+        )
+    if policy.require_license and described.source == "hub" and not described.license:
+        raise Refusal(
+            RefusalCode.LICENSE_MISSING, f"{model}'s model card declares no license", "model"
+        )

@@ -1,0 +1,121 @@
+"""Benchmark leaderboards: the benchmarks each task belongs to, and their incremental recompute."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import mteb
+
+from services.aggregator.mirror import ResultMirror
+from services.aggregator.snapshots import take_snapshot
+from services.aggregator.table import BenchmarkTable, build_table
+from shared.bus import Bus
+from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
+from shared.events import LeaderboardUpdated, Subjects
+from shared.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class UnknownBenchmarkError(KeyError):
+    """A benchmark name that mteb's registry does not know."""
+
+
+@lru_cache(maxsize=1)
+def benchmarks_by_task() -> dict[str, tuple[mteb.Benchmark, ...]]:
+    """Task name → the registry's benchmarks that contain it."""
+    index: dict[str, list[mteb.Benchmark]] = {}
+    for benchmark in mteb.get_benchmarks():
+        for task in dict.fromkeys(task.metadata.name for task in benchmark.tasks):
+            index.setdefault(task, []).append(benchmark)
+    return {task: tuple(benchmarks) for task, benchmarks in index.items()}
+
+
+def benchmarks_containing(tasks: Iterable[str]) -> list[mteb.Benchmark]:
+    """The benchmarks that contain any of `tasks`, each once, by name."""
+    found = {b.name: b for task in tasks for b in benchmarks_by_task().get(task, ())}
+    return [found[name] for name in sorted(found)]
+
+
+def benchmark_named(name: str) -> mteb.Benchmark:
+    try:
+        return mteb.get_benchmark(name)
+    except (KeyError, ValueError):
+        raise UnknownBenchmarkError(name) from None
+
+
+class BenchmarkUpdater:
+    """Recomputes benchmark leaderboards from the mirrored results and announces them."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus | None,
+        *,
+        bootstrap_resamples: int = 1000,
+        snapshot_retention_days: int = 365,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.bootstrap_resamples = bootstrap_resamples
+        self.snapshot_retention_days = snapshot_retention_days
+        self.mirror = ResultMirror()
+        self.primed = False
+
+    async def prime(self) -> None:
+        """Mirror what is stored now, recomputing nothing."""
+        await self.mirror.sync(self.store)
+        self.primed = True
+
+    def table(
+        self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None
+    ) -> BenchmarkTable:
+        """`benchmark`'s table (or its `tasks` subset's) over every mirrored model."""
+        names = dict.fromkeys(task.metadata.name for task in benchmark.tasks)
+        rows = list(self.mirror.rows(names))
+        models = self.mirror.models(dict.fromkeys(row.model for row in rows))
+        return build_table(
+            benchmark, rows, models, tasks=tasks, bootstrap_resamples=self.bootstrap_resamples
+        )
+
+    async def refresh(self, tasks: Iterable[str] = ()) -> list[BenchmarkLeaderboardDoc]:
+        """Read new results; recompute the benchmarks of `tasks` and of every changed task.
+
+        The first call mirrors the store first, so only what changes after it counts as changed.
+        """
+        if not self.primed:
+            await self.prime()
+        changed = await self.mirror.sync(self.store)
+        stored = []
+        for benchmark in benchmarks_containing(changed | set(tasks)):
+            leaderboard = await self.recompute(benchmark)
+            if leaderboard is not None:
+                stored.append(leaderboard)
+        return stored
+
+    async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
+        """Replace `benchmark`'s document, snapshot it and announce it; None without results."""
+        table = self.table(benchmark)
+        if not table.rows:
+            return None
+        leaderboard = await self.store.replace_benchmark_leaderboard(
+            BenchmarkLeaderboardDoc(
+                _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=table
+            )
+        )
+        await take_snapshot(self.store, leaderboard, self.snapshot_retention_days)
+        if self.bus is not None:
+            update = LeaderboardUpdated(
+                leaderboard_id=leaderboard.id,
+                version=leaderboard.version,
+                generated_at=leaderboard.generated_at,
+            )
+            await self.bus.publish(
+                Subjects.leaderboard_updated(leaderboard.id),
+                update,
+                f"leaderboard:{leaderboard.id}:{leaderboard.version}",
+            )
+        log.info("benchmark %s: version %d", benchmark.name, leaderboard.version)
+        return leaderboard

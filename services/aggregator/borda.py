@@ -1,0 +1,46 @@
+"""mteb's Borda count, vectorized: per-partition average ranks to points, points to ranks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def borda_points(partial_means: np.ndarray, n_models: int) -> np.ndarray:
+    """Points of each model (rows) in each partition (columns): `n_models − rank`.
+
+    The rank is the model's rank by score, best first, among the models with a score in that
+    partition, ties sharing their average rank (polars' `rank("average", descending=True)`).
+    A model without a score gets 0. `n_models` is mteb's count: the rows of its summary table,
+    which may be fewer than the models ranked in a partition (mteb ranks partial scores too).
+    """
+    points = np.zeros_like(partial_means)
+    for column in range(partial_means.shape[1]):
+        scores = partial_means[:, column]
+        scored = ~np.isnan(scores)
+        ordered = np.sort(-scores[scored])
+        better = np.searchsorted(ordered, -scores[scored], side="left")
+        not_worse = np.searchsorted(ordered, -scores[scored], side="right")
+        points[scored, column] = n_models - (better + (not_worse - better + 1) / 2)
+    return points
+
+
+def min_ranks(totals: np.ndarray) -> np.ndarray:
+    """Rank of each entry of each row, highest total first, ties sharing the best ("min") rank.
+
+    Borda totals are multiples of 0.5, so twice their distance to the maximum is an exact small
+    integer: each row is sorted once on it (numpy's radix sort for 16-bit keys) and every tied
+    run takes the position of its first member.
+    """
+    rows = np.atleast_2d(totals)
+    if rows.size == 0:
+        return np.zeros(totals.shape, dtype=np.int64)
+    keys = np.rint(2 * (rows.max() - rows))
+    keys = keys.astype(np.int16 if keys.max() < 2**15 else np.int64)
+    order = np.argsort(keys, axis=1, kind="stable")
+    ordered = np.take_along_axis(keys, order, axis=1)
+    first = np.zeros(ordered.shape, dtype=np.int64)
+    first[:, 1:] = np.where(ordered[:, 1:] != ordered[:, :-1], np.arange(1, rows.shape[1]), 0)
+    np.maximum.accumulate(first, axis=1, out=first)
+    ranks = np.empty_like(first)
+    np.put_along_axis(ranks, order, first + 1, axis=1)
+    return ranks.reshape(totals.shape)

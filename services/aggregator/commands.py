@@ -1,0 +1,160 @@
+"""`leaderboard import-results`, `export` and `show`: the aggregator's store from the command line.
+
+They use LEADERBOARD_MONGODB_URL (default: the embedded server of `leaderboard up`); an import
+announces the leaderboards it changed on LEADERBOARD_NATS_URL when that is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from services.aggregator.benchmarks import BenchmarkUpdater, UnknownBenchmarkError
+from services.aggregator.export import NothingToExportError, export_model
+from services.aggregator.importer import Importer, ImportReport, Progress
+from services.aggregator.results_repo import ImportSourceError
+from services.aggregator.show import Format, load_table, render
+from shared.bus import Bus
+from shared.settings import Settings, get_settings
+from shared.store import Store
+
+BUS_CONNECT_TIMEOUT_S = 10.0
+
+
+def store_of(settings: Settings) -> Store:
+    url = settings.mongodb_url or f"mongodb://127.0.0.1:{settings.embedded_mongodb_port}"
+    return Store(url, settings.mongodb_database)
+
+
+def print_progress(progress: Progress) -> None:
+    print(
+        f"\rimport: {progress.folders_done}/{progress.folders} folders, "
+        f"{progress.stored} results stored, {progress.skipped} skipped",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def print_report(report: ImportReport) -> None:
+    print(file=sys.stderr)
+    print(
+        f"{report.files} files: {report.stored} results stored, {report.unchanged} unchanged, "
+        f"{len(report.skipped)} skipped; {report.models_stored} models stored; "
+        f"{len(report.benchmarks)} benchmark leaderboards updated; {report.seconds:.1f} s"
+    )
+    for reason, count in Counter(skip.reason for skip in report.skipped).most_common():
+        print(f"  skipped {count}× {reason}")
+    for skip in report.skipped:
+        print(f"  {skip.path}: {skip.reason}", file=sys.stderr)
+
+
+async def import_results(path: Path, recompute: bool) -> int:
+    settings = get_settings()
+    store = store_of(settings)
+    bus = None
+    if settings.nats_url and recompute:
+        bus = await asyncio.wait_for(
+            Bus.connect(settings.nats_url, "import"), BUS_CONNECT_TIMEOUT_S
+        )
+    try:
+        await store.ensure_indexes()
+        await store.ensure_aggregation_indexes()
+        updater = (
+            BenchmarkUpdater(
+                store,
+                bus,
+                bootstrap_resamples=settings.bootstrap_resamples,
+                snapshot_retention_days=settings.snapshot_retention_days,
+            )
+            if recompute
+            else None
+        )
+        print_report(await Importer(store, updater, print_progress).run(path))
+        if bus is None and recompute:
+            print("LEADERBOARD_NATS_URL unset: updates stored, not announced", file=sys.stderr)
+        return 0
+    finally:
+        await store.close()
+        if bus is not None:
+            await bus.close()
+
+
+async def export(model: str, out: Path) -> int:
+    store = store_of(get_settings())
+    try:
+        report = await export_model(store, model, out)
+    finally:
+        await store.close()
+    for path in report.files:
+        print(path)
+    return 0
+
+
+async def show(benchmark: str, tasks: list[str] | None, fmt: Format) -> int:
+    settings = get_settings()
+    store = store_of(settings)
+    try:
+        table, stored = await load_table(store, benchmark, tasks, settings.bootstrap_resamples)
+    finally:
+        await store.close()
+    about: dict[str, Any] = (
+        {"version": stored.version, "generated_at": stored.generated_at.isoformat()}
+        if stored
+        else {"version": None, "computed": "now, from the stored results"}
+    )
+    sys.stdout.write(render(table, fmt, about))
+    return 0
+
+
+def cmd_import_results(args: argparse.Namespace) -> int:
+    return asyncio.run(import_results(Path(args.path), not args.no_recompute))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    return asyncio.run(export(args.model, Path(args.out)))
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    tasks = [task.strip() for task in args.tasks.split(",") if task.strip()] if args.tasks else None
+    return asyncio.run(show(args.benchmark, tasks, Format(args.format)))
+
+
+def run_reporting_errors(args: argparse.Namespace) -> int:
+    """Run the chosen command; bad input is one line on stderr and exit status 2."""
+    try:
+        return int(args.command_run(args))
+    except (ImportSourceError, NothingToExportError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+    except UnknownBenchmarkError as error:
+        print(f"error: unknown benchmark {error.args[0]!r}", file=sys.stderr)
+    return 2
+
+
+def add_parsers(commands: Any) -> None:
+    """Add `import-results`, `export` and `show` to the `leaderboard` command."""
+    imports = commands.add_parser(
+        "import-results", help="import a checkout of the MTEB results repository"
+    )
+    imports.add_argument("path", help="the checkout (or its results/ folder)")
+    imports.add_argument(
+        "--no-recompute", action="store_true", help="store only; leave the leaderboards as they are"
+    )
+    imports.set_defaults(run=run_reporting_errors, command_run=cmd_import_results)
+
+    exports = commands.add_parser(
+        "export", help="write a model's results in the results-repository layout"
+    )
+    exports.add_argument("model", help="model id org/name")
+    exports.add_argument("--out", required=True, help="folder to write into")
+    exports.set_defaults(run=run_reporting_errors, command_run=cmd_export)
+
+    shows = commands.add_parser("show", help="print a benchmark's summary table")
+    shows.add_argument("benchmark", help='an mteb benchmark name, e.g. "MTEB(eng, v2)"')
+    shows.add_argument("--tasks", help="comma-separated subset of its tasks, computed on the fly")
+    shows.add_argument("--format", choices=[f.value for f in Format], default=Format.TABLE.value)
+    shows.set_defaults(run=run_reporting_errors, command_run=cmd_show)

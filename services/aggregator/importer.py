@@ -1,0 +1,169 @@
+"""Import of a checkout of the public MTEB results repository into the store.
+
+Files are read and converted in worker processes (`results_repo`) while the main process
+writes; only results whose content changed are written (bulk writes), so a second import of the
+same files writes nothing and recomputes nothing. `experiments/` folders (runs with non-default
+model settings) are skipped and reported: mteb's leaderboard shows them as rows of their own,
+and our results are keyed by model revision only. Of two files with the same result key (same
+model, revision, task and mteb minor version) the first in path order is kept, as mteb keeps
+the first of equal rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.aggregator.benchmarks import BenchmarkUpdater
+from services.aggregator.results_repo import (
+    FolderRead,
+    Skipped,
+    read_folders,
+    results_folder,
+    revision_folders,
+)
+from shared.documents import ModelDoc, ModelRevision, ResultDoc
+from shared.events import utcnow
+from shared.store import Store
+
+WRITE_BATCH = 500
+FOLDERS_PER_TASK = 8
+
+
+@dataclass
+class ImportReport:
+    """What an import read, stored and skipped."""
+
+    files: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    models_stored: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    benchmarks: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Progress:
+    """Where a running import stands, for a progress line."""
+
+    folders_done: int
+    folders: int
+    stored: int
+    skipped: int
+
+
+class Importer:
+    """Reads a results checkout into the store, then recomputes the affected benchmarks once."""
+
+    def __init__(
+        self,
+        store: Store,
+        updater: BenchmarkUpdater | None,
+        progress: Callable[[Progress], None] | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.store = store
+        self.updater = updater
+        self.progress = progress or (lambda _: None)
+        self.workers = workers or os.cpu_count() or 1
+
+    async def run(self, path: Path) -> ImportReport:
+        started = time.perf_counter()
+        report = ImportReport()
+        folders = revision_folders(results_folder(path))
+        if self.updater is not None:
+            await self.updater.prime()
+        kept: dict[str, str] = {}
+        revisions: dict[str, dict[str, str | None]] = {}
+        pending: list[ResultDoc] = []
+        chunks = [
+            folders[start : start + FOLDERS_PER_TASK]
+            for start in range(0, len(folders), FOLDERS_PER_TASK)
+        ]
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            reads = [loop.run_in_executor(pool, read_folders, chunk) for chunk in chunks]
+            for done, chunk_read in enumerate(reads, start=1):
+                for read in await chunk_read:
+                    pending += self._take(read, report, kept, revisions)
+                if len(pending) >= WRITE_BATCH:
+                    await self._write_results(pending, report)
+                    pending = []
+                folders_done = min(done * FOLDERS_PER_TASK, len(folders))
+                self.progress(
+                    Progress(folders_done, len(folders), report.stored, len(report.skipped))
+                )
+        await self._write_results(pending, report)
+        await self._write_models(revisions, report)
+        if self.updater is not None:
+            report.benchmarks = [stored.name for stored in await self.updater.refresh()]
+        report.seconds = time.perf_counter() - started
+        return report
+
+    @staticmethod
+    def _take(
+        read: FolderRead,
+        report: ImportReport,
+        kept: dict[str, str],
+        revisions: dict[str, dict[str, str | None]],
+    ) -> list[ResultDoc]:
+        """Account for one folder; its results not already taken from an earlier file."""
+        report.files += read.files
+        report.skipped += read.skipped
+        if read.model is None or read.revision is None:
+            return []
+        revisions.setdefault(read.model, {})[read.revision] = read.meta_json
+        taken = []
+        for doc, source in read.results:
+            if doc.id in kept:
+                report.skipped.append(Skipped(source, f"same result as {kept[doc.id]}"))
+                continue
+            kept[doc.id] = source
+            taken.append(doc)
+        return taken
+
+    async def _write_results(self, results: list[ResultDoc], report: ImportReport) -> None:
+        """Write the results whose content differs from the stored one."""
+        if not results:
+            return
+        stored = await self.store.result_digests([doc.id for doc in results])
+        changed = [doc for doc in results if stored.get(doc.id) != doc.digest]
+        now = utcnow()
+        for doc in changed:
+            doc.stored_at = now
+        await self.store.write_results(changed)
+        report.stored += len(changed)
+        report.unchanged += len(results) - len(changed)
+
+    async def _write_models(
+        self, revisions: dict[str, dict[str, str | None]], report: ImportReport
+    ) -> None:
+        """Merge the imported revisions (and their model_meta.json) into the model documents."""
+        stored = await self.store.get_models(sorted(revisions))
+        changed = []
+        for name, metas in sorted(revisions.items()):
+            current = stored.get(name)
+            merged = (
+                {entry.revision: entry.meta_json for entry in current.revisions} if current else {}
+            )
+            for revision, meta_json in metas.items():
+                if meta_json is not None or revision not in merged:
+                    merged[revision] = meta_json
+            model = ModelDoc(
+                _id=name,
+                revisions=[
+                    ModelRevision(revision=r, meta_json=m) for r, m in sorted(merged.items())
+                ],
+            )
+            if current is None or current.revisions != model.revisions:
+                changed.append(model)
+        await self.store.write_models(changed)
+        report.models_stored = len(changed)

@@ -1,0 +1,123 @@
+"""The stored results and model metadata, mirrored in memory for fast benchmark recomputes.
+
+The store stays the truth: each `sync` reads only what was stored since the last one (with a
+margin for writers whose clocks or commits lag), so results written by another process (an
+import) are picked up too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from mteb.models import ModelMeta
+from mteb.models.model_implementations import MODEL_REGISTRY
+
+from services.aggregator.table import ResultRow
+from shared.documents import ModelDoc, ResultDoc
+from shared.store import Store
+
+SYNC_MARGIN = timedelta(seconds=30)
+"""Re-read this much before the newest stored_at seen: writes that commit late are not missed."""
+
+
+def result_row(result: ResultDoc) -> ResultRow:
+    return ResultRow(
+        model=result.model,
+        revision=result.revision,
+        task=result.task,
+        mteb_version=result.mteb_version,
+        scores=result.score_map(),
+    )
+
+
+def lenient_meta(fields: dict[str, Any]) -> ModelMeta:
+    """A ModelMeta from `model_meta.json` fields, unvalidated as mteb's ResultCache reads it.
+
+    Fields the file lacks are None (or their default), so every attribute can be read.
+    """
+    defaults = {
+        name: field.get_default(call_default_factory=True) if not field.is_required() else None
+        for name, field in ModelMeta.model_fields.items()
+    }
+    known = {name: value for name, value in fields.items() if name in defaults}
+    return ModelMeta.model_construct(**(defaults | known))
+
+
+def model_meta(name: str, stored: ModelDoc | None) -> ModelMeta:
+    """mteb's registry entry for `name`, else its newest stored `model_meta.json`, else a stub."""
+    registered = MODEL_REGISTRY.get(name)
+    if registered is not None:
+        return registered
+    metas = [r for r in (stored.revisions if stored else []) if r.meta_json]
+    if metas and metas[-1].meta_json:
+        return lenient_meta(json.loads(metas[-1].meta_json) | {"name": name})
+    revision = stored.revisions[-1].revision if stored and stored.revisions else None
+    return lenient_meta({"name": name, "revision": revision})
+
+
+class ResultMirror:
+    """ResultRows by task and ModelMetas by name, as stored."""
+
+    def __init__(self) -> None:
+        self.by_task: dict[str, dict[str, ResultRow]] = {}
+        self.model_docs: dict[str, ModelDoc] = {}
+        self._tasks_of_model: dict[str, set[str]] = {}
+        self._unsorted: set[str] = set()
+        self._metas: dict[str, ModelMeta] = {}
+        self._results_seen: datetime | None = None
+        self._models_seen: datetime | None = None
+
+    async def sync(self, store: Store) -> set[str]:
+        """Read what changed in the store; the tasks whose results or models' metadata changed."""
+        changed: set[str] = set()
+        for model in await store.models_stored_since(_since(self._models_seen)):
+            self._models_seen = _latest(self._models_seen, model.stored_at)
+            if self.model_docs.get(model.id) != model:
+                self.model_docs[model.id] = model
+                self._metas.pop(model.id, None)
+                changed |= self._tasks_of_model.get(model.id, set())
+        for result in await store.results_stored_since(_since(self._results_seen)):
+            self._results_seen = _latest(self._results_seen, result.stored_at)
+            if self.add(result):
+                changed.add(result.task)
+        return changed
+
+    def add(self, result: ResultDoc) -> bool:
+        """Mirror one stored result; whether it changed anything."""
+        row = result_row(result)
+        rows = self.by_task.setdefault(result.task, {})
+        if rows.get(result.id) == row:
+            return False
+        if rows and result.id not in rows and result.id < next(reversed(rows)):
+            self._unsorted.add(result.task)
+        rows[result.id] = row
+        self._tasks_of_model.setdefault(result.model, set()).add(result.task)
+        return True
+
+    def rows(self, tasks: Iterable[str]) -> Iterator[ResultRow]:
+        """The rows of `tasks`, each task's in `_id` order (mteb keeps the first of equal rows)."""
+        for task in tasks:
+            if task in self._unsorted:
+                self.by_task[task] = dict(sorted(self.by_task[task].items()))
+                self._unsorted.discard(task)
+            yield from self.by_task.get(task, {}).values()
+
+    def models(self, names: Iterable[str]) -> dict[str, ModelMeta]:
+        """The ModelMeta of each model in `names`."""
+        metas: dict[str, ModelMeta] = {}
+        for name in names:
+            if name not in self._metas:
+                self._metas[name] = model_meta(name, self.model_docs.get(name))
+            metas[name] = self._metas[name]
+        return metas
+
+
+def _since(seen: datetime | None) -> datetime | None:
+    return seen - SYNC_MARGIN if seen else None
+
+
+def _latest(seen: datetime | None, stored_at: datetime) -> datetime:
+    return stored_at if seen is None or stored_at > seen else seen

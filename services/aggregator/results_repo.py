@@ -1,0 +1,147 @@
+"""Reading a checkout of the public MTEB results repository: `results/<model>/<revision>/`.
+
+Identities and files are read as mteb's `ResultCache` reads them; each file becomes a stored
+result through the live results' conversion (`intake.result_doc`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mteb.results import TaskResult
+from packaging.version import InvalidVersion, Version
+from pydantic import ValidationError
+
+from services.aggregator.intake import InvalidResultError, result_doc
+from shared.documents import ResultDoc
+
+MODEL_META = "model_meta.json"
+EXPERIMENTS = "experiments"
+PAIR_SCORES_FIXED_IN = Version("1.12.48")
+"""mteb's `from_disk` rewrites pair-classification scores of files older than this."""
+
+
+class ImportSourceError(ValueError):
+    """The import path is not a results repository checkout."""
+
+
+@dataclass
+class Skipped:
+    """A file or folder that was not imported, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class FolderRead:
+    """What one `<model>/<revision>/` folder holds, converted for the store."""
+
+    model: str | None = None
+    revision: str | None = None
+    meta_json: str | None = None
+    files: int = 0
+    results: list[tuple[ResultDoc, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def results_folder(path: Path) -> Path:
+    """The `results/` folder of a checkout (or `path` itself when it is that folder)."""
+    folder = path / "results" if (path / "results").is_dir() else path
+    if not folder.is_dir():
+        raise ImportSourceError(f"{path} is not a folder")
+    return folder
+
+
+def revision_folders(results: Path) -> list[Path]:
+    """Every `<model>/<revision>/` folder, in name order."""
+    return sorted(
+        revision
+        for model in results.iterdir()
+        if model.is_dir()
+        for revision in model.iterdir()
+        if revision.is_dir()
+    )
+
+
+def read_task_result(path: Path) -> tuple[TaskResult, str | None]:
+    """One result file, read as mteb's `TaskResult.from_disk` reads it (its fast path first).
+
+    With it the file's text when mteb takes it as it is, None when mteb converts it.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        result = TaskResult.model_validate_json(text)
+    except ValidationError as invalid:
+        try:
+            return TaskResult.from_disk(path), None  # the pre-1.11 format, converted
+        except Exception:
+            raise invalid from None
+    if result.mteb_version and _older(result.mteb_version, PAIR_SCORES_FIXED_IN):
+        return TaskResult.from_disk(path), None
+    return result, text
+
+
+def _older(version: str, than: Version) -> bool:
+    try:
+        return Version(version) < than
+    except InvalidVersion:
+        return False
+
+
+def folder_identity(folder: Path) -> tuple[str, str, str | None]:
+    """(model, revision, model_meta.json) as mteb reads them: `model_meta.json`, else the path.
+
+    Raises ValueError for an unreadable `model_meta.json`.
+    """
+    meta_path = folder / MODEL_META
+    if not meta_path.exists():
+        return folder.parent.name.replace("__", "/"), folder.name, None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        raise ValueError("it names no model")
+    revision = str(meta.get("revision") or folder.name)
+    return meta["name"], revision, json.dumps(meta, sort_keys=True)
+
+
+def read_folder(folder: Path) -> FolderRead:
+    """One revision folder's results; malformed files are reported in `skipped`, never raised."""
+    read = FolderRead()
+    if (folder / EXPERIMENTS).is_dir():
+        reason = "experiment runs (non-default model settings) are not imported"
+        read.skipped.append(Skipped(str(folder / EXPERIMENTS), reason))
+    try:
+        read.model, read.revision, read.meta_json = folder_identity(folder)
+    except ValueError as error:
+        read.skipped.append(Skipped(str(folder), f"unreadable model_meta.json: {error}"))
+        return read
+    for path in sorted(p for p in folder.glob("*.json") if p.name != MODEL_META):
+        read.files += 1
+        try:
+            task_result, text = read_task_result(path)
+            doc = result_doc(
+                task_result, read.model, read.revision, source="import", source_json=text
+            )
+            read.results.append((doc, str(path)))
+        except Exception as error:  # a malformed file is reported, never fatal
+            read.skipped.append(Skipped(str(path), _reason(error)))
+    return read
+
+
+def read_folders(folders: list[Path]) -> list[FolderRead]:
+    """`read_folder` of each folder (one unit of work for a worker process)."""
+    return [read_folder(folder) for folder in folders]
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "file"
+        return f"not an mteb TaskResult: {where}: {first['msg']} ({error.error_count()} errors)"
+    if isinstance(error, InvalidResultError):
+        return str(error)
+    if isinstance(error, json.JSONDecodeError):
+        return f"not JSON: {error}"
+    return f"unreadable: {type(error).__name__}: {error}"

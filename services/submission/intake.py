@@ -1,0 +1,207 @@
+"""The submission pipeline shared by HTTP and the bus: check, authorize, dedupe, store, publish."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pymongo.errors import DuplicateKeyError
+
+from services.submission import duplicates
+from services.submission.auth import authenticate, check_rate
+from services.submission.hub import ModelDescription
+from services.submission.refusals import Refusal, RefusalCode
+from services.submission.validation import ModelResolver, Policy, check_model, check_request
+from shared.bus import Bus
+from shared.documents import (
+    ModelFacts,
+    StatusChange,
+    SubmissionDoc,
+    SubmissionStatus,
+    TaskProgress,
+)
+from shared.events import Job, Priority, Subjects, SubmissionAccepted, SubmissionRequest
+from shared.secrets import NoSecretKey, seal_token
+from shared.store import Store
+from shared.transitions import publish_transition
+
+log = logging.getLogger(__name__)
+
+
+class SubmissionCreated(BaseModel):
+    """The answer to an accepted submission."""
+
+    id: str
+    status: SubmissionStatus
+    model: str
+    revision: str
+    tasks: list[str] = Field(description="The tasks this submission evaluates.")
+    duplicates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tasks asked for that another submission already queued, runs or ran: "
+        "task name → that submission's id.",
+    )
+
+
+@dataclass
+class Intake:
+    """Everything a submission passes through, in the order of DESIGN §3."""
+
+    bus: Bus
+    store: Store
+    resolver: ModelResolver
+    policy: Policy
+    submissions_per_day: int
+    secret_key_file: Path | None = None
+
+    async def submit(
+        self,
+        request: SubmissionRequest,
+        authorization: str | None,
+        submission_id: str | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> SubmissionCreated:
+        """Validate `request` and accept it; raises `Refusal` at the first failed check."""
+        tasks = check_request(request)
+        key = await authenticate(self.store, authorization)
+        await check_rate(self.store, key, self.submissions_per_day)
+        token = request.hf_token.get_secret_value() if request.hf_token else None
+        described = await self.resolver.describe(request.model, request.revision, token)
+        sealed = self.sealed_token(request.model, described, token)
+        held = await duplicates.holders(self.store, request.model, described.sha, tasks)
+        new = [task for task in tasks if task not in held]
+        if not new:
+            raise duplicate_refusal(request.model, held)
+        parameters = await self.resolver.parameters(request.model, described, token)
+        check_model(request.model, described, parameters, self.policy)
+        submission = SubmissionDoc(
+            _id=submission_id or uuid.uuid4().hex,
+            model=request.model,
+            revision=described.sha,
+            requested_revision=request.revision,
+            benchmark=request.benchmark,
+            priority=priority,
+            submitted_by=key.name,
+            facts=facts(described, parameters),
+            tasks=[TaskProgress(task=task) for task in new],
+            history=[StatusChange(status=SubmissionStatus.ACCEPTED)],
+        )
+        return await self.accept(submission, held, sealed)
+
+    def sealed_token(
+        self, model: str, described: ModelDescription, token: str | None
+    ) -> str | None:
+        """The token sealed for the evaluators when the model is private; else None."""
+        if not described.private:
+            return None
+        if token is None:
+            raise Refusal(
+                RefusalCode.PRIVATE_MODEL,
+                f"{model} is private: give an `hf_token` that can read it",
+                "hf_token",
+            )
+        try:
+            return seal_token(token, self.secret_key_file)
+        except (NoSecretKey, OSError):
+            raise Refusal(
+                RefusalCode.PRIVATE_MODEL,
+                "this leaderboard takes no private models (no secret key is configured)",
+                "hf_token",
+            ) from None
+
+    async def accept(
+        self, submission: SubmissionDoc, held: dict[str, str], sealed: str | None
+    ) -> SubmissionCreated:
+        """Claim the tasks, store the submission, publish it; races lost count as duplicates."""
+        wanted = [progress.task for progress in submission.tasks]
+        won, taken = await duplicates.claim(
+            self.store, submission.model, submission.revision, wanted, submission.id
+        )
+        held = held | taken
+        if not won:
+            raise duplicate_refusal(submission.model, held)
+        submission.tasks = [progress for progress in submission.tasks if progress.task in won]
+        try:
+            await self.store.insert_submission(submission)
+        except DuplicateKeyError:  # a redelivered intake message: publish the stored one again
+            stored = await self.store.get_submission(submission.id)
+            submission = stored or submission
+        except BaseException:
+            await duplicates.release(
+                self.store, submission.model, submission.revision, won, submission.id
+            )
+            raise
+        try:
+            await publish_submission(self.bus, submission, sealed)
+        except Exception as error:
+            log.exception("publishing submission %s failed", submission.id)
+            reason = f"bus unavailable: {type(error).__name__}"
+            await self.store.update_submission(
+                submission.id, lambda doc: doc.set_status(SubmissionStatus.FAILED, reason)
+            )
+            raise Refusal(RefusalCode.BUS_UNAVAILABLE, "the event bus is unavailable") from error
+        return SubmissionCreated(
+            id=submission.id,
+            status=submission.status,
+            model=submission.model,
+            revision=submission.revision,
+            tasks=[progress.task for progress in submission.tasks],
+            duplicates=held,
+        )
+
+
+def facts(described: ModelDescription, parameters: int | None) -> ModelFacts:
+    return ModelFacts(
+        parameters=parameters,
+        license=described.license,
+        languages=described.languages,
+        base_model=described.base_model,
+        private=described.private,
+        source=described.source,
+    )
+
+
+def duplicate_refusal(model: str, held: dict[str, str]) -> Refusal:
+    """Every task asked for is covered already: answer with (the first) covering submission."""
+    first = next(iter(held.values()))
+    return Refusal(
+        RefusalCode.DUPLICATE,
+        f"every task asked for is already queued, running or done for {model} at this commit "
+        f"(submission {first})",
+        "tasks",
+        submission_id=first,
+    )
+
+
+async def publish_submission(bus: Bus, submission: SubmissionDoc, sealed: str | None) -> None:
+    """The `accepted` event and transition, then one job per task; ids make retries harmless."""
+    accepted = SubmissionAccepted(
+        submission_id=submission.id,
+        model=submission.model,
+        revision=submission.revision,
+        tasks=[progress.task for progress in submission.tasks],
+        benchmark=submission.benchmark,
+        priority=submission.priority,
+    )
+    await bus.publish(Subjects.accepted(submission.id), accepted, f"accepted:{submission.id}")
+    await publish_transition(bus, submission)
+    for progress in submission.tasks:
+        await publish_job(bus, submission, progress.task, sealed)
+
+
+async def publish_job(
+    bus: Bus, submission: SubmissionDoc, task: str, sealed: str | None, suffix: str = ""
+) -> None:
+    job = Job(
+        submission_id=submission.id,
+        model=submission.model,
+        revision=submission.revision,
+        task=task,
+        priority=submission.priority,
+        sealed_token=sealed,
+    )
+    subject = Subjects.job(job.priority, submission.id, task)
+    await bus.publish(subject, job, f"job:{submission.id}:{task}{suffix}")

@@ -1,0 +1,118 @@
+"""The bus as a door: `SubmissionRequest`s on `lb.intake.submissions`, decided like HTTP ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nats.js.errors import NotFoundError
+
+from services.submission.door import REPLY_HEADER
+from shared.bus import DLQ, REASON_HEADER, SUBMISSIONS
+from shared.events import Subjects, SubmissionAccepted, SubmissionRejected
+from tests.hub_server import ORG, PRIVATE_TOKEN
+from tests.service import Service, hub_url, own_nats_url, service
+
+__all__ = ["hub_url", "own_nats_url"]  # fixtures
+
+
+@pytest.fixture(scope="module")
+async def svc(
+    own_nats_url: str, mongodb_url: str, hub_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
+    async with service(own_nats_url, mongodb_url, hub_url, tmp_path_factory.mktemp("door")) as s:
+        yield s
+
+
+async def ask(svc: Service, body: dict[str, Any] | bytes, key: str | None) -> dict[str, Any]:
+    """Publish an intake request with a reply subject; the service's answer."""
+    inbox = svc.bus.client.new_inbox()
+    answers = await svc.bus.client.subscribe(inbox, max_msgs=1)
+    headers = {REPLY_HEADER: inbox}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    ack = await svc.bus.js.publish(Subjects.INTAKE, data, headers=headers)
+    assert ack.stream == SUBMISSIONS.name
+    answer = await answers.next_msg(timeout=30)
+    decoded: dict[str, Any] = json.loads(answer.data)
+    return decoded
+
+
+async def test_accepted_request_is_answered_and_published(svc: Service) -> None:
+    answer = await ask(svc, {"model": f"{ORG}/public", "tasks": ["BIOSSES"]}, svc.user_key)
+    assert answer["status"] == "accepted", answer
+    raw = await svc.bus.js.get_last_msg(SUBMISSIONS.name, Subjects.accepted(answer["id"]))
+    accepted = SubmissionAccepted.model_validate_json(raw.data or b"")
+    assert accepted.tasks == ["BIOSSES"]
+    stored = await svc.store.get_submission(answer["id"])
+    assert stored is not None and stored.submitted_by == "user"
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "code"),
+    [
+        ({"model": f"{ORG}/public", "tasks": ["BIOSSES"]}, None, "unauthorized"),
+        ({"model": f"{ORG}/public", "tasks": ["NoSuchTask"]}, "user", "unknown_task"),
+        ({"model": f"{ORG}/ten-billion", "tasks": ["BIOSSES"]}, "user", "too_large"),
+    ],
+)
+async def test_refused_request_is_answered_and_rejected(
+    svc: Service, body: dict[str, Any], key: str | None, code: str
+) -> None:
+    stored = await svc.store.submissions.count_documents({})
+    answer = await ask(svc, body, svc.user_key if key else None)
+    assert answer["error"]["code"] == code, answer
+    assert await svc.store.submissions.count_documents({}) == stored
+    info = await svc.bus.js.stream_info(
+        SUBMISSIONS.name, subjects_filter="lb.submissions.*.rejected"
+    )
+    subjects = list((info.state.subjects or {}).keys())
+    events = [
+        SubmissionRejected.model_validate_json(
+            (await svc.bus.js.get_last_msg(SUBMISSIONS.name, subject)).data or b""
+        )
+        for subject in subjects
+    ]
+    assert any(event.code == code and event.model == body["model"] for event in events)
+
+
+async def test_invalid_payload_is_dead_lettered(svc: Service) -> None:
+    ack = await svc.bus.js.publish(Subjects.INTAKE, b'{"model": 3}', headers={})
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            letter = await svc.bus.js.get_last_msg(DLQ.name, Subjects.dead_letter(SUBMISSIONS.name))
+        except NotFoundError:
+            await asyncio.sleep(0.2)
+            continue
+        if letter.data == b'{"model": 3}':
+            assert letter.headers is not None
+            assert "invalid payload" in letter.headers[REASON_HEADER]
+            assert ack.seq > 0
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the invalid intake message was not dead-lettered")
+
+
+async def test_a_request_carrying_a_token_is_deleted_from_the_stream(svc: Service) -> None:
+    body = {"model": f"{ORG}/private", "tasks": ["BIOSSES"], "hf_token": PRIVATE_TOKEN}
+    answer = await ask(svc, body, svc.user_key)
+    assert answer["status"] == "accepted", answer
+    assert PRIVATE_TOKEN not in json.dumps(answer)
+    info = await svc.bus.js.stream_info(SUBMISSIONS.name)
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            msg = await svc.bus.js.get_msg(SUBMISSIONS.name, seq)
+        except NotFoundError:
+            continue
+        assert PRIVATE_TOKEN.encode() not in (msg.data or b"")
+
+
+def test_reply_header_is_documented() -> None:
+    events = (Path(__file__).resolve().parents[1] / "docs" / "events.md").read_text()
+    assert REPLY_HEADER in events

@@ -1,0 +1,96 @@
+"""`export`: stored results back in the results-repository layout, byte for byte as mteb writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mteb.results import TaskResult
+
+from services.aggregator.export import NothingToExportError, export_model
+from services.cli import main
+from shared.settings import get_settings
+from shared.store import Store
+from tests.aggregation_fixtures import PUBLIC_RESULTS, copy_checkout, run_import
+
+pytestmark = pytest.mark.skipif(
+    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
+)
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+QWEN = "Alibaba-NLP/gte-Qwen1.5-7B-instruct"  # old files too, which mteb converts on reading
+
+
+def mteb_written(original: Path, scratch: Path) -> bytes:
+    """What mteb's own `to_disk` writes for the TaskResult it reads from `original`."""
+    target = scratch / original.name
+    TaskResult.from_disk(original).to_disk(target)
+    return target.read_bytes()
+
+
+@pytest.mark.parametrize("model", [MINILM, QWEN])
+async def test_exported_task_files_are_mtebs_own_to_disk_output(
+    store: Store, tmp_path: Path, model: str
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (model,))
+    await run_import(store, checkout, resamples=0)
+    out = tmp_path / "out"
+
+    report = await export_model(store, model, out)
+
+    folder = model.replace("/", "__")
+    originals = sorted(
+        p for p in (checkout / "results" / folder).glob("*/*.json") if p.name != "model_meta.json"
+    )
+    assert originals
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for original in originals:
+        exported = out / folder / original.parent.name / original.name
+        assert exported.read_bytes() == mteb_written(original, scratch), original
+    task_files = [p for p in report.files if p.name != "model_meta.json"]
+    assert len(task_files) == len(originals)
+
+
+async def test_model_meta_is_exported_beside_the_results(store: Store, tmp_path: Path) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    await run_import(store, checkout, resamples=0)
+
+    await export_model(store, MINILM, tmp_path / "out")
+
+    [original] = checkout.glob("results/*/*/model_meta.json")
+    exported = tmp_path / "out" / original.relative_to(checkout / "results")
+    assert json.loads(exported.read_text()) == json.loads(original.read_text())
+
+
+async def test_a_model_without_results_is_refused(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(NothingToExportError):
+        await export_model(store, "org/never-evaluated", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+async def test_the_export_command_writes_the_layout(
+    store: Store, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    await run_import(store, checkout, resamples=0)
+    monkeypatch.setenv("LEADERBOARD_MONGODB_URL", mongodb_url)
+    monkeypatch.setenv("LEADERBOARD_MONGODB_DATABASE", store.db.name)
+    get_settings.cache_clear()
+    try:
+        code = await asyncio_to_thread(["export", MINILM, "--out", str(tmp_path / "out")])
+        refused = await asyncio_to_thread(["export", "org/none", "--out", str(tmp_path / "x")])
+    finally:
+        get_settings.cache_clear()
+
+    assert code == 0
+    assert len(list((tmp_path / "out").glob("*/*/*.json"))) == 42  # 41 tasks and model_meta
+    assert refused == 2
+
+
+async def asyncio_to_thread(argv: list[str]) -> int:
+    """The CLI runs its own event loop: run it beside the test's."""
+    import asyncio
+
+    return await asyncio.to_thread(main, argv)

@@ -1,0 +1,193 @@
+"""`import-results`: the public results repository in, mteb's own numbers out, idempotently."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import mteb
+import polars as pl
+import pytest
+from mteb.cache import ResultCache
+from mteb.models.model_implementations import MODEL_REGISTRY
+from mteb.results import TaskResult
+
+from shared.bus import Bus
+from shared.documents import benchmark_leaderboard_id
+from shared.events import LeaderboardUpdated
+from shared.store import Store
+from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.mteb_oracle import mteb_summary
+
+pytestmark = pytest.mark.skipif(
+    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
+)
+
+ENG_V2 = "MTEB(eng, v2)"
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    return copy_checkout(tmp_path / "checkout")
+
+
+def identity(path: Path) -> tuple[str, str, str]:
+    """(model, revision, task) of a result file, as mteb's ResultCache names them."""
+    meta_path = path.parent / "model_meta.json"
+    task = TaskResult.from_disk(path).task_name
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        return meta["name"], meta["revision"], task
+    return path.parent.parent.name.replace("__", "/"), path.parent.name, task
+
+
+def result_files(checkout: Path) -> list[Path]:
+    return sorted(p for p in checkout.glob("results/*/*/*.json") if p.name != "model_meta.json")
+
+
+async def contents(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """Every document of the collections an import writes."""
+    names = ("results", "models", "leaderboards", "snapshots")
+    return {name: [doc async for doc in store.db[name].find({}).sort("_id", 1)] for name in names}
+
+
+async def test_every_file_is_stored_under_mtebs_model_and_revision(
+    store: Store, checkout: Path
+) -> None:
+    report = await run_import(store, checkout, resamples=0)
+
+    files = result_files(checkout)
+    stored = await store.results_stored_since(None)
+    assert {(r.model, r.revision, r.task) for r in stored} == {identity(p) for p in files}
+    assert report.files == len(files) == report.stored == len(stored)
+    models = await store.get_models(list(MODELS))
+    assert sorted(models) == sorted(MODELS)
+    revisions = {(m.id, r.revision) for m in models.values() for r in m.revisions}
+    assert {(model, revision) for model, revision, _ in map(identity, files)} <= revisions
+    minilm_meta = json.loads(models[MINILM].revisions[0].meta_json or "{}")
+    assert minilm_meta["embed_dim"] == 384
+
+
+async def test_experiment_runs_are_skipped_and_reported(store: Store, checkout: Path) -> None:
+    report = await run_import(store, checkout, resamples=0)
+
+    [skipped] = report.skipped
+    assert skipped.path.endswith("experiments")
+    assert "experiment runs" in skipped.reason
+
+
+async def test_a_second_import_changes_nothing(store: Store, checkout: Path) -> None:
+    first = await run_import(store, checkout)
+    before = await contents(store)
+
+    second = await run_import(store, checkout)
+
+    assert first.stored > 0 and first.benchmarks
+    assert (second.stored, second.models_stored, second.benchmarks) == (0, 0, [])
+    assert second.unchanged == first.stored
+    assert await contents(store) == before
+
+
+async def test_a_changed_file_is_stored_again_and_only_its_benchmarks_recomputed(
+    store: Store, checkout: Path
+) -> None:
+    await run_import(store, checkout, resamples=0)
+    path = checkout / "results" / MINILM.replace("/", "__")
+    biosses = next(path.glob("*/BIOSSES.json"))
+    data = json.loads(biosses.read_text())
+    data["scores"]["test"][0]["main_score"] = 0.5
+    biosses.write_text(json.dumps(data))
+
+    report = await run_import(store, checkout, resamples=0)
+
+    assert report.stored == 1
+    assert sorted(report.benchmarks) == ["MTEB(eng, v1)", "MTEB(eng, v2)"]
+    stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(ENG_V2))
+    assert stored is not None and stored.version == 2
+    [minilm] = [row for row in stored.table.rows if row.model == MINILM]
+    assert minilm.task_scores["BIOSSES"] == 0.5
+
+
+async def test_malformed_files_are_reported_and_the_rest_imported(
+    store: Store, checkout: Path
+) -> None:
+    folder = next((checkout / "results" / MINILM.replace("/", "__")).iterdir())
+    (folder / "Broken.json").write_text("{not json")
+    (folder / "NotAResult.json").write_text('{"task_name": "BIOSSES", "scores": "high"}')
+    unknown = json.loads((folder / "BIOSSES.json").read_text()) | {"task_name": "NoSuchTask"}
+    (folder / "Unknown.json").write_text(json.dumps(unknown))
+    bad_meta = checkout / "results" / "org__bad" / "rev1"
+    bad_meta.mkdir(parents=True)
+    (bad_meta / "model_meta.json").write_text("[]")
+    (bad_meta / "BIOSSES.json").write_text((folder / "BIOSSES.json").read_text())
+
+    report = await run_import(store, checkout, resamples=0)
+
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons["Broken.json"].startswith("not an mteb TaskResult: file: Invalid JSON")
+    assert reasons["NotAResult.json"].startswith("not an mteb TaskResult: ")
+    assert reasons["Unknown.json"] == "unknown task 'NoSuchTask'"
+    assert reasons["rev1"].startswith("unreadable model_meta.json")
+    good = len(result_files(checkout)) - 4
+    assert report.stored == good == len(await store.results_stored_since(None))
+
+
+async def test_imported_tables_equal_mtebs_table_code_on_the_same_files(
+    store: Store, checkout: Path
+) -> None:
+    await run_import(store, checkout, resamples=0)
+    benchmark = mteb.get_benchmark(ENG_V2)
+    loaded = ResultCache(checkout).load_results(
+        models=list(MODEL_REGISTRY),
+        tasks=benchmark,
+        only_main_score=True,
+        require_model_meta=False,
+        include_remote=False,
+        load_experiments="match_name",
+    )
+    frame = loaded._to_results_df(benchmark.tasks)
+    expected = mteb_summary(benchmark, frame.filter(pl.col("model_name").is_in(list(MODELS))))
+
+    stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(ENG_V2))
+
+    assert stored is not None
+    ours = {row.model: row for row in stored.table.rows}
+    assert sorted(ours) == sorted(expected)
+    for model, mteb_row in expected.items():
+        row = ours[model]
+        assert row.rank_borda == mteb_row["Rank (Borda)"]
+        for ours_value, mteb_value in [
+            (row.mean_task, mteb_row["Mean (Task)"]),
+            (row.mean_task_type, mteb_row["Mean (TaskType)"]),
+            *((row.type_means[t], mteb_row[t]) for t in stored.table.task_types),
+        ]:
+            assert (ours_value is None) == (mteb_value is None)
+            assert ours_value is None or abs(ours_value - mteb_value) <= 1e-9
+
+
+async def test_recomputed_leaderboards_are_announced_with_small_events(
+    store: Store, bus: Bus, checkout: Path
+) -> None:
+    received: list[tuple[str, bytes]] = []
+
+    async def collect(msg: Any) -> None:
+        received.append((msg.subject, msg.data))
+
+    subscription = await bus.client.subscribe("lb.leaderboard.>", cb=collect)
+    try:
+        report = await run_import(store, checkout, bus=bus)
+        await bus.client.flush()
+        await asyncio.sleep(0.2)
+    finally:
+        await subscription.unsubscribe()
+
+    events = [LeaderboardUpdated.model_validate_json(data) for _, data in received]
+    assert all(len(data) < 1024 for _, data in received)
+    for name in report.benchmarks:
+        stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(name))
+        assert stored is not None
+        assert any(
+            e.leaderboard_id == stored.id and e.version == stored.version for e in events
+        ), name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -124,6 +125,17 @@ def task_claim_id(model: str, revision: str, task: str) -> str:
     return f"{model}@{revision}|{task}"
 
 
+STORED_US = (
+    "When it was stored, in µs since the epoch (an int: range queries on dates are slow in the "
+    "embedded store)."
+)
+
+
+def now_us() -> int:
+    """Now, in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
 def result_id(model: str, revision: str, task: str, mteb_version: str) -> str:
     """`<model>@<sha>|<task>|<mteb major.minor>`: one stored result per key."""
     major_minor = ".".join(mteb_version.split(".")[:2])
@@ -157,8 +169,12 @@ class ResultDoc(Document):
         "out of listings.",
     )
     source: Literal["evaluator", "import"] = "evaluator"
+    source_file: str | None = Field(
+        default=None, description="An imported file's path inside the results folder."
+    )
+    source_sha: str | None = Field(default=None, description="SHA-256 of that file's bytes.")
     digest: str = Field(default="", description="Hash of the content; equal digest, no rewrite.")
-    stored_at: UtcDatetime = Field(default_factory=utcnow)
+    stored_us: int = Field(default_factory=now_us, description=STORED_US)
 
     def score_map(self) -> dict[str, dict[str, float]]:
         """split → hf_subset → main score."""
@@ -177,7 +193,7 @@ class ModelDoc(Document):
     """A model (`_id` = its name) and the revisions results were stored for."""
 
     revisions: list[ModelRevision] = Field(default_factory=list)
-    stored_at: UtcDatetime = Field(default_factory=utcnow)
+    stored_us: int = Field(default_factory=now_us, description=STORED_US)
 
     def revision(self, name: str) -> ModelRevision | None:
         return next((entry for entry in self.revisions if entry.revision == name), None)

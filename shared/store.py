@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
@@ -222,15 +221,27 @@ class Store:
         return self.db["snapshots"]
 
     async def ensure_aggregation_indexes(self) -> None:
-        await self.results.create_index([("stored_at", ASCENDING)])
+        await self.results.create_index([("stored_us", ASCENDING)])
         await self.results.create_index([("model", ASCENDING)])
-        await self.models.create_index([("stored_at", ASCENDING)])
+        await self.results.create_index([("source_file", ASCENDING)])
+        await self.models.create_index([("stored_us", ASCENDING)])
         await self.snapshots.create_index([("benchmark", ASCENDING)])
 
     async def result_digests(self, ids: list[str]) -> dict[str, str]:
         """The content digest of each stored result among `ids`."""
         cursor = self.results.find({"_id": {"$in": ids}}, RESULT_LISTING | {"scores_json": 0})
         return {doc.id: doc.digest async for doc in _validated(cursor, ResultDoc)}
+
+    async def imported_files(self, paths: list[str]) -> dict[str, tuple[str, str]]:
+        """Of `paths` (inside a results folder), those stored: path → (file SHA-256, result id)."""
+        cursor = self.results.find(
+            {"source_file": {"$in": paths}}, RESULT_LISTING | {"scores_json": 0, "envelope": 0}
+        )
+        return {
+            doc.source_file: (doc.source_sha or "", doc.id)
+            async for doc in _validated(cursor, ResultDoc)
+            if doc.source_file
+        }
 
     async def write_results(self, results: list[ResultDoc]) -> None:
         """Store `results` whole, in one bulk write."""
@@ -240,9 +251,10 @@ class Store:
                 ordered=False,
             )
 
-    async def results_stored_since(self, since: datetime | None) -> list[ResultDoc]:
-        """Results stored at or after `since` (all when None), without their TaskResult."""
-        query = {"stored_at": {"$gte": since}} if since else {}
+    async def results_stored_since(self, since: int | None) -> list[ResultDoc]:
+        """Results stored at or after `since` (µs, see `now_us`; all when None), without their
+        TaskResult."""
+        query = {"stored_us": {"$gte": since}} if since else {}
         cursor = self.results.find(query, RESULT_LISTING).sort("_id", ASCENDING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
@@ -262,8 +274,8 @@ class Store:
                 ordered=False,
             )
 
-    async def models_stored_since(self, since: datetime | None) -> list[ModelDoc]:
-        query = {"stored_at": {"$gte": since}} if since else {}
+    async def models_stored_since(self, since: int | None) -> list[ModelDoc]:
+        query = {"stored_us": {"$gte": since}} if since else {}
         return [doc async for doc in _validated(self.models.find(query), ModelDoc)]
 
     async def replace_benchmark_leaderboard(

@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 
 from services.submission.app import create_app
 from services.submission.operator import ensure_operator_key
+from services.submission.refusals import HTTP_STATUS, RefusalCode
 from shared.embedded import free_port
+from shared.settings import Settings
 from tests.hub_server import running_hub
 from tests.service import own_nats_url, service_settings
 
@@ -71,3 +73,18 @@ def test_no_request_makes_a_server_error(served: tuple[str, str]) -> None:
             )
 
         fuzz()
+
+
+def test_openapi_has_an_example_for_every_code() -> None:
+    document = create_app(Settings()).openapi()
+    shown: dict[str, set[str]] = {}
+    for path in document["paths"].values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                examples = response.get("content", {}).get("application/json", {})
+                for code in examples.get("examples", {}):
+                    shown.setdefault(code, set()).add(status)
+    for code in RefusalCode:
+        assert shown.get(code.value) == {str(HTTP_STATUS[code])}, code
+    submit = document["paths"]["/v1/submissions"]["post"]["responses"]
+    assert "Retry-After" in submit["429"]["headers"]

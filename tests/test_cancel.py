@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -159,6 +160,9 @@ async def test_listing_filters_and_pages(svc: Service) -> None:
     assert len(page["items"]) == 1 and page["items"][0]["id"] != first["id"]
     since = (await svc.api.get("/v1/submissions", params={"since": "2999-01-01T00:00:00Z"})).json()
     assert since == {"items": [], "total": 0, "offset": 0, "limit": 50}
+    a_minute_ago = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    recent = (await svc.api.get("/v1/submissions", params={"since": a_minute_ago})).json()
+    assert first["id"] in [item["id"] for item in recent["items"]]
     by_status = (await svc.api.get("/v1/submissions", params={"status": "cancelled"})).json()
     assert by_status["items"] and {item["status"] for item in by_status["items"]} == {"cancelled"}
     bad = await svc.api.get("/v1/submissions", params={"status": "nope"})

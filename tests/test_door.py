@@ -13,7 +13,7 @@ from nats.js.errors import NotFoundError
 
 from services.submission.door import REPLY_HEADER
 from shared.bus import DLQ, REASON_HEADER, SUBMISSIONS
-from shared.events import Subjects, SubmissionAccepted, SubmissionRejected
+from shared.events import Subjects, SubmissionAccepted, SubmissionRejected, SubmissionRequest
 from tests.hub_server import ORG, PRIVATE_TOKEN
 from tests.service import Service, hub_url, own_nats_url, service
 
@@ -116,3 +116,14 @@ async def test_a_request_carrying_a_token_is_deleted_from_the_stream(svc: Servic
 def test_reply_header_is_documented() -> None:
     events = (Path(__file__).resolve().parents[1] / "docs" / "events.md").read_text()
     assert REPLY_HEADER in events
+
+
+async def test_a_redelivered_request_makes_one_submission(svc: Service) -> None:
+    """A message redelivered after a crash reuses its id: the same submission, published again."""
+    intake = svc.api._transport.app.state.intake  # type: ignore[attr-defined]
+    request = SubmissionRequest(model=f"{ORG}/another", tasks=["STS12"])
+    first = await intake.submit(request, f"Bearer {svc.admin_key}", "f" * 32)
+    again = await intake.submit(request, f"Bearer {svc.admin_key}", "f" * 32)
+    assert again.id == first.id == "f" * 32
+    assert again.tasks == ["STS12"] and again.duplicates == {}
+    assert await svc.store.submissions.count_documents({"_id": "f" * 32}) == 1

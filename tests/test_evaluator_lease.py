@@ -28,7 +28,7 @@ class SlowRunner:
     def __init__(self) -> None:
         self.calls = 0
 
-    def run(self, job: Job, attempt: int) -> Evaluation:
+    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
         self.calls += 1
         time.sleep(3 * ACK_WAIT)
         envelope = make_envelope(
@@ -54,7 +54,7 @@ async def own_bus(tmp_path: Path) -> AsyncIterator[Bus]:
 
 async def test_heartbeats_keep_the_job_from_a_second_evaluator(own_bus: Bus) -> None:
     runner = SlowRunner()
-    evaluator = Evaluator(own_bus, runner, ack_wait=ACK_WAIT, max_deliver=3)  # type: ignore[arg-type]
+    evaluator = Evaluator(own_bus, runner, ack_wait=ACK_WAIT, max_deliver=3)
     stopping = asyncio.Event()
     serving = asyncio.create_task(evaluator.serve(stopping))
     job = Job(submission_id="s1", model="a/b", revision="r", task="BIOSSES")

@@ -188,6 +188,6 @@ async def test_recomputed_leaderboards_are_announced_with_small_events(
     for name in report.benchmarks:
         stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(name))
         assert stored is not None
-        assert any(
-            e.leaderboard_id == stored.id and e.version == stored.version for e in events
-        ), name
+        assert any(e.leaderboard_id == stored.id and e.version == stored.version for e in events), (
+            name
+        )

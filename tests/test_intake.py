@@ -320,3 +320,35 @@ async def test_mirrored_model_needs_no_hub(svc: Service) -> None:
     body = {"model": MODEL_ID, "tasks": ["BIOSSES"]}
     response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth(svc.admin_key))
     assert response.status_code == 202, response.text
+
+
+async def test_bus_outage_is_503_and_the_stored_submission_says_failed(
+    own_nats_url: str, mongodb_url: str, hub_url: str, tmp_path: Path
+) -> None:
+    async with service(own_nats_url, mongodb_url, hub_url, tmp_path) as svc:
+        intake = svc.api._transport.app.state.intake  # type: ignore[attr-defined]
+        await intake.bus.client.close()
+        health = await svc.api.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["bus"] == "down"
+        body = {"model": hub("public"), "tasks": ["BIOSSES"]}
+        response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth())
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "bus_unavailable"
+        stored = [SubmissionDoc.model_validate(doc) async for doc in svc.store.submissions.find()]
+        assert [doc.status for doc in stored] == [SubmissionStatus.FAILED]
+        assert stored[0].reason and stored[0].reason.startswith("bus unavailable")
+
+
+async def test_store_outage_is_503(
+    own_nats_url: str, mongodb_url: str, hub_url: str, tmp_path: Path
+) -> None:
+    async with service(own_nats_url, mongodb_url, hub_url, tmp_path) as svc:
+        intake = svc.api._transport.app.state.intake  # type: ignore[attr-defined]
+        await intake.store.client.close()
+        published = await svc.published()
+        body = {"model": hub("public"), "tasks": ["BIOSSES"]}
+        response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth())
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "store_unavailable"
+        assert await svc.published() == published

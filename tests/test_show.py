@@ -1,4 +1,4 @@
-"""`show`: a benchmark's summary under mteb's column names, raw in csv/json, rounded as mteb shows."""
+"""`show`: a summary under mteb's column names, raw in csv/json, rounded as mteb shows."""
 
 from __future__ import annotations
 
@@ -103,7 +103,10 @@ async def test_a_task_subset_is_computed_on_the_fly_as_build_table_computes_it(
 
 
 async def test_the_show_command_prints_each_format_and_refuses_bad_names(
-    imported: Store, mongodb_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    imported: Store,
+    mongodb_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
 ) -> None:
     monkeypatch.setenv("LEADERBOARD_MONGODB_URL", mongodb_url)
     monkeypatch.setenv("LEADERBOARD_MONGODB_DATABASE", imported.db.name)

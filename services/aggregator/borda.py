@@ -34,13 +34,13 @@ def min_ranks(totals: np.ndarray) -> np.ndarray:
     rows = np.atleast_2d(totals)
     if rows.size == 0:
         return np.zeros(totals.shape, dtype=np.int64)
-    keys = np.rint(2 * (rows.max() - rows))
+    keys = 2 * (rows.max() - rows)  # exact: whole numbers
     keys = keys.astype(np.int16 if keys.max() < 2**15 else np.int64)
     order = np.argsort(keys, axis=1, kind="stable")
     ordered = np.take_along_axis(keys, order, axis=1)
-    first = np.zeros(ordered.shape, dtype=np.int64)
+    first = np.zeros(ordered.shape, dtype=np.int32)
     first[:, 1:] = np.where(ordered[:, 1:] != ordered[:, :-1], np.arange(1, rows.shape[1]), 0)
     np.maximum.accumulate(first, axis=1, out=first)
-    ranks = np.empty_like(first)
+    ranks = np.empty(first.shape, dtype=np.int64)
     np.put_along_axis(ranks, order, first + 1, axis=1)
     return ranks.reshape(totals.shape)

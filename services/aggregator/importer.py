@@ -2,7 +2,8 @@
 
 Files are read and converted in worker processes (`results_repo`) while the main process
 writes; only results whose content changed are written (bulk writes), so a second import of the
-same files writes nothing and recomputes nothing. `experiments/` folders (runs with non-default
+same files writes nothing and recomputes nothing (and validates nothing again: a file whose
+bytes hash as the stored one's is taken as unchanged). `experiments/` folders (runs with non-default
 model settings) are skipped and reported: mteb's leaderboard shows them as rows of their own,
 and our results are keyed by model revision only. Of two files with the same result key (same
 model, revision, task and mteb minor version) the first in path order is kept, as mteb keeps
@@ -24,12 +25,12 @@ from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.results_repo import (
     FolderRead,
     Skipped,
+    file_names,
     read_folders,
     results_folder,
     revision_folders,
 )
-from shared.documents import ModelDoc, ModelRevision, ResultDoc
-from shared.events import utcnow
+from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
 from shared.store import Store
 
 WRITE_BATCH = 500
@@ -77,11 +78,12 @@ class Importer:
     async def run(self, path: Path) -> ImportReport:
         started = time.perf_counter()
         report = ImportReport()
-        folders = revision_folders(results_folder(path))
-        if self.updater is not None:
-            await self.updater.prime()
+        root = results_folder(path)
+        folders = revision_folders(root)
+        known = _by_folder(await self.store.imported_files(file_names(root, folders)))
         kept: dict[str, str] = {}
         revisions: dict[str, dict[str, str | None]] = {}
+        written_tasks: set[str] = set()
         pending: list[ResultDoc] = []
         chunks = [
             folders[start : start + FOLDERS_PER_TASK]
@@ -90,21 +92,26 @@ class Importer:
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-            reads = [loop.run_in_executor(pool, read_folders, chunk) for chunk in chunks]
+            reads = [
+                loop.run_in_executor(pool, read_folders, root, chunk, _known_in(known, chunk))
+                for chunk in chunks
+            ]
             for done, chunk_read in enumerate(reads, start=1):
                 for read in await chunk_read:
                     pending += self._take(read, report, kept, revisions)
                 if len(pending) >= WRITE_BATCH:
-                    await self._write_results(pending, report)
+                    written_tasks |= await self._write_results(pending, report)
                     pending = []
                 folders_done = min(done * FOLDERS_PER_TASK, len(folders))
                 self.progress(
                     Progress(folders_done, len(folders), report.stored, len(report.skipped))
                 )
-        await self._write_results(pending, report)
-        await self._write_models(revisions, report)
-        if self.updater is not None:
-            report.benchmarks = [stored.name for stored in await self.updater.refresh()]
+        written_tasks |= await self._write_results(pending, report)
+        changed_models = await self._write_models(revisions, report)
+        if self.updater is not None and (written_tasks or changed_models):
+            await self.updater.prime()
+            tasks = written_tasks | self.updater.mirror.tasks_of_models(changed_models)
+            report.benchmarks = [stored.name for stored in await self.updater.refresh(tasks)]
         report.seconds = time.perf_counter() - started
         return report
 
@@ -118,9 +125,12 @@ class Importer:
         """Account for one folder; its results not already taken from an earlier file."""
         report.files += read.files
         report.skipped += read.skipped
+        report.unchanged += len(read.unchanged)
         if read.model is None or read.revision is None:
             return []
         revisions.setdefault(read.model, {})[read.revision] = read.meta_json
+        for result_id, source in read.unchanged:
+            kept.setdefault(result_id, source)
         taken = []
         for doc, source in read.results:
             if doc.id in kept:
@@ -130,23 +140,25 @@ class Importer:
             taken.append(doc)
         return taken
 
-    async def _write_results(self, results: list[ResultDoc], report: ImportReport) -> None:
-        """Write the results whose content differs from the stored one."""
+    async def _write_results(self, results: list[ResultDoc], report: ImportReport) -> set[str]:
+        """Write the results whose content differs from the stored one; their tasks."""
         if not results:
-            return
+            return set()
         stored = await self.store.result_digests([doc.id for doc in results])
         changed = [doc for doc in results if stored.get(doc.id) != doc.digest]
-        now = utcnow()
+        now = now_us()
         for doc in changed:
-            doc.stored_at = now
+            doc.stored_us = now
         await self.store.write_results(changed)
         report.stored += len(changed)
         report.unchanged += len(results) - len(changed)
+        return {doc.task for doc in changed}
 
     async def _write_models(
         self, revisions: dict[str, dict[str, str | None]], report: ImportReport
-    ) -> None:
-        """Merge the imported revisions (and their model_meta.json) into the model documents."""
+    ) -> set[str]:
+        """Merge the imported revisions (and their model_meta.json) into the model documents;
+        the names of the models that changed."""
         stored = await self.store.get_models(sorted(revisions))
         changed = []
         for name, metas in sorted(revisions.items()):
@@ -167,3 +179,24 @@ class Importer:
                 changed.append(model)
         await self.store.write_models(changed)
         report.models_stored = len(changed)
+        return {model.id for model in changed}
+
+
+KnownFiles = dict[str, tuple[str, str]]
+
+
+def _by_folder(known: KnownFiles) -> dict[str, KnownFiles]:
+    """Stored files grouped by their revision folder (`<model>/<revision>`)."""
+    grouped: dict[str, KnownFiles] = {}
+    for name, entry in known.items():
+        grouped.setdefault(name.rsplit("/", 1)[0], {})[name] = entry
+    return grouped
+
+
+def _known_in(known: dict[str, KnownFiles], folders: list[Path]) -> KnownFiles:
+    """The stored files of `folders` (what one worker needs)."""
+    return {
+        name: entry
+        for folder in folders
+        for name, entry in known.get(f"{folder.parent.name}/{folder.name}", {}).items()
+    }

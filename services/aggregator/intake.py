@@ -65,7 +65,7 @@ def task_main_score(scores: dict[str, dict[str, float]], task: AbsTask) -> float
 
 def content_digest(result: ResultDoc) -> str:
     """A hash of everything a result says (not when it was stored or evaluated)."""
-    fields = {"digest", "stored_at", "evaluated_at", "task_result_z"}
+    fields = {"digest", "stored_us", "evaluated_at", "task_result_z"}
     content = hashlib.sha256(result.model_dump_json(exclude=fields).encode())
     content.update(hashlib.sha256(result.task_result_z.encode()).digest())
     return content.hexdigest()
@@ -81,11 +81,14 @@ def result_doc(
     submission_id: str | None = None,
     envelope: Envelope | None = None,
     source_json: str | None = None,
+    source_file: str | None = None,
+    source_sha: str | None = None,
 ) -> ResultDoc:
     """The stored form of one TaskResult of `model` at `revision`.
 
     `evaluated_at` defaults to the TaskResult's own date, else now (most public files have none).
-    `source_json` is the file `task_result` was validated from as is, kept instead of a re-dump.
+    `source_json` is the file `task_result` was validated from as is, kept instead of a re-dump;
+    `source_file` and `source_sha` name an imported file and the SHA-256 of its bytes.
     """
     task = known_task(task_result.task_name)
     try:
@@ -110,6 +113,8 @@ def result_doc(
         scores_json=json.dumps(kept),
         task_result_z=packed(source_json or disk_json(task_result)),
         source=source,
+        source_file=source_file,
+        source_sha=source_sha,
     )
     result.digest = content_digest(result)
     return result

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
 from typing import Any
 
 from mteb.models import ModelMeta
@@ -19,8 +18,9 @@ from services.aggregator.table import ResultRow
 from shared.documents import ModelDoc, ResultDoc
 from shared.store import Store
 
-SYNC_MARGIN = timedelta(seconds=30)
-"""Re-read this much before the newest stored_at seen: writes that commit late are not missed."""
+SYNC_MARGIN_US = 5_000_000
+"""Re-read this much (µs) before the newest `stored_us` seen: a write stamped before a later one
+but committed after it (an import's bulk write, another process's clock) is not missed."""
 
 
 def result_row(result: ResultDoc) -> ResultRow:
@@ -67,20 +67,20 @@ class ResultMirror:
         self._tasks_of_model: dict[str, set[str]] = {}
         self._unsorted: set[str] = set()
         self._metas: dict[str, ModelMeta] = {}
-        self._results_seen: datetime | None = None
-        self._models_seen: datetime | None = None
+        self._results_seen: int | None = None
+        self._models_seen: int | None = None
 
     async def sync(self, store: Store) -> set[str]:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
         changed: set[str] = set()
         for model in await store.models_stored_since(_since(self._models_seen)):
-            self._models_seen = _latest(self._models_seen, model.stored_at)
+            self._models_seen = _latest(self._models_seen, model.stored_us)
             if self.model_docs.get(model.id) != model:
                 self.model_docs[model.id] = model
                 self._metas.pop(model.id, None)
                 changed |= self._tasks_of_model.get(model.id, set())
         for result in await store.results_stored_since(_since(self._results_seen)):
-            self._results_seen = _latest(self._results_seen, result.stored_at)
+            self._results_seen = _latest(self._results_seen, result.stored_us)
             if self.add(result):
                 changed.add(result.task)
         return changed
@@ -96,6 +96,10 @@ class ResultMirror:
         rows[result.id] = row
         self._tasks_of_model.setdefault(result.model, set()).add(result.task)
         return True
+
+    def tasks_of_models(self, names: Iterable[str]) -> set[str]:
+        """The tasks that the models `names` have results on."""
+        return {task for name in names for task in self._tasks_of_model.get(name, ())}
 
     def rows(self, tasks: Iterable[str]) -> Iterator[ResultRow]:
         """The rows of `tasks`, each task's in `_id` order (mteb keeps the first of equal rows)."""
@@ -115,9 +119,9 @@ class ResultMirror:
         return metas
 
 
-def _since(seen: datetime | None) -> datetime | None:
-    return seen - SYNC_MARGIN if seen else None
+def _since(seen: int | None) -> int | None:
+    return seen - SYNC_MARGIN_US if seen else None
 
 
-def _latest(seen: datetime | None, stored_at: datetime) -> datetime:
-    return stored_at if seen is None or stored_at > seen else seen
+def _latest(seen: int | None, stored_us: int) -> int:
+    return stored_us if seen is None or stored_us > seen else seen

@@ -6,7 +6,9 @@ result through the live results' conversion (`intake.result_doc`).
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,8 @@ class FolderRead:
     meta_json: str | None = None
     files: int = 0
     results: list[tuple[ResultDoc, str]] = field(default_factory=list)
+    unchanged: list[tuple[str, str]] = field(default_factory=list)
+    """(result id, path) of files whose bytes are those already stored: not read again."""
     skipped: list[Skipped] = field(default_factory=list)
 
 
@@ -66,12 +70,10 @@ def revision_folders(results: Path) -> list[Path]:
     )
 
 
-def read_task_result(path: Path) -> tuple[TaskResult, str | None]:
-    """One result file, read as mteb's `TaskResult.from_disk` reads it (its fast path first).
-
-    With it the file's text when mteb takes it as it is, None when mteb converts it.
-    """
-    text = path.read_text(encoding="utf-8")
+def read_task_result(path: Path, text: str) -> tuple[TaskResult, str | None]:
+    """One result file (`text` its content), read as mteb's `TaskResult.from_disk` reads it,
+    its fast path first; with it the file's text when mteb takes it as it is, None when mteb
+    converts it."""
     try:
         result = TaskResult.model_validate_json(text)
     except ValidationError as invalid:
@@ -106,8 +108,12 @@ def folder_identity(folder: Path) -> tuple[str, str, str | None]:
     return meta["name"], revision, json.dumps(meta, sort_keys=True)
 
 
-def read_folder(folder: Path) -> FolderRead:
-    """One revision folder's results; malformed files are reported in `skipped`, never raised."""
+def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) -> FolderRead:
+    """One revision folder's results; malformed files are reported in `skipped`, never raised.
+
+    `known` holds the files already stored (path inside `root` → SHA-256 and result id): those
+    whose bytes are unchanged are not validated again.
+    """
     read = FolderRead()
     if (folder / EXPERIMENTS).is_dir():
         reason = "experiment runs (non-default model settings) are not imported"
@@ -119,10 +125,23 @@ def read_folder(folder: Path) -> FolderRead:
         return read
     for path in sorted(p for p in folder.glob("*.json") if p.name != MODEL_META):
         read.files += 1
+        name = path.relative_to(root).as_posix()
+        content = path.read_bytes()
+        sha = hashlib.sha256(content).hexdigest()
+        stored_sha, stored_id = known.get(name, ("", ""))
+        if sha == stored_sha:
+            read.unchanged.append((stored_id, str(path)))
+            continue
         try:
-            task_result, text = read_task_result(path)
+            task_result, text = read_task_result(path, content.decode("utf-8"))
             doc = result_doc(
-                task_result, read.model, read.revision, source="import", source_json=text
+                task_result,
+                read.model,
+                read.revision,
+                source="import",
+                source_json=text,
+                source_file=name,
+                source_sha=sha,
             )
             read.results.append((doc, str(path)))
         except Exception as error:  # a malformed file is reported, never fatal
@@ -130,9 +149,21 @@ def read_folder(folder: Path) -> FolderRead:
     return read
 
 
-def read_folders(folders: list[Path]) -> list[FolderRead]:
+def read_folders(
+    root: Path, folders: list[Path], known: Mapping[str, tuple[str, str]]
+) -> list[FolderRead]:
     """`read_folder` of each folder (one unit of work for a worker process)."""
-    return [read_folder(folder) for folder in folders]
+    return [read_folder(root, folder, known) for folder in folders]
+
+
+def file_names(root: Path, folders: list[Path]) -> list[str]:
+    """The result files' paths inside `root`, as `read_folder` names them."""
+    return [
+        path.relative_to(root).as_posix()
+        for folder in folders
+        for path in folder.glob("*.json")
+        if path.name != MODEL_META
+    ]
 
 
 def _reason(error: Exception) -> str:

@@ -142,10 +142,14 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         door = asyncio.create_task(
             consume(bus, subscription, SUBMISSIONS, Door(intake).on_request, stop)
         )
+        app.state.door = door
         yield
         stop.set()
-        await door
-        await bus.close()
+        await asyncio.gather(door, return_exceptions=True)
+        try:
+            await bus.close()
+        except Exception as error:  # closed or unreachable already: nothing left to flush
+            log.warning("closing the bus: %s", type(error).__name__)
         await store.close()
 
     app = FastAPI(
@@ -160,7 +164,7 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
     async def refused(_: Request, refusal: Refusal) -> JSONResponse:
         body = ErrorBody(error=refusal.detail)
         return JSONResponse(
-            body.model_dump(mode="json"), status_code=refusal.status_code, headers=refusal.headers
+            body.payload(), status_code=refusal.status_code, headers=refusal.headers
         )
 
     @app.exception_handler(PyMongoError)
@@ -262,16 +266,22 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         key = await caller(intake, header)
         return await control.requeue(intake, submission_id, header, key)
 
-    @app.get("/healthz", summary="Healthy when the store answers and the bus is connected")
-    async def healthz(intake: FoundIntake) -> JSONResponse:
+    @app.get(
+        "/healthz",
+        summary="Healthy when the store answers, the bus is connected and the intake consumer runs",
+    )
+    async def healthz(request: Request, intake: FoundIntake) -> JSONResponse:
         await intake.store.ping()
         connected = intake.bus.client.is_connected
+        door_running = not request.app.state.door.done()
+        healthy = connected and door_running
         return JSONResponse(
             {
-                "status": "ok" if connected else "degraded",
+                "status": "ok" if healthy else "degraded",
                 "bus": "connected" if connected else "down",
+                "intake": "running" if door_running else "stopped",
             },
-            status_code=200 if connected else 503,
+            status_code=200 if healthy else 503,
         )
 
     return app

@@ -9,6 +9,7 @@ token is deleted from the stream once handled.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from nats.aio.msg import Msg
@@ -62,7 +63,7 @@ class Door:
             await bus.publish(
                 Subjects.rejected(submission_id), rejected, f"rejected:{submission_id}"
             )
-            answer = ErrorBody(error=refusal.detail).model_dump_json()
+            answer = json.dumps(ErrorBody(error=refusal.detail).payload())
         if reply_to := headers.get(REPLY_HEADER):
             await self.intake.bus.client.publish(reply_to, answer.encode())
         if request.hf_token is not None:

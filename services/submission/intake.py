@@ -71,14 +71,21 @@ class Intake:
         token = request.hf_token.get_secret_value() if request.hf_token else None
         described = await self.resolver.describe(request.model, request.revision, token)
         sealed = self.sealed_token(request.model, described, token)
-        held = await duplicates.holders(self.store, request.model, described.sha, tasks)
+        submission_id = submission_id or uuid.uuid4().hex
+        held = {  # a redelivered intake message finds its own claims: they are not duplicates
+            task: holder
+            for task, holder in (
+                await duplicates.holders(self.store, request.model, described.sha, tasks)
+            ).items()
+            if holder != submission_id
+        }
         new = [task for task in tasks if task not in held]
         if not new:
             raise duplicate_refusal(request.model, held)
         parameters = await self.resolver.parameters(request.model, described, token)
         check_model(request.model, described, parameters, self.policy)
         submission = SubmissionDoc(
-            _id=submission_id or uuid.uuid4().hex,
+            _id=submission_id,
             model=request.model,
             revision=described.sha,
             requested_revision=request.revision,

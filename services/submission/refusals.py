@@ -78,6 +78,13 @@ class ErrorBody(BaseModel):
 
     error: ErrorDetail
 
+    def payload(self) -> dict[str, Any]:
+        """The JSON body; `submission_id` only where it is set (`duplicate`)."""
+        body = self.model_dump(mode="json")
+        if body["error"]["submission_id"] is None:
+            del body["error"]["submission_id"]
+        return body
+
 
 class Refusal(Exception):
     """A submission (or request) turned down for a typed reason."""
@@ -151,7 +158,7 @@ def error_responses(*codes: RefusalCode) -> dict[int | str, dict[str, Any]]:
         entry["description"] = ", ".join(filter(None, [entry["description"], f"`{code.value}`"]))
         body = ErrorBody(error=ErrorDetail(code=code, message=MEANINGS[code]))
         examples = entry["content"]["application/json"]["examples"]
-        examples[code.value] = {"summary": MEANINGS[code], "value": body.model_dump(mode="json")}
+        examples[code.value] = {"summary": MEANINGS[code], "value": body.payload()}
         if code == RefusalCode.RATE_LIMITED:
             entry["headers"] = {
                 "Retry-After": {

@@ -1,0 +1,269 @@
+"""Import of the public results and live leaderboard updates, beside mteb's own load, in one run.
+
+    python benchmarks/bench_import.py [--checkout ../shared/mteb-results] [--repeats 20]
+
+1. Load: mteb 2.26's `ResultCache.load_results` of the checkout as its leaderboard rebuild calls
+   it (registry models, main scores, experiments by name), against our `import-results` of the
+   same files into a fresh embedded Mongo-wire server: validation, conversion, bulk writes (the
+   store part), then the recompute of every affected benchmark (the leaderboard part).
+2. A second import of the same files (nothing changes, nothing is written).
+3. One new result → updated leaderboard documents: a new model's BIOSSES result stored, then the
+   benchmarks containing BIOSSES (MTEB(eng, v1), MTEB(eng, v2)) recomputed with 1,000 bootstrap
+   resamples, their documents replaced, snapshotted; median over repeats, with its parts.
+
+Each part runs in a process of its own, so each peak RSS (the process's high-water mark, worker
+processes reported apart) is that part's alone. Prints a Markdown report; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKOUT = ROOT.parent / "shared" / "mteb-results"
+DATABASE = "bench"
+MIB = 1024  # ru_maxrss is in KiB
+
+
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / MIB
+
+
+def part_mteb(checkout: Path) -> dict[str, Any]:
+    from mteb.cache import ResultCache
+    from mteb.cache.result_cache import LoadExperimentEnum
+    from mteb.models.get_model_meta import get_model_metas
+
+    names = [meta.name for meta in get_model_metas() if meta.name is not None]
+    started = time.perf_counter()
+    results = ResultCache(checkout).load_results(
+        models=names,
+        only_main_score=True,
+        require_model_meta=False,
+        include_remote=False,
+        load_experiments=LoadExperimentEnum.MATCH_NAME,
+    )
+    seconds = time.perf_counter() - started
+    loaded = sum(len(model.task_results) for model in results.model_results)
+    return {"seconds": seconds, "task_results": loaded, "peak_rss_mib": peak_rss_mib()}
+
+
+async def part_import(checkout: Path, url: str) -> dict[str, Any]:
+    from services.aggregator.benchmarks import BenchmarkUpdater
+    from services.aggregator.importer import Importer
+    from shared.store import Store
+
+    store = Store(url, DATABASE)
+    await store.ensure_indexes()
+    await store.ensure_aggregation_indexes()
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=1000)
+    refresh = updater.refresh
+    timing: dict[str, float] = {}
+
+    async def timed_refresh(tasks: Any = ()) -> Any:
+        started = time.perf_counter()
+        stored = await refresh(tasks)
+        timing["recompute_s"] = time.perf_counter() - started
+        return stored
+
+    updater.refresh = timed_refresh  # type: ignore[method-assign]
+    report = await Importer(store, updater).run(checkout)
+    await store.close()
+    return {
+        "seconds": report.seconds,
+        "store_s": report.seconds - timing.get("recompute_s", 0.0),
+        "recompute_s": timing.get("recompute_s", 0.0),
+        "files": report.files,
+        "stored": report.stored,
+        "unchanged": report.unchanged,
+        "skipped": len(report.skipped),
+        "benchmarks": len(report.benchmarks),
+        "peak_rss_mib": peak_rss_mib(),
+        "workers_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
+    }
+
+
+async def part_update(url: str, repeats: int) -> dict[str, Any]:
+    import mteb
+    from mteb.results import TaskResult
+
+    from services.aggregator.benchmarks import BenchmarkUpdater, benchmarks_containing
+    from services.aggregator.intake import result_doc
+    from shared.store import Store
+
+    store = Store(url, DATABASE)
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=1000)
+    started = time.perf_counter()
+    await updater.prime()
+    prime_s = time.perf_counter() - started
+    source = next((CHECKOUT / "results" / "sentence-transformers__all-MiniLM-L6-v2").glob("*"))
+    task_result = TaskResult.from_disk(source / "BIOSSES.json")
+    parts: dict[str, list[float]] = {"store": [], "sync": [], "table": [], "write": []}
+    table, recompute = updater.table, updater.recompute
+
+    def timed_table(*args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        built = table(*args, **kwargs)
+        parts["table"].append(time.perf_counter() - began)
+        return built
+
+    async def timed_recompute(benchmark: mteb.Benchmark) -> Any:
+        began = time.perf_counter()
+        stored = await recompute(benchmark)
+        parts["write"].append(time.perf_counter() - began)
+        return stored
+
+    updater.table = timed_table  # type: ignore[method-assign]
+    updater.recompute = timed_recompute  # type: ignore[method-assign]
+    totals = []
+    for repeat in range(repeats):
+        task_result.scores["test"][0]["main_score"] = 0.5 + repeat / 1000
+        began = time.perf_counter()
+        doc = result_doc(task_result, f"bench/new-model-{repeat}", "r1", source="evaluator")
+        await store.upsert_result(doc)
+        stored_at = time.perf_counter()
+        changed = await updater.mirror.sync(store)
+        synced = time.perf_counter()
+        for benchmark in benchmarks_containing(changed | {"BIOSSES"}):
+            await updater.recompute(benchmark)
+        totals.append(time.perf_counter() - began)
+        parts["store"].append(stored_at - began)
+        parts["sync"].append(synced - stored_at)
+    await store.close()
+    n_benchmarks = len(benchmarks_containing(["BIOSSES"]))
+    write_only = [w - t for w, t in zip(parts["write"], parts["table"], strict=True)]
+    return {
+        "prime_s": prime_s,
+        "median_ms": statistics.median(totals) * 1000,
+        "p90_ms": sorted(totals)[int(0.9 * (len(totals) - 1))] * 1000,
+        "store_ms": statistics.median(parts["store"]) * 1000,
+        "sync_ms": statistics.median(parts["sync"]) * 1000,
+        "table_ms_each": statistics.median(parts["table"]) * 1000,
+        "write_ms_each": statistics.median(write_only) * 1000,
+        "benchmarks": n_benchmarks,
+        "repeats": repeats,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def run_part(*args: str) -> dict[str, Any]:
+    """Run one part in a fresh Python process; its JSON report."""
+    done = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def server_peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()[0]
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, load average {load:.1f} at start"
+
+
+def report(checkout: Path, repeats: int) -> None:
+    from shared.embedded import free_port, start_mongo_wire, stop
+
+    files = [p for p in checkout.glob("results/*/*/*.json") if p.name != "model_meta.json"]
+    for path in files:  # the page cache warm for both sides
+        path.read_bytes()
+    print(f"machine: {machine()}")
+    print(f"checkout: {checkout} ({len(files)} result files)\n")
+    mteb_load = run_part("--part", "mteb", "--checkout", str(checkout))
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        server = start_mongo_wire(Path(data), port)
+        url = f"mongodb://127.0.0.1:{port}"
+        try:
+            first = run_part("--part", "import", "--checkout", str(checkout), "--url", url)
+            second = run_part("--part", "import", "--checkout", str(checkout), "--url", url)
+            update = run_part("--part", "update", "--url", url, "--repeats", str(repeats))
+            server_mib = server_peak_mib(server.pid)
+        finally:
+            stop(server)
+    print("| step | time | peak RSS |")
+    print("|---|---|---|")
+    print(
+        f"| mteb `ResultCache.load_results` ({mteb_load['task_results']} task results) "
+        f"| {mteb_load['seconds']:.1f} s | {mteb_load['peak_rss_mib']:.0f} MiB |"
+    )
+    print(
+        f"| our import, store part ({first['stored']} results, {first['skipped']} skipped) "
+        f"| {first['store_s']:.1f} s | {first['peak_rss_mib']:.0f} MiB "
+        f"(+ workers {first['workers_peak_rss_mib']:.0f} MiB each at most) |"
+    )
+    print(
+        f"| our import, recompute of {first['benchmarks']} benchmarks (1,000 resamples) "
+        f"| {first['recompute_s']:.1f} s | (same process) |"
+    )
+    print(f"| our import, total | {first['seconds']:.1f} s | |")
+    print(
+        f"| second import ({second['unchanged']} unchanged, {second['stored']} written, "
+        f"{second['benchmarks']} recomputed) | {second['seconds']:.1f} s "
+        f"| {second['peak_rss_mib']:.0f} MiB |"
+    )
+    print(
+        f"| one new result → {update['benchmarks']} leaderboard documents, median of "
+        f"{update['repeats']} (p90 {update['p90_ms']:.0f} ms) | {update['median_ms']:.0f} ms "
+        f"| {update['peak_rss_mib']:.0f} MiB |"
+    )
+    print(
+        f"|   of which: store the result {update['store_ms']:.1f} ms, read it back "
+        f"{update['sync_ms']:.1f} ms, per benchmark: table {update['table_ms_each']:.0f} ms, "
+        f"document + snapshot {update['write_ms_each']:.1f} ms | | |"
+    )
+    print(f"| aggregator start (mirror the store) | {update['prime_s']:.1f} s | |")
+    print(f"\nembedded Mongo-wire server peak RSS: {server_mib:.0f} MiB")
+    print("\n```json")
+    print(json.dumps({"mteb": mteb_load, "import": first, "reimport": second, "update": update}))
+    print("```")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checkout", type=Path, default=CHECKOUT)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--part", choices=["mteb", "import", "update"])
+    parser.add_argument("--url")
+    args = parser.parse_args()
+    if args.part == "mteb":
+        result = part_mteb(args.checkout)
+    elif args.part == "import":
+        result = asyncio.run(part_import(args.checkout, args.url))
+    elif args.part == "update":
+        result = asyncio.run(part_update(args.url, args.repeats))
+    else:
+        report(args.checkout, args.repeats)
+        return
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,8 @@
 2. A second import of the same files (nothing changes, nothing is written).
 3. One new result → updated leaderboard documents: a new model's BIOSSES result stored, then the
    benchmarks containing BIOSSES (MTEB(eng, v1), MTEB(eng, v2)) recomputed with 1,000 bootstrap
-   resamples, their documents replaced, snapshotted; median over repeats, with its parts.
+   resamples (and with none), their documents replaced, snapshotted; median over repeats, with
+   its parts.
 
 Each part runs in a process of its own, so each peak RSS (the process's high-water mark, worker
 processes reported apart) is that part's alone. Prints a Markdown report; nothing here is a test.
@@ -41,13 +42,27 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / MIB
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (worker processes)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds the Mongo-wire server (process `pid`) has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def part_mteb(checkout: Path) -> dict[str, Any]:
     from mteb.cache import ResultCache
     from mteb.cache.result_cache import LoadExperimentEnum
     from mteb.models.get_model_meta import get_model_metas
 
     names = [meta.name for meta in get_model_metas() if meta.name is not None]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_s()
     results = ResultCache(checkout).load_results(
         models=names,
         only_main_score=True,
@@ -55,9 +70,14 @@ def part_mteb(checkout: Path) -> dict[str, Any]:
         include_remote=False,
         load_experiments=LoadExperimentEnum.MATCH_NAME,
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_s() - cpu
     loaded = sum(len(model.task_results) for model in results.model_results)
-    return {"seconds": seconds, "task_results": loaded, "peak_rss_mib": peak_rss_mib()}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "task_results": loaded,
+        "peak_rss_mib": peak_rss_mib(),
+    }
 
 
 async def part_import(checkout: Path, url: str) -> dict[str, Any]:
@@ -79,9 +99,12 @@ async def part_import(checkout: Path, url: str) -> dict[str, Any]:
         return stored
 
     updater.refresh = timed_refresh  # type: ignore[method-assign]
+    cpu = cpu_s()
     report = await Importer(store, updater).run(checkout)
+    cpu = cpu_s() - cpu
     await store.close()
     return {
+        "cpu_s": cpu,
         "seconds": report.seconds,
         "store_s": report.seconds - timing.get("recompute_s", 0.0),
         "recompute_s": timing.get("recompute_s", 0.0),
@@ -95,7 +118,7 @@ async def part_import(checkout: Path, url: str) -> dict[str, Any]:
     }
 
 
-async def part_update(url: str, repeats: int) -> dict[str, Any]:
+async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
     import mteb
     from mteb.results import TaskResult
 
@@ -104,7 +127,7 @@ async def part_update(url: str, repeats: int) -> dict[str, Any]:
     from shared.store import Store
 
     store = Store(url, DATABASE)
-    updater = BenchmarkUpdater(store, None, bootstrap_resamples=1000)
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=resamples)
     started = time.perf_counter()
     await updater.prime()
     prime_s = time.perf_counter() - started
@@ -131,7 +154,8 @@ async def part_update(url: str, repeats: int) -> dict[str, Any]:
     for repeat in range(repeats):
         task_result.scores["test"][0]["main_score"] = 0.5 + repeat / 1000
         began = time.perf_counter()
-        doc = result_doc(task_result, f"bench/new-model-{repeat}", "r1", source="evaluator")
+        model = f"bench/new-model-{resamples}-{repeat}"
+        doc = result_doc(task_result, model, "r1", source="evaluator")
         await store.upsert_result(doc)
         stored_at = time.perf_counter()
         changed = await updater.mirror.sync(store)
@@ -154,6 +178,7 @@ async def part_update(url: str, repeats: int) -> dict[str, Any]:
         "write_ms_each": statistics.median(write_only) * 1000,
         "benchmarks": n_benchmarks,
         "repeats": repeats,
+        "resamples": resamples,
         "peak_rss_mib": peak_rss_mib(),
     }
 
@@ -202,47 +227,57 @@ def report(checkout: Path, repeats: int) -> None:
         server = start_mongo_wire(Path(data), port)
         url = f"mongodb://127.0.0.1:{port}"
         try:
+            server_cpu = server_cpu_s(server.pid)
             first = run_part("--part", "import", "--checkout", str(checkout), "--url", url)
+            first["server_cpu_s"] = server_cpu_s(server.pid) - server_cpu
+            server_cpu = server_cpu_s(server.pid)
             second = run_part("--part", "import", "--checkout", str(checkout), "--url", url)
-            update = run_part("--part", "update", "--url", url, "--repeats", str(repeats))
+            second["server_cpu_s"] = server_cpu_s(server.pid) - server_cpu
+            updates = [
+                run_part(
+                    "--part", "update", "--url", url, "--repeats", str(repeats), "--resamples", n
+                )
+                for n in ("1000", "0")
+            ]
             server_mib = server_peak_mib(server.pid)
         finally:
             stop(server)
-    print("| step | time | peak RSS |")
-    print("|---|---|---|")
+    print("| step | time | CPU | peak RSS |")
+    print("|---|---|---|---|")
     print(
         f"| mteb `ResultCache.load_results` ({mteb_load['task_results']} task results) "
-        f"| {mteb_load['seconds']:.1f} s | {mteb_load['peak_rss_mib']:.0f} MiB |"
+        f"| {mteb_load['seconds']:.1f} s | {mteb_load['cpu_s']:.1f} s "
+        f"| {mteb_load['peak_rss_mib']:.0f} MiB |"
     )
-    print(
-        f"| our import, store part ({first['stored']} results, {first['skipped']} skipped) "
-        f"| {first['store_s']:.1f} s | {first['peak_rss_mib']:.0f} MiB "
-        f"(+ workers {first['workers_peak_rss_mib']:.0f} MiB each at most) |"
-    )
-    print(
-        f"| our import, recompute of {first['benchmarks']} benchmarks (1,000 resamples) "
-        f"| {first['recompute_s']:.1f} s | (same process) |"
-    )
-    print(f"| our import, total | {first['seconds']:.1f} s | |")
-    print(
-        f"| second import ({second['unchanged']} unchanged, {second['stored']} written, "
-        f"{second['benchmarks']} recomputed) | {second['seconds']:.1f} s "
-        f"| {second['peak_rss_mib']:.0f} MiB |"
-    )
-    print(
-        f"| one new result → {update['benchmarks']} leaderboard documents, median of "
-        f"{update['repeats']} (p90 {update['p90_ms']:.0f} ms) | {update['median_ms']:.0f} ms "
-        f"| {update['peak_rss_mib']:.0f} MiB |"
-    )
-    print(
-        f"|   of which: store the result {update['store_ms']:.1f} ms, read it back "
-        f"{update['sync_ms']:.1f} ms, per benchmark: table {update['table_ms_each']:.0f} ms, "
-        f"document + snapshot {update['write_ms_each']:.1f} ms | | |"
-    )
-    print(f"| aggregator start (mirror the store) | {update['prime_s']:.1f} s | |")
+    for label, run in (("first import", first), ("second import", second)):
+        print(
+            f"| {label}, store part ({run['stored']} written, {run['unchanged']} unchanged, "
+            f"{run['skipped']} skipped) | {run['store_s']:.1f} s "
+            f"| {run['cpu_s']:.1f} s + server {run['server_cpu_s']:.1f} s "
+            f"| {run['peak_rss_mib']:.0f} MiB, workers {run['workers_peak_rss_mib']:.0f} MiB |"
+        )
+        print(
+            f"| {label}, recompute of {run['benchmarks']} benchmarks (1,000 resamples) "
+            f"| {run['recompute_s']:.1f} s | | |"
+        )
+        print(f"| {label}, total | {run['seconds']:.1f} s | | |")
+    for update in updates:
+        print(
+            f"| one new result → {update['benchmarks']} leaderboard documents, "
+            f"{update['resamples']} resamples, median of {update['repeats']} "
+            f"(p90 {update['p90_ms']:.0f} ms) | {update['median_ms']:.0f} ms "
+            f"| | {update['peak_rss_mib']:.0f} MiB |"
+        )
+        print(
+            f"|   of which: store the result {update['store_ms']:.1f} ms, read it back "
+            f"{update['sync_ms']:.1f} ms, per benchmark: table {update['table_ms_each']:.0f} ms, "
+            f"document + snapshot {update['write_ms_each']:.1f} ms | | | |"
+        )
+    print(f"| aggregator start (mirror the store) | {updates[0]['prime_s']:.1f} s | | |")
     print(f"\nembedded Mongo-wire server peak RSS: {server_mib:.0f} MiB")
     print("\n```json")
-    print(json.dumps({"mteb": mteb_load, "import": first, "reimport": second, "update": update}))
+    parts = {"mteb": mteb_load, "import": first, "reimport": second, "updates": updates}
+    print(json.dumps(parts))
     print("```")
 
 
@@ -252,13 +287,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--part", choices=["mteb", "import", "update"])
     parser.add_argument("--url")
+    parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
     if args.part == "mteb":
         result = part_mteb(args.checkout)
     elif args.part == "import":
         result = asyncio.run(part_import(args.checkout, args.url))
     elif args.part == "update":
-        result = asyncio.run(part_update(args.url, args.repeats))
+        result = asyncio.run(part_update(args.url, args.repeats, args.resamples))
     else:
         report(args.checkout, args.repeats)
         return

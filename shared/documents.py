@@ -126,8 +126,8 @@ def task_claim_id(model: str, revision: str, task: str) -> str:
 
 
 STORED_US = (
-    "When it was stored, in µs since the epoch (an int: range queries on dates are slow in the "
-    "embedded store)."
+    "When the store wrote it, in µs since the epoch (an int: range queries on dates are slow in "
+    "the embedded store); 0 before."
 )
 
 
@@ -174,7 +174,7 @@ class ResultDoc(Document):
     )
     source_sha: str | None = Field(default=None, description="SHA-256 of that file's bytes.")
     digest: str = Field(default="", description="Hash of the content; equal digest, no rewrite.")
-    stored_us: int = Field(default_factory=now_us, description=STORED_US)
+    stored_us: int = Field(default=0, description=STORED_US)
 
     def score_map(self) -> dict[str, dict[str, float]]:
         """split → hf_subset → main score."""
@@ -193,7 +193,7 @@ class ModelDoc(Document):
     """A model (`_id` = its name) and the revisions results were stored for."""
 
     revisions: list[ModelRevision] = Field(default_factory=list)
-    stored_us: int = Field(default_factory=now_us, description=STORED_US)
+    stored_us: int = Field(default=0, description=STORED_US)
 
     def revision(self, name: str) -> ModelRevision | None:
         return next((entry for entry in self.revisions if entry.revision == name), None)

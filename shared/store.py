@@ -22,6 +22,7 @@ from shared.documents import (
     SnapshotDoc,
     SubmissionDoc,
     TaskClaimDoc,
+    now_us,
 )
 from shared.events import utcnow
 
@@ -185,7 +186,8 @@ class Store:
         return ResultDoc.model_validate(found) if found else None
 
     async def upsert_result(self, result: ResultDoc) -> None:
-        await self.results.replace_one({"_id": result.id}, result.to_mongo(), upsert=True)
+        document = result.to_mongo() | {"stored_us": now_us()}
+        await self.results.replace_one({"_id": result.id}, document, upsert=True)
 
     async def results_for_task(self, task: str) -> list[ResultDoc]:
         cursor = self.results.find({"task": task}, RESULT_LISTING)
@@ -245,17 +247,23 @@ class Store:
 
     async def write_results(self, results: list[ResultDoc]) -> None:
         """Store `results` whole, in one bulk write."""
-        if results:
+        await self.write_result_documents([result.to_mongo() for result in results])
+
+    async def write_result_documents(self, documents: list[dict[str, Any]]) -> None:
+        """Store results made by `ResultDoc.to_mongo` (in worker processes, say), in one bulk
+        write."""
+        stamp = {"stored_us": now_us()}
+        if documents:
             await self.results.bulk_write(
-                [ReplaceOne({"_id": r.id}, r.to_mongo(), upsert=True) for r in results],
+                [ReplaceOne({"_id": doc["_id"]}, doc | stamp, upsert=True) for doc in documents],
                 ordered=False,
             )
 
     async def results_stored_since(self, since: int | None) -> list[ResultDoc]:
         """Results stored at or after `since` (µs, see `now_us`; all when None), without their
-        TaskResult."""
+        TaskResult, in no particular order."""
         query = {"stored_us": {"$gte": since}} if since else {}
-        cursor = self.results.find(query, RESULT_LISTING).sort("_id", ASCENDING)
+        cursor = self.results.find(query, RESULT_LISTING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
     async def results_of_model(self, model: str) -> list[ResultDoc]:
@@ -268,9 +276,10 @@ class Store:
         return {doc.id: doc async for doc in _validated(cursor, ModelDoc)}
 
     async def write_models(self, models: list[ModelDoc]) -> None:
+        stamp = {"stored_us": now_us()}
         if models:
             await self.models.bulk_write(
-                [ReplaceOne({"_id": m.id}, m.to_mongo(), upsert=True) for m in models],
+                [ReplaceOne({"_id": m.id}, m.to_mongo() | stamp, upsert=True) for m in models],
                 ordered=False,
             )
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from huggingface_hub import HfApi
 
 from services.submission.app import create_app
 from services.submission.auth import create_key
+from services.submission.intake import Intake
 from shared.bus import JOBS, SUBMISSIONS, Bus
 from shared.embedded import free_port, start_nats, stop
 from shared.secrets import make_key_file
@@ -31,12 +33,18 @@ class Service:
     """A running submission service and what a test needs around it."""
 
     api: httpx.AsyncClient
+    app: FastAPI
     bus: Bus
     store: Store
     settings: Settings
     hub: HfApi
     admin_key: str
     user_key: str
+
+    @property
+    def intake(self) -> Intake:
+        """The running service's pipeline, for tests that reach behind the HTTP API."""
+        return self.app.state.intake  # type: ignore[no-any-return]
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.user_key}"}
@@ -76,13 +84,15 @@ def service_settings(
 
 
 @asynccontextmanager
-async def serving(settings: Settings, hub: HfApi) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(
+    settings: Settings, hub: HfApi
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan (bus, store, intake consumer) and a client talking to it."""
     app = create_app(settings, hub)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://submission") as client:
-            yield client
+            yield app, client
 
 
 @asynccontextmanager
@@ -98,8 +108,8 @@ async def service(
     admin_key = await create_key(store, "admin", admin=True)
     user_key = await create_key(store, "user")
     try:
-        async with serving(settings, hub) as api:
-            yield Service(api, bus, store, settings, hub, admin_key, user_key)
+        async with serving(settings, hub) as (app, api):
+            yield Service(api, app, bus, store, settings, hub, admin_key, user_key)
     finally:
         await store.client.drop_database(store.db.name)
         await store.close()

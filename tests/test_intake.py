@@ -242,7 +242,7 @@ async def test_rate_limit_is_429_with_retry_after_and_survives_a_restart(
     for _ in range(svc.settings.submissions_per_day):
         response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth(key))
         assert response.json()["error"]["code"] == "license_missing"
-    async with serving(svc.settings, svc.hub) as restarted:  # a second process, same store
+    async with serving(svc.settings, svc.hub) as (_, restarted):  # a second process, same store
         response = await restarted.post("/v1/submissions", json=body, headers=svc.auth(key))
     assert response.status_code == 429, response.text
     assert response.json()["error"]["code"] == "rate_limited"
@@ -326,7 +326,7 @@ async def test_bus_outage_is_503_and_the_stored_submission_says_failed(
     own_nats_url: str, mongodb_url: str, hub_url: str, tmp_path: Path
 ) -> None:
     async with service(own_nats_url, mongodb_url, hub_url, tmp_path) as svc:
-        intake = svc.api._transport.app.state.intake  # type: ignore[attr-defined]
+        intake = svc.intake
         await intake.bus.client.close()
         health = await svc.api.get("/healthz")
         assert health.status_code == 503
@@ -344,7 +344,7 @@ async def test_store_outage_is_503(
     own_nats_url: str, mongodb_url: str, hub_url: str, tmp_path: Path
 ) -> None:
     async with service(own_nats_url, mongodb_url, hub_url, tmp_path) as svc:
-        intake = svc.api._transport.app.state.intake  # type: ignore[attr-defined]
+        intake = svc.intake
         await intake.store.client.close()
         published = await svc.published()
         body = {"model": hub("public"), "tasks": ["BIOSSES"]}

@@ -24,13 +24,14 @@ from pathlib import Path
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.results_repo import (
     FolderRead,
+    PreparedResult,
     Skipped,
     file_names,
     read_folders,
     results_folder,
     revision_folders,
 )
-from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
+from shared.documents import ModelDoc, ModelRevision
 from shared.store import Store
 
 WRITE_BATCH = 500
@@ -84,7 +85,7 @@ class Importer:
         kept: dict[str, str] = {}
         revisions: dict[str, dict[str, str | None]] = {}
         written_tasks: set[str] = set()
-        pending: list[ResultDoc] = []
+        pending: list[PreparedResult] = []
         chunks = [
             folders[start : start + FOLDERS_PER_TASK]
             for start in range(0, len(folders), FOLDERS_PER_TASK)
@@ -121,7 +122,7 @@ class Importer:
         report: ImportReport,
         kept: dict[str, str],
         revisions: dict[str, dict[str, str | None]],
-    ) -> list[ResultDoc]:
+    ) -> list[PreparedResult]:
         """Account for one folder; its results not already taken from an earlier file."""
         report.files += read.files
         report.skipped += read.skipped
@@ -132,24 +133,21 @@ class Importer:
         for result_id, source in read.unchanged:
             kept.setdefault(result_id, source)
         taken = []
-        for doc, source in read.results:
+        for doc in read.results:
             if doc.id in kept:
-                report.skipped.append(Skipped(source, f"same result as {kept[doc.id]}"))
+                report.skipped.append(Skipped(doc.source, f"same result as {kept[doc.id]}"))
                 continue
-            kept[doc.id] = source
+            kept[doc.id] = doc.source
             taken.append(doc)
         return taken
 
-    async def _write_results(self, results: list[ResultDoc], report: ImportReport) -> set[str]:
+    async def _write_results(self, results: list[PreparedResult], report: ImportReport) -> set[str]:
         """Write the results whose content differs from the stored one; their tasks."""
         if not results:
             return set()
         stored = await self.store.result_digests([doc.id for doc in results])
         changed = [doc for doc in results if stored.get(doc.id) != doc.digest]
-        now = now_us()
-        for doc in changed:
-            doc.stored_us = now
-        await self.store.write_results(changed)
+        await self.store.write_result_documents([doc.document for doc in changed])
         report.stored += len(changed)
         report.unchanged += len(results) - len(changed)
         return {doc.task for doc in changed}

@@ -1,8 +1,8 @@
 """The stored results and model metadata, mirrored in memory for fast benchmark recomputes.
 
-The store stays the truth: each `sync` reads only what was stored since the last one (with a
-margin for writers whose clocks or commits lag), so results written by another process (an
-import) are picked up too.
+The store stays the truth: each `sync` reads what was stored since shortly before the previous
+sync (a margin for writers whose commits or clocks lag), so results written by another process
+(an import) are picked up too.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from mteb.models import ModelMeta
 from mteb.models.model_implementations import MODEL_REGISTRY
 
 from services.aggregator.table import ResultRow
-from shared.documents import ModelDoc, ResultDoc
+from shared.documents import ModelDoc, ResultDoc, now_us
 from shared.store import Store
 
 SYNC_MARGIN_US = 5_000_000
-"""Re-read this much (µs) before the newest `stored_us` seen: a write stamped before a later one
-but committed after it (an import's bulk write, another process's clock) is not missed."""
+"""Each sync reads what was stamped from this long (µs) before the previous sync began on: a
+write stamped before that sync but committed after it (an import's bulk write, another
+machine's clock) is not missed."""
 
 
 def result_row(result: ResultDoc) -> ResultRow:
@@ -67,20 +68,19 @@ class ResultMirror:
         self._tasks_of_model: dict[str, set[str]] = {}
         self._unsorted: set[str] = set()
         self._metas: dict[str, ModelMeta] = {}
-        self._results_seen: int | None = None
-        self._models_seen: int | None = None
+        self._synced_us: int | None = None
 
     async def sync(self, store: Store) -> set[str]:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
         changed: set[str] = set()
-        for model in await store.models_stored_since(_since(self._models_seen)):
-            self._models_seen = _latest(self._models_seen, model.stored_us)
+        since = self._synced_us - SYNC_MARGIN_US if self._synced_us else None
+        self._synced_us = now_us()
+        for model in await store.models_stored_since(since):
             if self.model_docs.get(model.id) != model:
                 self.model_docs[model.id] = model
                 self._metas.pop(model.id, None)
                 changed |= self._tasks_of_model.get(model.id, set())
-        for result in await store.results_stored_since(_since(self._results_seen)):
-            self._results_seen = _latest(self._results_seen, result.stored_us)
+        for result in await store.results_stored_since(since):
             if self.add(result):
                 changed.add(result.task)
         return changed
@@ -117,11 +117,3 @@ class ResultMirror:
                 self._metas[name] = model_meta(name, self.model_docs.get(name))
             metas[name] = self._metas[name]
         return metas
-
-
-def _since(seen: int | None) -> int | None:
-    return seen - SYNC_MARGIN_US if seen else None
-
-
-def _latest(seen: int | None, stored_us: int) -> int:
-    return stored_us if seen is None or stored_us > seen else seen

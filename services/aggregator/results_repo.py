@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mteb.results import TaskResult
 from packaging.version import InvalidVersion, Version
@@ -38,6 +39,21 @@ class Skipped:
 
 
 @dataclass
+class PreparedResult:
+    """A converted result, its document already made (in the worker process) for the store."""
+
+    id: str
+    task: str
+    digest: str
+    document: dict[str, Any]
+    source: str
+
+    @classmethod
+    def of(cls, result: ResultDoc, source: str) -> PreparedResult:
+        return cls(result.id, result.task, result.digest, result.to_mongo(), source)
+
+
+@dataclass
 class FolderRead:
     """What one `<model>/<revision>/` folder holds, converted for the store."""
 
@@ -45,7 +61,7 @@ class FolderRead:
     revision: str | None = None
     meta_json: str | None = None
     files: int = 0
-    results: list[tuple[ResultDoc, str]] = field(default_factory=list)
+    results: list[PreparedResult] = field(default_factory=list)
     unchanged: list[tuple[str, str]] = field(default_factory=list)
     """(result id, path) of files whose bytes are those already stored: not read again."""
     skipped: list[Skipped] = field(default_factory=list)
@@ -143,7 +159,7 @@ def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) 
                 source_file=name,
                 source_sha=sha,
             )
-            read.results.append((doc, str(path)))
+            read.results.append(PreparedResult.of(doc, str(path)))
         except Exception as error:  # a malformed file is reported, never fatal
             read.skipped.append(Skipped(str(path), _reason(error)))
     return read

@@ -66,8 +66,9 @@ def build_table(
     (TaskType) is the mean of the type means. Rank (Borda) is mteb's (`borda`), over tasks, or
     over (task, subset) pairs for subset-weighted (HUME) benchmarks, among every pooled model
     with a result on the benchmark (one without any complete task gets no row but, as in mteb,
-    still takes part in the ranking). Tasks without any result in the pool are no columns. Zero-shot and the size columns come from the
-    ModelMeta (`model_columns`). Rows are ordered by rank, then name.
+    still takes part in the ranking). Tasks without any result in the pool are no columns.
+    Zero-shot and the size columns come from the ModelMeta (`model_columns`). Rows are ordered
+    by rank, then name.
     With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
     (`uncertainty`), reproducible for a given `seed`.
     """

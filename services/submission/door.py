@@ -13,9 +13,10 @@ import json
 import uuid
 
 from nats.aio.msg import Msg
+from pydantic import ValidationError
 
 from services.submission.intake import Intake
-from services.submission.refusals import ErrorBody, Refusal, RefusalCode
+from services.submission.refusals import ErrorBody, ErrorDetail, Refusal, RefusalCode
 from shared.bus import SUBMISSIONS, decode
 from shared.events import Subjects, SubmissionRejected, SubmissionRequest
 
@@ -41,8 +42,13 @@ class Door:
         self.intake = intake
 
     async def on_request(self, msg: Msg) -> None:
-        request = decode(msg, SubmissionRequest)
         headers = msg.headers or {}
+        try:
+            request = decode(msg, SubmissionRequest)
+        except ValidationError as error:  # answered, then dead-lettered by `consume`
+            detail = ErrorDetail(code=RefusalCode.INVALID_REQUEST, message=str(error)[:500])
+            await self.answer(headers, json.dumps(ErrorBody(error=detail).payload()))
+            raise
         submission_id = intake_submission_id(msg)
         try:
             created = await self.intake.submit(
@@ -64,8 +70,12 @@ class Door:
                 Subjects.rejected(submission_id), rejected, f"rejected:{submission_id}"
             )
             answer = json.dumps(ErrorBody(error=refusal.detail).payload())
-        if reply_to := headers.get(REPLY_HEADER):
-            await self.intake.bus.client.publish(reply_to, answer.encode())
+        await self.answer(headers, answer)
         if request.hf_token is not None:
             await self.intake.bus.js.delete_msg(SUBMISSIONS.name, msg.metadata.sequence.stream)
         await msg.ack()
+
+    async def answer(self, headers: dict[str, str], answer: str) -> None:
+        """Send `answer` to the request's `Lb-Reply-To` subject, when it names one."""
+        if reply_to := headers.get(REPLY_HEADER):
+            await self.intake.bus.client.publish(reply_to, answer.encode())

@@ -6,15 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import mteb
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.web.benchmarks import (
+    BenchmarkViews,
+    TableQuery,
+    default_history_models,
+    history_rows,
+)
 from services.web.renderings import Format, csv_response, json_response, split_format
 from shared.documents import task_leaderboard_id
 from shared.settings import Settings, get_settings
@@ -56,6 +62,13 @@ def sort_rows(rows: list[dict[str, Any]], sort: str | None) -> list[dict[str, An
     return sorted(rows, key=lambda row: row[key], reverse=sort.startswith("-"))
 
 
+def known_benchmark(name: str) -> mteb.Benchmark:
+    try:
+        return mteb.get_benchmark(name)
+    except (KeyError, ValueError):
+        raise HTTPException(404, f"no benchmark named {name!r}") from None
+
+
 def benchmarks_covering(tasks: set[str]) -> list[dict[str, Any]]:
     """mteb's benchmarks that contain at least one of `tasks`, with their coverage."""
     covering = []
@@ -76,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.mongodb_url, "set LEADERBOARD_MONGODB_URL"
         app.state.store = Store(settings.mongodb_url, settings.mongodb_database)
+        app.state.benchmarks = BenchmarkViews(app.state.store, settings.bootstrap_resamples)
         yield
         await app.state.store.close()
 
@@ -123,6 +137,81 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if fmt is Format.CSV:
             return csv_response(rows, TASK_COLUMNS, name)
         return TEMPLATES.TemplateResponse(request, "task.html", context)
+
+    @app.get("/benchmarks", response_class=HTMLResponse)
+    async def benchmarks_page(request: Request) -> Response:
+        stored = {lb.name: lb for lb in await store(request).list_leaderboards("benchmark")}
+        listed = [
+            {
+                "name": benchmark.name,
+                "tasks": len({task.metadata.name for task in benchmark.tasks}),
+                "generated_at": stored[benchmark.name].generated_at.isoformat()
+                if benchmark.name in stored
+                else None,
+            }
+            for benchmark in mteb.get_benchmarks()
+        ]
+        return TEMPLATES.TemplateResponse(request, "benchmarks.html", {"benchmarks": listed})
+
+    @app.get("/benchmarks/{path_name:path}")
+    async def benchmark_page(
+        request: Request,
+        path_name: str,
+        task: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
+        q: str = "",
+        min_params: float | None = None,
+        max_params: float | None = None,
+        zero_shot: int | None = None,
+        sort: str = "",
+    ) -> Response:
+        name, fmt = split_format(path_name)
+        benchmark = known_benchmark(name)
+        query = TableQuery(tuple(task), q, min_params, max_params, zero_shot, sort)
+        views: BenchmarkViews = request.app.state.benchmarks
+        try:
+            view = await views.table_view(benchmark, query)
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from None
+        if fmt is Format.JSON:
+            return json_response(view.context())
+        if fmt is Format.CSV:
+            return csv_response(view.rows, view.columns, name)
+        context = view.context() | {
+            "all_tasks": view.all_tasks,
+            "description": view.description,
+            "query": query,
+            "task_types": view.table.task_types,
+        }
+        return TEMPLATES.TemplateResponse(request, "benchmark.html", context)
+
+    @app.get("/history/{path_name:path}")
+    async def history_page(
+        request: Request,
+        path_name: str,
+        m: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
+    ) -> Response:
+        name, fmt = split_format(path_name)
+        benchmark = known_benchmark(name)
+        snapshots = await store(request).snapshots_of(benchmark.name)
+        models = m or default_history_models(snapshots)
+        rows = history_rows(snapshots, models)
+        context: dict[str, Any] = {"benchmark": benchmark.name, "models": models, "rows": rows}
+        if fmt is Format.JSON:
+            return json_response(context)
+        if fmt is Format.CSV:
+            columns = (
+                "day",
+                "Model",
+                "Rank (Borda)",
+                "Rank (Borda) CI Low",
+                "Rank (Borda) CI High",
+                "Mean (Task)",
+            )
+            return csv_response(rows, columns, f"{name} history")
+        days = sorted({row["day"] for row in rows})
+        ranks = {(row["Model"], row["day"]): row["Rank (Borda)"] for row in rows}
+        context |= {"days": days, "ranks": ranks}
+        return TEMPLATES.TemplateResponse(request, "history.html", context)
 
     @app.get("/submissions/{path_name}")
     async def submission_page(request: Request, path_name: str) -> Response:

@@ -7,7 +7,7 @@ import time
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from services.aggregator.table import BenchmarkTable
 from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
@@ -261,14 +261,28 @@ class SnapshotRow(BaseModel):
     mean_task_type: float | None
 
 
+SNAPSHOT_ROWS: TypeAdapter[list[SnapshotRow]] = TypeAdapter(list[SnapshotRow])
+
+
 class SnapshotDoc(Document):
-    """A benchmark's standings on one UTC day (`_id` = `<benchmark>|<day>`); the last one wins."""
+    """A benchmark's standings on one UTC day (`_id` = `<benchmark>|<day>`); the last one wins.
+
+    The rows are stored as one JSON string, as the table of a leaderboard is.
+    """
 
     benchmark: str
     day: str
     version: int
     generated_at: UtcDatetime
     rows: list[SnapshotRow]
+
+    @field_validator("rows", mode="before")
+    @classmethod
+    def _stored_rows(cls, value: Any) -> Any:
+        return SNAPSHOT_ROWS.validate_json(value) if isinstance(value, str) else value
+
+    def to_mongo(self) -> dict[str, Any]:
+        return super().to_mongo() | {"rows": SNAPSHOT_ROWS.dump_json(self.rows).decode()}
 
 
 def snapshot_id(benchmark: str, day: str) -> str:

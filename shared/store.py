@@ -245,10 +245,6 @@ class Store:
             if doc.source_file
         }
 
-    async def write_results(self, results: list[ResultDoc]) -> None:
-        """Store `results` whole, in one bulk write."""
-        await self.write_result_documents([result.to_mongo() for result in results])
-
     async def write_result_documents(self, documents: list[dict[str, Any]]) -> None:
         """Store results made by `ResultDoc.to_mongo` (in worker processes, say), in one bulk
         write."""

@@ -220,3 +220,14 @@ async def test_job_whose_holders_all_died_is_dead_lettered_and_failed(own_bus: B
     )
     assert failed.reason and "2 deliveries" in failed.reason
     assert letter.headers is not None and letter.headers[REASON_HEADER] == failed.reason
+
+
+async def test_high_priority_jobs_are_taken_first(own_bus: Bus) -> None:
+    for task in ("BIOSSES", "STSBenchmark"):
+        await publish_job(own_bus, "s-normal", task)
+    urgent = Job(submission_id="s-high", model="a/b", revision="r", task="SciFact")
+    await own_bus.publish(Subjects.job(Priority.HIGH, "s-high", "SciFact"), urgent, "job:high")
+    runner = ScriptedRunner(lambda job: None)
+    async with Serving(Evaluator(own_bus, runner, ACK_WAIT, max_deliver=3)):
+        await statuses(own_bus, "s-normal", count=4)
+    assert [task for task, _, _ in runner.calls] == ["SciFact", "BIOSSES", "STSBenchmark"]

@@ -108,6 +108,7 @@ class Importer:
                     Progress(folders_done, len(folders), report.stored, len(report.skipped))
                 )
         written_tasks |= await self._write_results(pending, report)
+        self.progress(Progress(len(folders), len(folders), report.stored, len(report.skipped)))
         changed_models = await self._write_models(revisions, report)
         if self.updater is not None and (written_tasks or changed_models):
             await self.updater.prime()

@@ -142,13 +142,13 @@ def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) 
     for path in sorted(p for p in folder.glob("*.json") if p.name != MODEL_META):
         read.files += 1
         name = path.relative_to(root).as_posix()
-        content = path.read_bytes()
-        sha = hashlib.sha256(content).hexdigest()
-        stored_sha, stored_id = known.get(name, ("", ""))
-        if sha == stored_sha:
-            read.unchanged.append((stored_id, str(path)))
-            continue
         try:
+            content = path.read_bytes()
+            sha = hashlib.sha256(content).hexdigest()
+            stored_sha, stored_id = known.get(name, ("", ""))
+            if sha == stored_sha:
+                read.unchanged.append((stored_id, str(path)))
+                continue
             task_result, text = read_task_result(path, content.decode("utf-8"))
             doc = result_doc(
                 task_result,

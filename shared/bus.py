@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -110,7 +111,7 @@ class Bus:
         """Copy message `seq` of `stream` (read directly, not delivered) to its dead letters."""
         await self.js.publish(
             Subjects.dead_letter(stream.name),
-            data,
+            redacted(data),
             headers={
                 "Nats-Msg-Id": f"dlq:{stream.name}:{seq}",
                 REASON_HEADER: reason[:1000],
@@ -142,6 +143,14 @@ class Bus:
         """Flush what was published, then close (drain can hang on pull subscriptions)."""
         await self.client.flush()
         await self.client.close()
+
+
+SECRET_VALUE = re.compile(rb'("hf_token"\s*:\s*)"(?:[^"\\]|\\.)*"')
+
+
+def redacted(data: bytes) -> bytes:
+    """`data` with any Hub token value replaced: dead letters are readable by subscribers."""
+    return SECRET_VALUE.sub(rb'\1"**redacted**"', data)
 
 
 def decode(msg: Msg, model: type[E]) -> E:

@@ -136,7 +136,7 @@ def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) 
         read.skipped.append(Skipped(str(folder / EXPERIMENTS), reason))
     try:
         read.model, read.revision, read.meta_json = folder_identity(folder)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         read.skipped.append(Skipped(str(folder), f"unreadable model_meta.json: {error}"))
         return read
     for path in sorted(p for p in folder.glob("*.json") if p.name != MODEL_META):

@@ -3,8 +3,9 @@
 The key comes in an `Authorization: Bearer <key>` header. The decision is published on
 `lb.submissions.<sid>.accepted|rejected` and, when the message names one in `Lb-Reply-To`, sent
 there too (a plain NATS reply subject receives JetStream's publish acknowledgement instead).
-A payload that does not validate is dead-lettered by `consume`. A message that carried a Hub
-token is deleted from the stream once handled.
+A payload that does not validate is dead-lettered by `consume` (with any Hub token redacted).
+Every request is deleted from the stream once handled: it carries an API key and maybe a Hub
+token, and the decision event is the lasting record.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Door:
         except ValidationError as error:  # answered, then dead-lettered by `consume`
             detail = ErrorDetail(code=RefusalCode.INVALID_REQUEST, message=str(error)[:500])
             await self.answer(headers, json.dumps(ErrorBody(error=detail).payload()))
+            await self.forget(msg)
             raise
         submission_id = intake_submission_id(msg)
         try:
@@ -71,9 +73,12 @@ class Door:
             )
             answer = json.dumps(ErrorBody(error=refusal.detail).payload())
         await self.answer(headers, answer)
-        if request.hf_token is not None:
-            await self.intake.bus.js.delete_msg(SUBMISSIONS.name, msg.metadata.sequence.stream)
+        await self.forget(msg)
         await msg.ack()
+
+    async def forget(self, msg: Msg) -> None:
+        """Delete the handled request (its key and token) from the stream."""
+        await self.intake.bus.js.delete_msg(SUBMISSIONS.name, msg.metadata.sequence.stream)
 
     async def answer(self, headers: dict[str, str], answer: str) -> None:
         """Send `answer` to the request's `Lb-Reply-To` subject, when it names one."""

@@ -15,7 +15,7 @@ from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
 from shared.bus import Bus
-from shared.documents import benchmark_leaderboard_id
+from shared.documents import benchmark_leaderboard_id, task_leaderboard_id
 from shared.events import LeaderboardUpdated
 from shared.store import Store
 from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
@@ -68,6 +68,19 @@ async def test_every_file_is_stored_under_mtebs_model_and_revision(
     assert {(model, revision) for model, revision, _ in map(identity, files)} <= revisions
     minilm_meta = json.loads(models[MINILM].revisions[0].meta_json or "{}")
     assert minilm_meta["embed_dim"] == 384
+
+
+async def test_task_leaderboards_rank_the_imported_results(store: Store, checkout: Path) -> None:
+    await run_import(store, checkout, resamples=0)
+
+    board = await store.get_leaderboard(task_leaderboard_id("BIOSSES"))
+
+    assert board is not None
+    results = [r for r in await store.results_for_task("BIOSSES") if r.main_score is not None]
+    assert {row.model for row in board.rows} == {r.model for r in results}
+    scores = [row.main_score for row in board.rows]
+    assert scores == sorted(scores, reverse=True)
+    assert all(row.submission_id is None for row in board.rows)
 
 
 async def test_experiment_runs_are_skipped_and_reported(store: Store, checkout: Path) -> None:

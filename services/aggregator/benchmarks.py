@@ -11,9 +11,9 @@ import mteb
 from services.aggregator.mirror import ResultMirror
 from services.aggregator.snapshots import take_snapshot
 from services.aggregator.table import BenchmarkTable, build_table
+from services.aggregator.task_boards import announce
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
-from shared.events import LeaderboardUpdated, Subjects
 from shared.store import Store
 
 log = logging.getLogger(__name__)
@@ -107,15 +107,6 @@ class BenchmarkUpdater:
         )
         await take_snapshot(self.store, leaderboard, self.snapshot_retention_days)
         if self.bus is not None:
-            update = LeaderboardUpdated(
-                leaderboard_id=leaderboard.id,
-                version=leaderboard.version,
-                generated_at=leaderboard.generated_at,
-            )
-            await self.bus.publish(
-                Subjects.leaderboard_updated(leaderboard.id),
-                update,
-                f"leaderboard:{leaderboard.id}:{leaderboard.version}",
-            )
+            await announce(self.bus, leaderboard.id, leaderboard.version, leaderboard.generated_at)
         log.info("benchmark %s: version %d", benchmark.name, leaderboard.version)
         return leaderboard

@@ -11,17 +11,15 @@ from pydantic import ValidationError
 
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.intake import InvalidResultError, result_doc
-from services.aggregator.rankings import task_leaderboard
+from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.bus import Bus, InvalidMessage, decode
 from shared.documents import (
     SubmissionDoc,
     SubmissionStatus,
 )
 from shared.events import (
-    LeaderboardUpdated,
     ResultEvent,
     StatusEvent,
-    Subjects,
     SubmissionAccepted,
     SubmissionCancelled,
     TaskState,
@@ -156,13 +154,4 @@ class Aggregator:
 
     async def refresh_task(self, task: str) -> None:
         """Recompute and replace one task's leaderboard, then announce it."""
-        leaderboard = task_leaderboard(task, await self.store.results_for_task(task))
-        stored = await self.store.replace_leaderboard(leaderboard)
-        update = LeaderboardUpdated(
-            leaderboard_id=stored.id, version=stored.version, generated_at=stored.generated_at
-        )
-        await self.bus.publish(
-            Subjects.leaderboard_updated(stored.id),
-            update,
-            f"leaderboard:{stored.id}:{stored.version}",
-        )
+        await refresh_task_leaderboard(self.store, self.bus, task)

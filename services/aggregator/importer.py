@@ -31,6 +31,7 @@ from services.aggregator.results_repo import (
     results_folder,
     revision_folders,
 )
+from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.documents import ModelDoc, ModelRevision
 from shared.store import Store
 
@@ -114,6 +115,8 @@ class Importer:
             await self.updater.prime()
             tasks = written_tasks | self.updater.mirror.tasks_of_models(changed_models)
             report.benchmarks = [stored.name for stored in await self.updater.refresh(tasks)]
+            for task in sorted(written_tasks):
+                await refresh_task_leaderboard(self.store, self.updater.bus, task)
         report.seconds = time.perf_counter() - started
         return report
 

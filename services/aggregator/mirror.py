@@ -48,15 +48,18 @@ def lenient_meta(fields: dict[str, Any]) -> ModelMeta:
 
 
 def model_meta(name: str, stored: ModelDoc | None) -> ModelMeta:
-    """mteb's registry entry for `name`, else its newest stored `model_meta.json`, else a stub."""
+    """mteb's registry entry for `name`; else a stored `model_meta.json` (of the last revision,
+    by name, that came with one), else a stub of Nones.
+
+    Outside the registry no revision is the main one (`revision` None), as in mteb's
+    `join_revisions`, which takes main revisions from the registry only.
+    """
     registered = MODEL_REGISTRY.get(name)
     if registered is not None:
         return registered
-    metas = [r for r in (stored.revisions if stored else []) if r.meta_json]
-    if metas and metas[-1].meta_json:
-        return lenient_meta(json.loads(metas[-1].meta_json) | {"name": name})
-    revision = stored.revisions[-1].revision if stored and stored.revisions else None
-    return lenient_meta({"name": name, "revision": revision})
+    metas = [r.meta_json for r in (stored.revisions if stored else []) if r.meta_json]
+    fields = json.loads(metas[-1]) if metas else {}
+    return lenient_meta(fields | {"name": name, "revision": None})
 
 
 class ResultMirror:

@@ -67,58 +67,66 @@ def build_score_matrix(
     tasks: Sequence[TaskCells],
     partition_by_subset: bool,
 ) -> ScoreMatrix:
-    """The score matrix of the joined results on `tasks` (tasks without any result dropped)."""
+    """The score matrix of the joined results on `tasks` (tasks without any result dropped).
+
+    Several cells are summed as polars sums mteb's frame (Kahan summation, in the result's own
+    split and subset order), so that equal and near-equal scores tie or not exactly as in mteb.
+    """
+    n_all = len(tasks)
     position = {task.name: index for index, task in enumerate(tasks)}
     model_index: dict[str, int] = {}
-    partition_index: dict[tuple[int, str], int] = {}
-    cell_model: list[int] = []
-    cell_task: list[int] = []
-    cell_partition: list[int] = []
-    cell_value: list[float] = []
-    observed = [(set[str](), set[str]()) for _ in tasks]
-    has_result = np.zeros(len(tasks), dtype=bool)
+    subset_index: dict[tuple[int, str], int] = {}
+    task_cell: list[tuple[int, float, int]] = []  # (model × n_all + task, sum, cells)
+    subset_cell: list[tuple[int, int, float, int]] = []  # (model, (task, subset), sum, cells)
+    observed: set[tuple[int, str, str]] = set()
+    has_result = np.zeros(n_all, dtype=bool)
     for (model, task_name), row in joined.items():
         t = position[task_name]
         cells = tasks[t]
         m = model_index.setdefault(model, len(model_index))
         has_result[t] = True
-        splits, subsets = observed[t]
+        values: list[float] = []
+        by_subset_values: dict[str, list[float]] = {}
         for split, by_subset in row.scores.items():
             if split not in cells.splits:
                 continue
-            found = cells.subsets.intersection(by_subset)
-            for subset in found:
-                value = by_subset[subset]
-                if value != value:
-                    continue  # NaN: missing
-                splits.add(split)
-                subsets.add(subset)
-                cell_model.append(m)
-                cell_task.append(t)
-                key = (t, subset if partition_by_subset else "")
-                cell_partition.append(partition_index.setdefault(key, len(partition_index)))
-                cell_value.append(value)
+            wanted = cells.subsets if len(cells.subsets) == 1 else by_subset  # keep the order
+            for subset in wanted:
+                value = by_subset.get(subset)
+                if value is None or value != value or subset not in cells.subsets:
+                    continue  # absent, NaN (missing) or outside the benchmark
+                observed.add((t, split, subset))
+                values.append(value)
+                if partition_by_subset:
+                    by_subset_values.setdefault(subset, []).append(value)
+        if values:
+            task_cell.append((m * n_all + t, kahan_sum(values), len(values)))
+        for subset, subset_values in by_subset_values.items():
+            p = subset_index.setdefault((t, subset), len(subset_index))
+            subset_cell.append((m, p, kahan_sum(subset_values), len(subset_values)))
     kept = np.flatnonzero(has_result)
-    renumbered = np.full(len(tasks), -1, dtype=np.int64)
+    renumbered = np.full(n_all, -1, dtype=np.int64)
     renumbered[kept] = np.arange(len(kept))
-    n_models, n_tasks, n_partitions = len(model_index), len(kept), len(partition_index)
-    models = np.asarray(cell_model, dtype=np.int64)
-    task_of_cell = renumbered[np.asarray(cell_task, dtype=np.int64)]
-    partitions = np.asarray(cell_partition, dtype=np.int64)
-    values = np.asarray(cell_value, dtype=np.float64)
-    sums, counts = _sums_and_counts(models * n_tasks + task_of_cell, values, n_models * n_tasks)
-    required = np.asarray([len(observed[t][0]) * len(observed[t][1]) for t in kept])
-    counts = counts.reshape(n_models, n_tasks)
-    complete = (counts > 0) & (counts >= required)
-    part_sums, part_counts = _sums_and_counts(
-        models * n_partitions + partitions, values, n_models * n_partitions
+    n_models, n_tasks = len(model_index), len(kept)
+    keys = np.asarray([key for key, _, _ in task_cell], dtype=np.int64)
+    task_sums = _spread(
+        (keys // n_all) * n_tasks + renumbered[keys % n_all], task_cell, (n_models, n_tasks)
     )
+    sums, counts = task_sums
+    required = _cells_required(observed, n_all)[kept]
+    complete = (counts > 0) & (counts >= required)
+    if partition_by_subset:
+        partition_task = np.empty(len(subset_index), dtype=np.int64)
+        for (t, _), p in subset_index.items():
+            partition_task[p] = renumbered[t]
+        shape = (n_models, len(subset_index))
+        flat = np.asarray([m * shape[1] + p for m, p, _, _ in subset_cell], dtype=np.int64)
+        part_sums, part_counts = _spread(flat, [c[1:] for c in subset_cell], shape)
+    else:
+        partition_task, part_sums, part_counts = np.arange(n_tasks), sums, counts
     with np.errstate(invalid="ignore", divide="ignore"):
-        task_scores = np.where(complete, sums.reshape(n_models, n_tasks) / counts, np.nan)
-        partial_means = (part_sums / part_counts).reshape(n_models, n_partitions)
-    partition_task = np.empty(n_partitions, dtype=np.int64)
-    for (t, _), p in partition_index.items():
-        partition_task[p] = renumbered[t]
+        task_scores = np.where(complete, sums / counts, np.nan)
+        partial_means = part_sums / part_counts
     return ScoreMatrix(
         models=list(model_index),
         tasks=[tasks[t] for t in kept.tolist()],
@@ -128,7 +136,32 @@ def build_score_matrix(
     )
 
 
-def _sums_and_counts(
-    bins: np.ndarray, values: np.ndarray, size: int
+def kahan_sum(values: Sequence[float]) -> float:
+    """Compensated (Kahan) sum in the given order: polars' float sum in mteb's group means."""
+    total, compensation = 0.0, 0.0
+    for value in values:
+        adjusted = value - compensation
+        running = total + adjusted
+        compensation = (running - total) - adjusted
+        total = running
+    return total
+
+
+def _spread(
+    flat_index: np.ndarray, cells: Sequence[tuple[object, float, int]], shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    return np.bincount(bins, values, size), np.bincount(bins, None, size)
+    """(sums, counts) matrices of `shape` with each cell's sum and count at its flat index."""
+    sums, counts = np.zeros(shape), np.zeros(shape)
+    sums.flat[flat_index] = [total for _, total, _ in cells]
+    counts.flat[flat_index] = [count for _, _, count in cells]
+    return sums, counts
+
+
+def _cells_required(observed: set[tuple[int, str, str]], n_tasks: int) -> np.ndarray:
+    """Per task, the distinct splits × distinct subsets scored by any model of the pool."""
+    splits, subsets = np.zeros(n_tasks), np.zeros(n_tasks)
+    for t, _ in {(t, split) for t, split, _ in observed}:
+        splits[t] += 1
+    for t, _ in {(t, subset) for t, _, subset in observed}:
+        subsets[t] += 1
+    return splits * subsets

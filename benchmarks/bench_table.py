@@ -7,10 +7,11 @@ frame (`_to_results_df`, the registry-model filter), `Benchmark._create_summary_
 a custom subset, the frame restricted to those tasks and the summary of a benchmark of them.
 Ours is `build_table` on ResultRows already in memory (loading them is the store's part), for
 the whole benchmark and for a 10-task subset, with and without the 1,000-resample bootstrap.
-Times are medians over the repeats of wall time and of process CPU time (all threads; the
-first, cold call reported apart); memory is the peak
-growth of the process's resident set (sampled every millisecond) and the tracemalloc peak
-(Python objects and numpy arrays; polars' own buffers are invisible to it).
+Each step runs once first (a process's first table build also fills the caches of the Zero-shot
+training-data walk, mteb's and ours; the resident-set growth of the process is sampled every
+millisecond during that run only, as memory once taken is kept), then `repeats` times for the
+medians of wall and process CPU time (all threads), then once under tracemalloc (Python objects
+and numpy arrays; polars' own buffers are invisible to it).
 """
 
 from __future__ import annotations
@@ -77,33 +78,31 @@ class Figure:
     cpu_seconds: list[float]
     rss_growth: int
     traced_peak: int
-    cold: float | None = None
+    cold: float
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
 
-def measure(label: str, run: Callable[[], Any], repeats: int, warm_up: bool) -> tuple[Figure, Any]:
-    """Median wall time over `repeats` runs, their peak RSS growth, and one tracemalloc peak."""
-    cold = None
-    if warm_up:
+def measure(label: str, run: Callable[[], Any], repeats: int) -> tuple[Figure, Any]:
+    """A first (cold) run with its peak RSS growth, the median wall and CPU time of `repeats`
+    further runs, and one more run's tracemalloc peak."""
+    with RssPeak() as rss:
         start = time.perf_counter()
         run()
         cold = time.perf_counter() - start
-    seconds, cpu_seconds, growth, result = [], [], 0, None
+    seconds, cpu_seconds, result = [], [], None
     for _ in range(repeats):
-        with RssPeak() as rss:
-            start, cpu_start = time.perf_counter(), time.process_time()
-            result = run()
-            seconds.append(time.perf_counter() - start)
-            cpu_seconds.append(time.process_time() - cpu_start)
-        growth = max(growth, rss.growth)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = run()
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu_start)
     tracemalloc.start()
     run()
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    figure = Figure(label, seconds, cpu_seconds, growth, traced, cold)
+    figure = Figure(label, seconds, cpu_seconds, rss.growth, traced, cold)
     print(f"  {label}: {figure.median * 1000:.1f} ms", flush=True)
     return figure, result
 
@@ -138,18 +137,15 @@ def main() -> None:
     )
     n = args.mteb_repeats
     print("mteb 2.26:", flush=True)
-    load, results = measure("load", lambda: load_mteb_results(benchmark), n, warm_up=False)
-    frame_fig, frame = measure("frame", lambda: mteb_frame(results, benchmark), n, False)
-    summary, table = measure(
-        "summary table", lambda: benchmark._create_summary_table(frame), n, warm_up=True
-    )
+    load, results = measure("load", lambda: load_mteb_results(benchmark), n)
+    frame_fig, frame = measure("frame", lambda: mteb_frame(results, benchmark), n)
+    summary, table = measure("summary table", lambda: benchmark._create_summary_table(frame), n)
     custom, _ = measure(
         "10-task subset",
         lambda: mteb_summary(
             subset_benchmark, frame.filter(pl.col("task_name").is_in(subset)), subset
         ),
         n,
-        warm_up=True,
     )
     rows = list(result_rows({task.metadata.name for task in benchmark.tasks}))
     print(f"ours ({len(rows)} ResultRows in memory):", flush=True)
@@ -157,7 +153,7 @@ def main() -> None:
 
     def ours(label: str, **options: Any) -> Figure:
         figure, built = measure(
-            label, lambda: build_table(benchmark, rows, MODEL_REGISTRY, **options), r, True
+            label, lambda: build_table(benchmark, rows, MODEL_REGISTRY, **options), r
         )
         assert len(built.rows) > 0
         return figure
@@ -169,10 +165,10 @@ def main() -> None:
         ours("build_table, 10 tasks + bootstrap", tasks=subset, bootstrap_resamples=1000),
     ]
     print(f"\n{table.df.height} models ranked by both; subset: {', '.join(subset)}\n")
-    print("| step | median | CPU time | first (cold) call | peak RSS growth | tracemalloc peak |")
+    print("| step | median | CPU time | first call | its peak RSS growth | tracemalloc peak |")
     print("|---|---:|---:|---:|---:|---:|")
     for figure in (load, frame_fig, summary, custom, *figures):
-        cold = f"{figure.cold * 1000:.0f} ms" if figure.cold is not None else ""
+        cold = f"{figure.cold * 1000:.0f} ms"
         print(
             f"| {figure.label} | {figure.median * 1000:.1f} ms | "
             f"{statistics.median(figure.cpu_seconds) * 1000:.1f} ms | {cold} | "

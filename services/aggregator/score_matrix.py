@@ -79,12 +79,12 @@ def build_score_matrix(
     task_cell: list[tuple[int, float, int]] = []  # (model × n_all + task, sum, cells)
     subset_cell: list[tuple[int, int, float, int]] = []  # (model, (task, subset), sum, cells)
     observed: set[tuple[int, str, str]] = set()
-    has_result = np.zeros(n_all, dtype=bool)
+    with_result = [False] * n_all
     for (model, task_name), row in joined.items():
         t = position[task_name]
         cells = tasks[t]
         m = model_index.setdefault(model, len(model_index))
-        has_result[t] = True
+        with_result[t] = True
         values: list[float] = []
         by_subset_values: dict[str, list[float]] = {}
         for split, by_subset in row.scores.items():
@@ -100,10 +100,12 @@ def build_score_matrix(
                 if partition_by_subset:
                     by_subset_values.setdefault(subset, []).append(value)
         if values:
-            task_cell.append((m * n_all + t, kahan_sum(values), len(values)))
+            total = values[0] if len(values) == 1 else kahan_sum(values)
+            task_cell.append((m * n_all + t, total, len(values)))
         for subset, subset_values in by_subset_values.items():
             p = subset_index.setdefault((t, subset), len(subset_index))
             subset_cell.append((m, p, kahan_sum(subset_values), len(subset_values)))
+    has_result = np.asarray(with_result, dtype=bool)
     kept = np.flatnonzero(has_result)
     renumbered = np.full(n_all, -1, dtype=np.int64)
     renumbered[kept] = np.arange(len(kept))

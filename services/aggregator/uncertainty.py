@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from services.aggregator.borda import min_ranks
+from services.aggregator.borda import rank_counts
 
 _THREADPOOLS = ThreadpoolController()
 
@@ -45,11 +45,12 @@ def bootstrap(
     # every numpy call after them on a busy machine.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
         resampled = counts @ np.concatenate([np.nan_to_num(task_scores), task_points]).T
-    means = np.sort(resampled[:, :n_models] / n_tasks, axis=0)
+    means = resampled[:, :n_models] / n_tasks
+    means.sort(axis=0)
     mean_ci = np.stack([_linear_quantile(means, q) for q in QUANTILES], axis=1)
     mean_ci[~complete] = np.nan
-    ranks = np.sort(min_ranks(resampled[:, n_models:]), axis=0)
-    rank_ci = np.stack([_observed_quantile(ranks, q) for q in QUANTILES], axis=1)
+    cumulative = np.cumsum(rank_counts(resampled[:, n_models:]), axis=1)
+    rank_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=rank_ci)
 
 
@@ -64,9 +65,11 @@ def _linear_quantile(ordered: np.ndarray, q: float) -> np.ndarray:
     return ordered[below] + (position - below) * (ordered[above] - ordered[below])
 
 
-def _observed_quantile(ordered: np.ndarray, q: float) -> np.ndarray:
-    """numpy's "inverted_cdf" percentile (a value that occurred) of each sorted column."""
-    return ordered[max(int(np.ceil(len(ordered) * q)) - 1, 0)]
+def _observed_quantile(cumulative: np.ndarray, q: float) -> np.ndarray:
+    """numpy's "inverted_cdf" percentile (a rank that occurred) per model, from cumulative rank
+    counts: the smallest rank reached by at least ⌈resamples × q⌉ resamples."""
+    needed = max(int(np.ceil(cumulative[0, -1] * q)), 1)
+    return np.asarray((cumulative >= needed).argmax(axis=1), dtype=np.int64)
 
 
 def tie_groups(ranks: np.ndarray, rank_ci: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from services.aggregator.table import BenchmarkTable
 from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
+from shared.tables import BenchmarkTable
 
 
 class Document(BaseModel):

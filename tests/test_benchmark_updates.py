@@ -148,6 +148,9 @@ async def test_a_result_of_another_or_unknown_task_is_refused_and_stores_nothing
         event = result_event(submission_id, task_result, "STSBenchmark")
         with pytest.raises(InvalidMessage, match=reason):
             await deliver(bus, store, event, aggregator)
+    stray = result_event("no-such-submission", biosses_result(0.5), "BIOSSES")
+    with pytest.raises(InvalidMessage, match="belongs to no such task of a submission"):
+        await deliver(bus, store, stray, aggregator)
 
     assert await store.results.count_documents({}) == count
 

@@ -116,6 +116,16 @@ class Aggregator:
 
     async def on_result(self, msg: Msg) -> None:
         event = decode(msg, ResultEvent)
+        submission = await self.store.get_submission(event.submission_id)
+        if (
+            submission is None
+            or (submission.model, submission.revision) != (event.model, event.revision)
+            or submission.task(event.task) is None
+        ):
+            raise InvalidMessage(
+                f"result of {event.model}@{event.revision} on {event.task} belongs to no such "
+                f"task of a submission {event.submission_id}"
+            )
         try:
             result = result_doc(
                 TaskResult.model_validate(event.task_result),

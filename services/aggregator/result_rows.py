@@ -8,7 +8,7 @@ from typing import Any
 from mteb.results import TaskResult
 from packaging.version import Version
 
-from services.aggregator.table_models import ResultRow
+from shared.tables import ResultRow
 
 
 class InvalidTaskResultError(ValueError):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from mteb.abstasks.abstask import AbsTask
 
-from services.aggregator.table_models import ResultRow
+from shared.tables import ResultRow
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from services.aggregator import model_columns
 from services.aggregator.borda import borda_points, min_ranks
 from services.aggregator.revision_join import join_revisions
 from services.aggregator.score_matrix import ScoreMatrix, TaskCells, build_score_matrix
-from services.aggregator.table_models import BenchmarkRow, BenchmarkTable, ResultRow
 from services.aggregator.uncertainty import bootstrap, tie_groups
+from shared.tables import BenchmarkRow, BenchmarkTable, ResultRow
 
 __all__ = ["BenchmarkRow", "BenchmarkTable", "ResultRow", "benchmark_task_cells", "build_table"]
 

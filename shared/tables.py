@@ -1,4 +1,5 @@
-"""The rows and tables of benchmark summaries (raw, unrounded values)."""
+"""The rows and tables of benchmark summaries (raw, unrounded values), shared by the aggregator,
+the stored documents and the web."""
 
 from __future__ import annotations
 

@@ -130,6 +130,10 @@ def overhead(models: Path, datasets: Path, tasks: list[str]) -> None:
         )
 
 
+THROUGHPUT_ROUNDS = 4
+"""A-B-B-A rounds of the throughput comparison; single encodes here vary by ±10 %."""
+
+
 def throughput(models: Path, datasets: Path) -> list[str]:
     rows_file = datasets / "STSBenchmark" / "test.jsonl"
     pairs = [json.loads(line) for line in rows_file.open()]
@@ -142,20 +146,20 @@ def throughput(models: Path, datasets: Path) -> list[str]:
     runs: dict[str, list[float]] = {"bare": [], "evaluator": []}
     cpu_runs: dict[str, list[float]] = {"bare": [], "evaluator": []}
     peaks: dict[str, int] = {}
-    for path in ("bare", "evaluator", "evaluator", "bare"):
+    for path in ("bare", "evaluator", "evaluator", "bare") * THROUGHPUT_ROUNDS:
         model = bare if path == "bare" else metered.model
         _, seconds, cpu, peak = measured(model.encode, texts, batch_size=BATCH_SIZE)
         runs[path].append(len(texts) / seconds)
         cpu_runs[path].append(len(texts) / cpu)
         peaks[path] = max(peaks.get(path, 0), peak)
-    bare_rate, metered_rate = statistics.mean(runs["bare"]), statistics.mean(runs["evaluator"])
+    bare_rate, metered_rate = statistics.median(runs["bare"]), statistics.median(runs["evaluator"])
     bare_cpu, metered_cpu = (
-        statistics.mean(cpu_runs["bare"]),
-        statistics.mean(cpu_runs["evaluator"]),
+        statistics.median(cpu_runs["bare"]),
+        statistics.median(cpu_runs["evaluator"]),
     )
-    tokens = metered.meter.tokens // 2
+    tokens = metered.meter.tokens // (2 * THROUGHPUT_ROUNDS)
     return [
-        "| texts (STSBenchmark test) | tokens | bare texts/s | evaluator texts/s | ratio "
+        "| texts (STSBenchmark test) | tokens | bare texts/s (median) | evaluator texts/s (median) | ratio "
         "| texts per CPU s bare / evaluator | CPU ratio | peak RSS bare / evaluator MiB |",
         "|---|---|---|---|---|---|---|---|",
         f"| {len(texts)} | {tokens} | {bare_rate:.1f} | {metered_rate:.1f} | "

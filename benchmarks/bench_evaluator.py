@@ -159,7 +159,8 @@ def throughput(models: Path, datasets: Path) -> list[str]:
     )
     tokens = metered.meter.tokens // (2 * THROUGHPUT_ROUNDS)
     return [
-        "| texts (STSBenchmark test) | tokens | bare texts/s (median) | evaluator texts/s (median) | ratio "
+        "| texts (STSBenchmark test) | tokens | bare texts/s (median) "
+        "| evaluator texts/s (median) | ratio "
         "| texts per CPU s bare / evaluator | CPU ratio | peak RSS bare / evaluator MiB |",
         "|---|---|---|---|---|---|---|---|",
         f"| {len(texts)} | {tokens} | {bare_rate:.1f} | {metered_rate:.1f} | "

@@ -34,6 +34,7 @@ import polars as pl
 from mteb.models.model_implementations import MODEL_REGISTRY
 
 from services.aggregator.table import build_table
+from services.evaluator.hardware import cpu_model
 from tests.mteb_oracle import mteb_summary
 from tests.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
 
@@ -108,14 +109,7 @@ def measure(label: str, run: Callable[[], Any], repeats: int) -> tuple[Figure, A
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         f"{cpu}, {os.cpu_count()} logical CPUs, load average {load} at start; "

@@ -23,9 +23,11 @@ from services.aggregator.table import ResultRow
 RESULTS_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "mteb-results"
 
 
-def load_mteb_results(benchmark: mteb.Benchmark) -> mteb.BenchmarkResults:
-    """mteb's load of the checkout, as its leaderboard rebuild does (registry models only)."""
-    cache = ResultCache(RESULTS_CHECKOUT)
+def load_mteb_results(
+    benchmark: mteb.Benchmark, checkout: Path = RESULTS_CHECKOUT
+) -> mteb.BenchmarkResults:
+    """mteb's load of `checkout`, as its leaderboard rebuild does (registry models only)."""
+    cache = ResultCache(checkout)
     return cache.load_results(
         models=list(MODEL_REGISTRY),
         tasks=benchmark,

@@ -10,8 +10,6 @@ from typing import Any
 import mteb
 import polars as pl
 import pytest
-from mteb.cache import ResultCache
-from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
 from shared.bus import Bus
@@ -20,6 +18,7 @@ from shared.events import LeaderboardUpdated
 from shared.store import Store
 from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
 from tests.mteb_oracle import mteb_summary
+from tests.results_repo import load_mteb_results
 
 pytestmark = pytest.mark.skipif(
     not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
@@ -152,14 +151,7 @@ async def test_imported_tables_equal_mtebs_table_code_on_the_same_files(
 ) -> None:
     await run_import(store, checkout, resamples=0)
     benchmark = mteb.get_benchmark(ENG_V2)
-    loaded = ResultCache(checkout).load_results(
-        models=list(MODEL_REGISTRY),
-        tasks=benchmark,
-        only_main_score=True,
-        require_model_meta=False,
-        include_remote=False,
-        load_experiments="match_name",
-    )
+    loaded = load_mteb_results(benchmark, checkout)
     frame = loaded._to_results_df(benchmark.tasks)
     expected = mteb_summary(benchmark, frame.filter(pl.col("model_name").is_in(list(MODELS))))
 

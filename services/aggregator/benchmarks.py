@@ -73,7 +73,7 @@ class BenchmarkUpdater:
         self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None
     ) -> BenchmarkTable:
         """`benchmark`'s table (or its `tasks` subset's) over every mirrored model."""
-        names = dict.fromkeys(task.metadata.name for task in benchmark.tasks)
+        names = tasks or dict.fromkeys(task.metadata.name for task in benchmark.tasks)
         rows = list(self.mirror.rows(names))
         models = self.mirror.models(dict.fromkeys(row.model for row in rows))
         return build_table(

@@ -209,7 +209,9 @@ class Store:
         return LeaderboardDoc.model_validate(found) if found else None
 
     async def list_leaderboards(self, kind: str) -> list[LeaderboardDoc]:
-        cursor = self.leaderboards.find({"kind": kind}, {"rows": 0}).sort("name", ASCENDING)
+        """The leaderboards of `kind`, without their rows or tables (a listing)."""
+        cursor = self.leaderboards.find({"kind": kind}, {"rows": 0, "table": 0})
+        cursor = cursor.sort("name", ASCENDING)
         return [LeaderboardDoc.model_validate(doc) async for doc in cursor]
 
     # imported results, models, benchmark leaderboards and snapshots (issue 5)

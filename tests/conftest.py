@@ -59,6 +59,17 @@ async def bus(nats_url: str) -> AsyncIterator[Bus]:
     await bus.close()
 
 
+@pytest.fixture
+async def own_bus(tmp_path: Path) -> AsyncIterator[Bus]:
+    """A bus on a nats-server of its own, so that no other evaluator takes its jobs."""
+    port = free_port()
+    server = start_nats(tmp_path / "own-nats", port)
+    bus = await Bus.connect(f"nats://127.0.0.1:{port}", "own-bus")
+    yield bus
+    await bus.close()
+    stop(server)
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An offline model mirror holding the packaged all-MiniLM-L6-v2 as its Hub id."""

@@ -9,17 +9,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from services.evaluator.failures import JobFailure
 from services.evaluator.runner import Evaluation
 from services.evaluator.worker import Evaluator
 from shared.bus import JOBS, REASON_HEADER, RESULTS, Bus
-from shared.embedded import free_port, start_nats, stop
 from shared.events import (
     FailureKind,
     Job,
@@ -51,17 +48,6 @@ class ScriptedRunner:
             model=job.model, revision=job.revision, task=job.task, attempt=attempt
         )
         return Evaluation(0.5, {"scores": {}}, envelope)
-
-
-@pytest.fixture
-async def own_bus(tmp_path: Path) -> AsyncIterator[Bus]:
-    """A nats-server of its own, so that no other evaluator takes the jobs."""
-    port = free_port()
-    server = start_nats(tmp_path / "nats", port)
-    bus = await Bus.connect(f"nats://127.0.0.1:{port}", "evaluator-bus-test")
-    yield bus
-    await bus.close()
-    stop(server)
 
 
 async def publish_job(bus: Bus, submission_id: str, task: str) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from nats.js.errors import NotFoundError
@@ -13,7 +11,6 @@ from nats.js.errors import NotFoundError
 from services.evaluator.runner import Evaluation
 from services.evaluator.worker import Evaluator
 from shared.bus import FETCH_TIMEOUTS, JOBS, RESULTS, Bus
-from shared.embedded import free_port, start_nats, stop
 from shared.events import Job, Priority, ResultEvent, Subjects
 from tests.helpers import make_envelope
 
@@ -39,17 +36,6 @@ class SlowRunner:
             attempt=attempt,
         )
         return Evaluation(0.5, {"scores": {}}, envelope)
-
-
-@pytest.fixture
-async def own_bus(tmp_path: Path) -> AsyncIterator[Bus]:
-    """A bus of its own, so that no other evaluator takes the job."""
-    port = free_port()
-    server = start_nats(tmp_path / "nats", port)
-    bus = await Bus.connect(f"nats://127.0.0.1:{port}", "lease-test")
-    yield bus
-    await bus.close()
-    stop(server)
 
 
 async def test_heartbeats_keep_the_job_from_a_second_evaluator(own_bus: Bus) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
@@ -281,6 +282,21 @@ class Store:
                 ordered=False,
             )
 
+    async def replace_model(self, model: ModelDoc, stored_us: int | None) -> bool:
+        """Write `model` only over the document stamped `stored_us` (None: where there is none);
+        whether it was written (False: another writer came first)."""
+        document = model.to_mongo() | {"stored_us": now_us()}
+        if stored_us is None:
+            try:
+                await self.models.insert_one(document)
+            except DuplicateKeyError:
+                return False
+            return True
+        replaced = await self.models.replace_one(
+            {"_id": model.id, "stored_us": stored_us}, document
+        )
+        return replaced.matched_count == 1
+
     async def models_stored_since(self, since: int | None) -> list[ModelDoc]:
         query = {"stored_us": {"$gte": since}} if since else {}
         return [doc async for doc in _validated(self.models.find(query), ModelDoc)]
@@ -293,21 +309,35 @@ class Store:
         The write is guarded by the version it replaces, so two writers never share a version.
         """
         for _ in range(attempts):
-            previous = await self.leaderboards.find_one({"_id": leaderboard.id}, {"table": 0})
-            version = int(previous["version"]) + 1 if previous else 1
+            head = await self.benchmark_leaderboard_head(leaderboard.id)
+            version = head[0] + 1 if head else 1
             stored = leaderboard.model_copy(update={"version": version})
-            if previous is None:
-                try:
-                    await self.leaderboards.insert_one(stored.to_mongo())
-                    return stored
-                except DuplicateKeyError:
-                    continue
-            replaced = await self.leaderboards.replace_one(
-                {"_id": stored.id, "version": version - 1}, stored.to_mongo()
-            )
-            if replaced.matched_count:
+            if await self.put_benchmark_leaderboard(stored):
                 return stored
         raise ConflictError(f"leaderboard {leaderboard.id} kept changing under the update")
+
+    async def benchmark_leaderboard_head(self, leaderboard_id: str) -> tuple[int, datetime] | None:
+        """The stored version of a benchmark leaderboard and when it was generated."""
+        found = await self.leaderboards.find_one(
+            {"_id": leaderboard_id}, {"version": 1, "generated_at": 1}
+        )
+        if found is None:
+            return None
+        return int(found["version"]), found["generated_at"]
+
+    async def put_benchmark_leaderboard(self, leaderboard: BenchmarkLeaderboardDoc) -> bool:
+        """Write `leaderboard` in one write if the stored one is its version − 1 (none for
+        version 1); whether it was written."""
+        if leaderboard.version == 1:
+            try:
+                await self.leaderboards.insert_one(leaderboard.to_mongo())
+            except DuplicateKeyError:
+                return False
+            return True
+        replaced = await self.leaderboards.replace_one(
+            {"_id": leaderboard.id, "version": leaderboard.version - 1}, leaderboard.to_mongo()
+        )
+        return bool(replaced.matched_count)
 
     async def get_benchmark_leaderboard(
         self, leaderboard_id: str

@@ -9,11 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import mteb
 import pytest
 from mteb.results import TaskResult
 
 from services.aggregator.benchmarks import BenchmarkUpdater, benchmarks_containing
 from services.aggregator.handlers import Aggregator
+from services.aggregator.snapshots import history
 from shared.bus import RESULTS, Bus, InvalidMessage
 from shared.documents import (
     BenchmarkLeaderboardDoc,
@@ -179,7 +181,8 @@ async def test_one_snapshot_per_day_the_latest_winning_and_old_ones_dropped(
     second = await updater.recompute(benchmark)
 
     assert first is not None and second is not None and benchmark.name == ENG_V2
-    snapshots = await store.snapshots_of(ENG_V2)
+    assert [s.day for s in await store.snapshots_of(ENG_V2)] == [old_days[1].isoformat()]
+    snapshots = await history(store, ENG_V2)
     assert [s.day for s in snapshots] == [old_days[1].isoformat(), today.isoformat()]
     assert snapshots[-1].version == second.version == first.version + 1
     ranks = {row.model: row.rank_borda for row in second.table.rows}
@@ -200,3 +203,26 @@ async def test_concurrent_replacements_get_distinct_versions(store: Store) -> No
     assert sorted(s.version for s in stored) == [1, 2, 3, 4, 5]
     final = await store.get_benchmark_leaderboard(board.id)
     assert final is not None and final.version == 5 and final.table == board.table
+
+
+async def test_a_new_day_keeps_the_previous_days_last_document_as_its_snapshot(
+    seeded: Store,
+) -> None:
+    store = seeded
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
+    await updater.prime()
+    benchmark = mteb.get_benchmark(ENG_V2)
+    first = await updater.recompute(benchmark)
+    assert first is not None and await store.snapshots_of(ENG_V2) == []
+    yesterday = first.generated_at - timedelta(days=1)
+    yesterdays = first.model_copy(update={"generated_at": yesterday})
+    await store.leaderboards.replace_one({"_id": first.id}, yesterdays.to_mongo())
+    later = BenchmarkUpdater(store, None, bootstrap_resamples=0)  # another process
+    await later.prime()
+
+    second = await later.recompute(benchmark)
+
+    assert second is not None and second.version == first.version + 1
+    stored = await store.snapshots_of(ENG_V2)
+    assert [(s.day, s.version) for s in stored] == [(yesterday.date().isoformat(), first.version)]
+    assert [s.version for s in await history(store, ENG_V2)] == [first.version, second.version]

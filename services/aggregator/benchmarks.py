@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import lru_cache
 
 import mteb
 
+from services.aggregator.columns import ColumnCache
 from services.aggregator.mirror import ResultMirror
-from services.aggregator.snapshots import take_snapshot
-from services.aggregator.table import BenchmarkTable, build_table
+from services.aggregator.snapshots import prune_snapshots, take_snapshot
+from services.aggregator.table import BenchmarkTable, summary_table
 from services.aggregator.task_boards import announce
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
-from shared.store import Store
+from shared.store import ConflictError, Store
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,9 @@ class BenchmarkUpdater:
         self.bootstrap_resamples = bootstrap_resamples
         self.snapshot_retention_days = snapshot_retention_days
         self.mirror = ResultMirror()
+        self.columns = ColumnCache(self.mirror)
+        self._heads: dict[str, tuple[int, datetime]] = {}
+        """Per leaderboard, the version and time of this process's last write of it."""
         self.primed = False
 
     async def prime(self) -> None:
@@ -72,13 +77,13 @@ class BenchmarkUpdater:
     def table(
         self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None
     ) -> BenchmarkTable:
-        """`benchmark`'s table (or its `tasks` subset's) over every mirrored model."""
-        names = tasks or dict.fromkeys(task.metadata.name for task in benchmark.tasks)
-        rows = list(self.mirror.rows(names))
-        models = self.mirror.models(dict.fromkeys(row.model for row in rows))
-        return build_table(
-            benchmark, rows, models, tasks=tasks, bootstrap_resamples=self.bootstrap_resamples
-        )
+        """`benchmark`'s table (or its `tasks` subset's) over every mirrored model.
+
+        Raises ValueError for names that are not tasks of the benchmark.
+        """
+        matrix = self.columns.matrix(benchmark, None if tasks is None else list(tasks))
+        models = self.mirror.models(matrix.models)
+        return summary_table(benchmark.name, matrix, models, self.bootstrap_resamples, seed=0)
 
     async def refresh(self, tasks: Iterable[str] = ()) -> list[BenchmarkLeaderboardDoc]:
         """Read new results; recompute the benchmarks of `tasks` and of every changed task.
@@ -96,17 +101,48 @@ class BenchmarkUpdater:
         return stored
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
-        """Replace `benchmark`'s document, snapshot it and announce it; None without results."""
+        """Replace `benchmark`'s document and announce it; None without results."""
         table = self.table(benchmark)
         if not table.rows:
             return None
-        leaderboard = await self.store.replace_benchmark_leaderboard(
+        leaderboard = await self.replace(
             BenchmarkLeaderboardDoc(
                 _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=table
             )
         )
-        await take_snapshot(self.store, leaderboard, self.snapshot_retention_days)
         if self.bus is not None:
             await announce(self.bus, leaderboard.id, leaderboard.version, leaderboard.generated_at)
         log.info("benchmark %s: version %d", benchmark.name, leaderboard.version)
         return leaderboard
+
+    async def replace(
+        self, leaderboard: BenchmarkLeaderboardDoc, attempts: int = 10
+    ) -> BenchmarkLeaderboardDoc:
+        """Store `leaderboard` one version above the stored one, in one guarded write.
+
+        The stored document stands for its day's standings; when it is of an earlier day than
+        `leaderboard`, it is kept as that day's snapshot first (`snapshots`), and snapshots
+        past retention are dropped (then, and on this process's first write of a benchmark).
+        The version this process wrote last is taken as the stored one, so an update costs
+        one write; another writer's version makes it read the stored one and try again.
+        """
+        for _ in range(attempts):
+            head = self._heads.get(leaderboard.id)
+            if head is None:
+                head = await self.store.benchmark_leaderboard_head(leaderboard.id)
+                await prune_snapshots(
+                    self.store,
+                    leaderboard.name,
+                    leaderboard.generated_at,
+                    self.snapshot_retention_days,
+                )
+            if head is not None and head[1].date() < leaderboard.generated_at.date():
+                previous = await self.store.get_benchmark_leaderboard(leaderboard.id)
+                if previous is not None:
+                    await take_snapshot(self.store, previous, self.snapshot_retention_days)
+            stored = leaderboard.model_copy(update={"version": head[0] + 1 if head else 1})
+            if await self.store.put_benchmark_leaderboard(stored):
+                self._heads[stored.id] = (stored.version, stored.generated_at)
+                return stored
+            self._heads.pop(leaderboard.id, None)
+        raise ConflictError(f"leaderboard {leaderboard.id} kept changing under the update")

@@ -25,37 +25,44 @@ def borda_points(partial_means: np.ndarray, n_models: int) -> np.ndarray:
 
 
 def min_ranks(totals: np.ndarray) -> np.ndarray:
-    """Rank of each entry of each row, highest total first, ties sharing the best ("min") rank."""
+    """Rank of each entry of each row, highest total first, ties sharing the best ("min") rank.
+
+    Totals are Borda totals: multiples of 0.5.
+    """
     rows = np.atleast_2d(totals)
-    order, ranks_in_order = _ranked_order(rows)
+    order, ranks_in_order = _ranked_order(2 * rows)
     ranks = np.empty(rows.shape, dtype=np.int64)
     np.put_along_axis(ranks, order, ranks_in_order, axis=1)
     return ranks.reshape(totals.shape)
 
 
-def rank_counts(totals: np.ndarray) -> np.ndarray:
-    """How often each column got each "min" rank over the rows: (columns, columns + 1) counts,
-    indexed by rank (index 0 unused). Cheaper than ranking every row and sorting the ranks."""
-    order, ranks_in_order = _ranked_order(totals)
-    n_columns = totals.shape[1]
+def rank_counts(doubled_totals: np.ndarray) -> np.ndarray:
+    """How often each column got each "min" rank over the rows of twice the Borda totals:
+    (columns, columns + 1) counts, indexed by rank (index 0 unused). Cheaper than ranking
+    every row and sorting the ranks."""
+    order, ranks_in_order = _ranked_order(doubled_totals)
+    n_columns = doubled_totals.shape[1]
     cells = (order * (n_columns + 1) + ranks_in_order).ravel()
     return np.bincount(cells, minlength=n_columns * (n_columns + 1)).reshape(n_columns, -1)
 
 
-def _ranked_order(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's columns best first, and the "min" rank at each of those positions.
+def _ranked_order(whole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's columns highest first, and the "min" rank at each of those positions.
 
-    Borda totals are multiples of 0.5, so twice their distance to the maximum is an exact small
-    integer: each row is sorted once on it (numpy's radix sort for 16-bit keys) and every tied
-    run takes the position of its first member.
+    The entries are whole numbers (twice Borda totals), so each one's distance to its row's
+    maximum is an exact small integer: each row is sorted once on it (numpy's radix sort for
+    16-bit keys) and every tied run takes the position of its first member.
     """
-    if rows.size == 0:
-        return np.zeros(rows.shape, dtype=np.int64), np.zeros(rows.shape, dtype=np.int64)
-    keys = 2 * (rows.max() - rows)  # exact: whole numbers
-    keys = keys.astype(np.int16 if keys.max() < 2**15 else np.int64)
+    if whole.size == 0:
+        return np.zeros(whole.shape, dtype=np.int64), np.zeros(whole.shape, dtype=np.int64)
+    below_top = whole.max(axis=1, keepdims=True) - whole
+    if below_top.max() < 2**16:
+        keys = (below_top - 2**15).astype(np.int16)
+    else:
+        keys = below_top.astype(np.int64)
     order = np.argsort(keys, axis=1, kind="stable")
     ordered = np.take_along_axis(keys, order, axis=1)
-    positions = np.arange(1, rows.shape[1] + 1, dtype=np.int32)
+    positions = np.arange(1, whole.shape[1] + 1, dtype=np.int32)
     ranks = np.ones(ordered.shape, dtype=np.int32)
     np.copyto(ranks[:, 1:], positions[1:], where=ordered[:, 1:] != ordered[:, :-1])
     np.maximum.accumulate(ranks, axis=1, out=ranks)

@@ -72,6 +72,8 @@ class ResultMirror:
         self._unsorted: set[str] = set()
         self._metas: dict[str, ModelMeta] = {}
         self._synced_us: int | None = None
+        self.versions: dict[str, int] = {}
+        """Per task, a number that changes whenever its results or their models' metadata do."""
 
     async def sync(self, store: Store) -> set[str]:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
@@ -82,7 +84,10 @@ class ResultMirror:
             if self.model_docs.get(model.id) != model:
                 self.model_docs[model.id] = model
                 self._metas.pop(model.id, None)
-                changed |= self._tasks_of_model.get(model.id, set())
+                tasks = self._tasks_of_model.get(model.id, set())
+                for task in tasks:
+                    self.versions[task] = self.versions.get(task, 0) + 1
+                changed |= tasks
         for result in await store.results_stored_since(since):
             if self.add(result):
                 changed.add(result.task)
@@ -98,6 +103,7 @@ class ResultMirror:
             self._unsorted.add(result.task)
         rows[result.id] = row
         self._tasks_of_model.setdefault(result.model, set()).add(result.task)
+        self.versions[result.task] = self.versions.get(result.task, 0) + 1
         return True
 
     def tasks_of_models(self, names: Iterable[str]) -> set[str]:

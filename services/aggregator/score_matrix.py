@@ -1,8 +1,14 @@
-"""Model × task score matrices of a benchmark, following mteb 2.26's summary table rules."""
+"""Model × task score matrices of a benchmark, following mteb 2.26's summary table rules.
+
+A matrix is assembled from one `TaskColumn` per task, so that a column is computed once per
+change of its task's results and shared by every benchmark and custom subset that reads the
+task with the same (split, subset) cells.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +42,100 @@ class TaskCells:
         )
 
 
+class Interner:
+    """Small stable integers for names, so columns computed apart refer to the same rows."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def __call__(self, name: str) -> int:
+        found = self.ids.get(name)
+        if found is None:
+            found = self.ids[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+
+@dataclass(frozen=True)
+class TaskColumn:
+    """One task's kept results (one per model) reduced to the sums its matrix column needs."""
+
+    task: TaskCells
+    model_ids: np.ndarray
+    """Every model with a kept result on the task, scored cells or not (`Interner` ids)."""
+    revision_ids: np.ndarray
+    """The revision of each model's kept result (`Interner` ids)."""
+    sums: np.ndarray
+    """Per model, the (Kahan) sum of its scored cells."""
+    counts: np.ndarray
+    """Per model, how many cells it scored."""
+    required: int
+    """Distinct splits × distinct subsets scored by any model (mteb's `_incomplete_task_pairs`)."""
+    partition_sums: np.ndarray
+    """(models, subsets) sums per subset, for subset-weighted benchmarks; else (models, 0)."""
+    partition_counts: np.ndarray
+
+
+def task_column(
+    task: TaskCells,
+    kept: Iterable[ResultRow],
+    partition_by_subset: bool,
+    models: Interner,
+    revisions: Interner,
+) -> TaskColumn:
+    """The column of `task` from its kept results (`revision_join`), in their order.
+
+    Several cells are summed as polars sums mteb's frame (Kahan summation, in the result's own
+    split and subset order), so that equal and near-equal scores tie or not exactly as in mteb.
+    """
+    model_ids: list[int] = []
+    revision_ids: list[int] = []
+    sums: list[float] = []
+    counts: list[int] = []
+    observed: set[tuple[str, str]] = set()
+    by_subset_cells: list[dict[str, list[float]]] = []
+    for row in kept:
+        model_ids.append(models(row.model))
+        revision_ids.append(revisions(row.revision))
+        values: list[float] = []
+        subset_values: dict[str, list[float]] = {}
+        for split, by_subset in row.scores.items():
+            if split not in task.splits:
+                continue
+            wanted = task.subsets if len(task.subsets) == 1 else by_subset  # keep the order
+            for subset in wanted:
+                value = by_subset.get(subset)
+                if value is None or value != value or subset not in task.subsets:
+                    continue  # absent, NaN (missing) or outside the benchmark
+                observed.add((split, subset))
+                values.append(value)
+                if partition_by_subset:
+                    subset_values.setdefault(subset, []).append(value)
+        sums.append(values[0] if len(values) == 1 else kahan_sum(values))
+        counts.append(len(values))
+        by_subset_cells.append(subset_values)
+    required = len({split for split, _ in observed}) * len({subset for _, subset in observed})
+    subsets = list(dict.fromkeys(s for cells in by_subset_cells for s in cells))
+    partition_sums = np.zeros((len(model_ids), len(subsets)))
+    partition_counts = np.zeros((len(model_ids), len(subsets)))
+    for m, cells in enumerate(by_subset_cells):
+        for subset, subset_values in cells.items():
+            p = subsets.index(subset)
+            partition_sums[m, p] = kahan_sum(subset_values)
+            partition_counts[m, p] = len(subset_values)
+    return TaskColumn(
+        task=task,
+        model_ids=np.asarray(model_ids, dtype=np.int64),
+        revision_ids=np.asarray(revision_ids, dtype=np.int64),
+        sums=np.asarray(sums, dtype=np.float64),
+        counts=np.asarray(counts, dtype=np.float64),
+        required=required,
+        partition_sums=partition_sums,
+        partition_counts=partition_counts,
+    )
+
+
 @dataclass(frozen=True)
 class ScoreMatrix:
     """Scores of every model with a result on a benchmark task ("the frame").
@@ -55,6 +155,8 @@ class ScoreMatrix:
     partial_means: np.ndarray
     partition_task: np.ndarray
     """The task index of each Borda partition."""
+    revisions: list[str]
+    """Per model, the revision most of its tasks' results come from (the first on a tie)."""
 
     @property
     def in_table(self) -> np.ndarray:
@@ -62,80 +164,72 @@ class ScoreMatrix:
         return np.asarray(~np.isnan(self.task_scores).all(axis=1))
 
 
-def build_score_matrix(
-    joined: Mapping[tuple[str, str], ResultRow],
-    tasks: Sequence[TaskCells],
+def assemble(
+    columns: Sequence[TaskColumn],
     partition_by_subset: bool,
+    models: Interner,
+    revisions: Interner,
 ) -> ScoreMatrix:
-    """The score matrix of the joined results on `tasks` (tasks without any result dropped).
-
-    Several cells are summed as polars sums mteb's frame (Kahan summation, in the result's own
-    split and subset order), so that equal and near-equal scores tie or not exactly as in mteb.
-    """
-    n_all = len(tasks)
-    position = {task.name: index for index, task in enumerate(tasks)}
-    model_index: dict[str, int] = {}
-    subset_index: dict[tuple[int, str], int] = {}
-    task_cell: list[tuple[int, float, int]] = []  # (model × n_all + task, sum, cells)
-    subset_cell: list[tuple[int, int, float, int]] = []  # (model, (task, subset), sum, cells)
-    observed: set[tuple[int, str, str]] = set()
-    with_result = [False] * n_all
-    for (model, task_name), row in joined.items():
-        t = position[task_name]
-        cells = tasks[t]
-        m = model_index.setdefault(model, len(model_index))
-        with_result[t] = True
-        values: list[float] = []
-        by_subset_values: dict[str, list[float]] = {}
-        for split, by_subset in row.scores.items():
-            if split not in cells.splits:
-                continue
-            wanted = cells.subsets if len(cells.subsets) == 1 else by_subset  # keep the order
-            for subset in wanted:
-                value = by_subset.get(subset)
-                if value is None or value != value or subset not in cells.subsets:
-                    continue  # absent, NaN (missing) or outside the benchmark
-                observed.add((t, split, subset))
-                values.append(value)
-                if partition_by_subset:
-                    by_subset_values.setdefault(subset, []).append(value)
-        if values:
-            total = values[0] if len(values) == 1 else kahan_sum(values)
-            task_cell.append((m * n_all + t, total, len(values)))
-        for subset, subset_values in by_subset_values.items():
-            p = subset_index.setdefault((t, subset), len(subset_index))
-            subset_cell.append((m, p, kahan_sum(subset_values), len(subset_values)))
-    has_result = np.asarray(with_result, dtype=bool)
-    kept = np.flatnonzero(has_result)
-    renumbered = np.full(n_all, -1, dtype=np.int64)
-    renumbered[kept] = np.arange(len(kept))
-    n_models, n_tasks = len(model_index), len(kept)
-    keys = np.asarray([key for key, _, _ in task_cell], dtype=np.int64)
-    task_sums = _spread(
-        (keys // n_all) * n_tasks + renumbered[keys % n_all], task_cell, (n_models, n_tasks)
-    )
-    sums, counts = task_sums
-    required = _cells_required(observed, n_all)[kept]
+    """The matrix of `columns` (in their order; those without any result dropped)."""
+    columns = [column for column in columns if len(column.model_ids)]
+    ids = np.unique(np.concatenate([c.model_ids for c in columns])) if columns else np.zeros(0)
+    shape = (len(ids), len(columns))
+    sums, counts = np.zeros(shape), np.zeros(shape)
+    revision_ids = np.full(shape, -1, dtype=np.int64)
+    required = np.zeros(len(columns))
+    partitions: list[np.ndarray] = []
+    partition_task: list[int] = []
+    partition_sums, partition_counts = [], []
+    for t, column in enumerate(columns):
+        rows = np.searchsorted(ids, column.model_ids)
+        partitions.append(rows)
+        sums[rows, t], counts[rows, t] = column.sums, column.counts
+        revision_ids[rows, t] = column.revision_ids
+        required[t] = column.required
+        if partition_by_subset:
+            n = column.partition_sums.shape[1]
+            partition_task.extend([t] * n)
+            spread_sums, spread_counts = np.zeros((len(ids), n)), np.zeros((len(ids), n))
+            spread_sums[rows], spread_counts[rows] = column.partition_sums, column.partition_counts
+            partition_sums.append(spread_sums)
+            partition_counts.append(spread_counts)
     complete = (counts > 0) & (counts >= required)
-    if partition_by_subset:
-        partition_task = np.empty(len(subset_index), dtype=np.int64)
-        for (t, _), p in subset_index.items():
-            partition_task[p] = renumbered[t]
-        shape = (n_models, len(subset_index))
-        flat = np.asarray([m * shape[1] + p for m, p, _, _ in subset_cell], dtype=np.int64)
-        part_sums, part_counts = _spread(flat, [c[1:] for c in subset_cell], shape)
-    else:
-        partition_task, part_sums, part_counts = np.arange(n_tasks), sums, counts
     with np.errstate(invalid="ignore", divide="ignore"):
         task_scores = np.where(complete, sums / counts, np.nan)
-        partial_means = part_sums / part_counts
+        if partition_by_subset:
+            empty = np.zeros((len(ids), 0))
+            partial_means = np.hstack(partition_sums or [empty]) / np.hstack(
+                partition_counts or [empty]
+            )
+        else:
+            partial_means = sums / counts
     return ScoreMatrix(
-        models=list(model_index),
-        tasks=[tasks[t] for t in kept.tolist()],
+        models=[models.names[i] for i in ids.tolist()],
+        tasks=[column.task for column in columns],
         task_scores=task_scores,
         partial_means=partial_means,
-        partition_task=partition_task,
+        partition_task=(
+            np.asarray(partition_task, dtype=np.int64)
+            if partition_by_subset
+            else np.arange(len(columns))
+        ),
+        revisions=_main_revisions(revision_ids, revisions),
     )
+
+
+def _main_revisions(revision_ids: np.ndarray, revisions: Interner) -> list[str]:
+    """Each row's most common revision id (absent: −1), as a name; the first on a tie."""
+    present = np.where(revision_ids >= 0, revision_ids, np.iinfo(np.int64).max)
+    lowest = present.min(axis=1, initial=np.iinfo(np.int64).max)
+    highest = revision_ids.max(axis=1, initial=-1)
+    main = []
+    for row, (low, high) in enumerate(zip(lowest.tolist(), highest.tolist(), strict=True)):
+        if low == high:
+            main.append(revisions.names[low])
+        else:  # several revisions: rare
+            seen = Counter(r for r in revision_ids[row].tolist() if r >= 0)
+            main.append(revisions.names[seen.most_common(1)[0][0]])
+    return main
 
 
 def kahan_sum(values: Sequence[float]) -> float:
@@ -147,23 +241,3 @@ def kahan_sum(values: Sequence[float]) -> float:
         compensation = (running - total) - adjusted
         total = running
     return total
-
-
-def _spread(
-    flat_index: np.ndarray, cells: Sequence[tuple[object, float, int]], shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """(sums, counts) matrices of `shape` with each cell's sum and count at its flat index."""
-    sums, counts = np.zeros(shape), np.zeros(shape)
-    sums.flat[flat_index] = [total for _, total, _ in cells]
-    counts.flat[flat_index] = [count for _, _, count in cells]
-    return sums, counts
-
-
-def _cells_required(observed: set[tuple[int, str, str]], n_tasks: int) -> np.ndarray:
-    """Per task, the distinct splits × distinct subsets scored by any model of the pool."""
-    splits, subsets = np.zeros(n_tasks), np.zeros(n_tasks)
-    for t, _ in {(t, split) for t, split, _ in observed}:
-        splits[t] += 1
-    for t, _ in {(t, subset) for t, _, subset in observed}:
-        subsets[t] += 1
-    return splits * subsets

@@ -1,10 +1,21 @@
-"""Dated snapshots of benchmark leaderboards: at most one per benchmark and UTC day."""
+"""Dated snapshots of benchmark leaderboards: at most one per benchmark and UTC day.
+
+A day's snapshot is the last leaderboard document of that day. The current document stands for
+its own day, so a snapshot is stored when a document of a later day replaces it, and a history
+is the stored snapshots followed by the current document's.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from shared.documents import BenchmarkLeaderboardDoc, SnapshotDoc, SnapshotRow, snapshot_id
+from shared.documents import (
+    BenchmarkLeaderboardDoc,
+    SnapshotDoc,
+    SnapshotRow,
+    benchmark_leaderboard_id,
+    snapshot_id,
+)
 from shared.store import Store
 
 
@@ -38,6 +49,21 @@ async def take_snapshot(
     """Store the day's snapshot (replacing an earlier one of that day), drop expired ones."""
     snapshot = snapshot_of(leaderboard)
     await store.put_snapshot(snapshot)
-    oldest_kept = leaderboard.generated_at.date() - timedelta(days=retention_days)
-    await store.prune_snapshots(leaderboard.name, oldest_kept.isoformat())
+    await prune_snapshots(store, leaderboard.name, leaderboard.generated_at, retention_days)
     return snapshot
+
+
+async def prune_snapshots(store: Store, benchmark: str, now: datetime, retention_days: int) -> None:
+    """Drop `benchmark`'s snapshots older than `retention_days` before `now`."""
+    oldest_kept = now.date() - timedelta(days=retention_days)
+    await store.prune_snapshots(benchmark, oldest_kept.isoformat())
+
+
+async def history(store: Store, benchmark: str) -> list[SnapshotDoc]:
+    """`benchmark`'s snapshots by day, the current document's day from the document itself."""
+    snapshots = await store.snapshots_of(benchmark)
+    current = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(benchmark))
+    if current is None:
+        return snapshots
+    today = snapshot_of(current)
+    return [s for s in snapshots if s.day < today.day] + [today]

@@ -8,7 +8,7 @@ model filter → `Benchmark._create_summary_table` (`mteb/benchmarks/_create_tab
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 import mteb
@@ -19,11 +19,25 @@ from mteb.models import ModelMeta
 from services.aggregator import model_columns
 from services.aggregator.borda import borda_points, min_ranks
 from services.aggregator.revision_join import join_revisions
-from services.aggregator.score_matrix import ScoreMatrix, TaskCells, build_score_matrix
+from services.aggregator.score_matrix import (
+    Interner,
+    ScoreMatrix,
+    TaskCells,
+    assemble,
+    task_column,
+)
 from services.aggregator.uncertainty import bootstrap, tie_groups
 from shared.tables import BenchmarkRow, BenchmarkTable, ResultRow
 
-__all__ = ["BenchmarkRow", "BenchmarkTable", "ResultRow", "benchmark_task_cells", "build_table"]
+__all__ = [
+    "BenchmarkRow",
+    "BenchmarkTable",
+    "ResultRow",
+    "benchmark_task_cells",
+    "build_table",
+    "partitions_by_subset",
+    "summary_table",
+]
 
 
 def benchmark_task_cells(benchmark: mteb.Benchmark, tasks: Sequence[str] | None) -> list[TaskCells]:
@@ -47,6 +61,11 @@ def benchmark_task_cells(benchmark: mteb.Benchmark, tasks: Sequence[str] | None)
     return [task for task in cells if task.name in wanted]
 
 
+def partitions_by_subset(benchmark: mteb.Benchmark) -> bool:
+    """Whether `benchmark` ranks (task, subset) pairs rather than tasks (HUME's weighting)."""
+    return BenchmarkAggregation.MEAN_SUBSET in benchmark.aggregations
+
+
 def build_table(
     benchmark: mteb.Benchmark,
     results: Iterable[ResultRow],
@@ -61,24 +80,44 @@ def build_table(
     leaderboard keeps only models in its registry. Per model and task, one revision is kept
     (`revision_join.join_revisions`, the ModelMeta's `revision` being the main one). A task
     score is the mean of the benchmark's (split, subset) cells, null when the model lacks a
-    cell that another model of the pool has (`score_matrix`). Mean (Task) is the mean of the
-    task scores and each task type's mean the mean of its tasks', null if any is null; Mean
-    (TaskType) is the mean of the type means. Rank (Borda) is mteb's (`borda`), over tasks, or
-    over (task, subset) pairs for subset-weighted (HUME) benchmarks, among every pooled model
-    with a result on the benchmark (one without any complete task gets no row but, as in mteb,
-    still takes part in the ranking). Tasks without any result in the pool are no columns.
-    Zero-shot and the size columns come from the ModelMeta (`model_columns`). Rows are ordered
-    by rank, then name.
+    cell that another model of the pool has (`score_matrix`). See `summary_table` for the rest.
+    """
+    task_cells = benchmark_task_cells(benchmark, tasks)
+    joined = join_revisions(results, models, frozenset(task.name for task in task_cells))
+    kept: defaultdict[str, list[ResultRow]] = defaultdict(list)
+    for (_, task), row in joined.items():
+        kept[task].append(row)
+    model_ids, revision_ids = Interner(), Interner()
+    by_subset = partitions_by_subset(benchmark)
+    columns = [
+        task_column(task, kept[task.name], by_subset, model_ids, revision_ids)
+        for task in task_cells
+    ]
+    matrix = assemble(columns, by_subset, model_ids, revision_ids)
+    return summary_table(benchmark.name, matrix, models, bootstrap_resamples, seed)
+
+
+def summary_table(
+    benchmark: str,
+    matrix: ScoreMatrix,
+    models: Mapping[str, ModelMeta],
+    bootstrap_resamples: int,
+    seed: int,
+) -> BenchmarkTable:
+    """The summary table of a benchmark's score matrix, as mteb's `_create_summary_table`.
+
+    Mean (Task) is the mean of the task scores and each task type's mean the mean of its
+    tasks', null if any is null; Mean (TaskType) is the mean of the type means. Rank (Borda) is
+    mteb's (`borda`), over tasks, or over (task, subset) pairs for subset-weighted (HUME)
+    benchmarks, among every model of the matrix (one without any complete task gets no row
+    but, as in mteb, still takes part in the ranking). Tasks without any result in the pool are
+    no columns. Zero-shot and the size columns come from the ModelMeta in `models`
+    (`model_columns`). Rows are ordered by rank, then name.
     With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
     (`uncertainty`), reproducible for a given `seed`.
     """
-    task_cells = benchmark_task_cells(benchmark, tasks)
-    names = frozenset(task.name for task in task_cells)
-    joined = join_revisions(results, models, names)
-    by_subset = BenchmarkAggregation.MEAN_SUBSET in benchmark.aggregations
-    matrix = build_score_matrix(joined, task_cells, partition_by_subset=by_subset)
     table = BenchmarkTable(
-        benchmark=benchmark.name,
+        benchmark=benchmark,
         tasks=[task.name for task in matrix.tasks],
         task_types=list(dict.fromkeys(task.task_type for task in matrix.tasks)),
         rows=[],
@@ -87,13 +126,12 @@ def build_table(
     )
     if not matrix.models or not matrix.tasks:
         return table
-    table.rows = _rows(matrix, joined, models, table.task_types, bootstrap_resamples, seed)
+    table.rows = _rows(matrix, models, table.task_types, bootstrap_resamples, seed)
     return table
 
 
 def _rows(
     matrix: ScoreMatrix,
-    joined: Mapping[tuple[str, str], ResultRow],
     models: Mapping[str, ModelMeta],
     task_types: list[str],
     resamples: int,
@@ -101,13 +139,20 @@ def _rows(
 ) -> list[BenchmarkRow]:
     in_table = matrix.in_table
     points = borda_points(matrix.partial_means, int(in_table.sum()))
-    task_points = np.zeros(matrix.task_scores.shape)
-    np.add.at(task_points.T, matrix.partition_task, points.T)
+    if len(matrix.partition_task) == len(matrix.tasks):  # a partition per task
+        task_points = points[:, np.argsort(matrix.partition_task)]
+    else:
+        task_points = np.zeros(matrix.task_scores.shape)
+        np.add.at(task_points.T, matrix.partition_task, points.T)
     ranks = min_ranks(task_points.sum(axis=1))
+    names = matrix.models
+    chosen = np.asarray(
+        sorted(np.flatnonzero(in_table).tolist(), key=lambda m: (ranks[m], names[m])),
+        dtype=np.int64,
+    )
     scores = matrix.task_scores
     type_of = np.asarray([task_types.index(task.task_type) for task in matrix.tasks])
     type_means = np.stack([scores[:, type_of == t].mean(axis=1) for t in range(len(task_types))], 1)
-    chosen = np.flatnonzero(in_table)
     means = _nullable(np.column_stack([scores.mean(axis=1), type_means.mean(axis=1)])[chosen])
     type_values, task_values = _nullable(type_means[chosen]), _nullable(scores[chosen])
     rank_values = ranks[chosen].tolist()
@@ -120,20 +165,17 @@ def _rows(
         mean_cis = [None if lo != lo else (lo, hi) for lo, hi in intervals]  # NaN: no mean
         rank_cis = [(lo, hi) for lo, hi in uncertain.rank_ci[chosen].tolist()]
         groups = tie_groups(ranks[chosen], uncertain.rank_ci[chosen]).tolist()
-    revisions: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for (model, _), row in joined.items():
-        revisions[model][row.revision] += 1
     task_names = [task.name for task in matrix.tasks]
     task_set = frozenset(task_names)
     rows = []
     for i, m in enumerate(chosen.tolist()):
-        name = matrix.models[m]
+        name = names[m]
         meta = models[name]
         # Every value is typed here already; validating 300 rows would double the build time.
         rows.append(
             BenchmarkRow.model_construct(
                 model=name,
-                revision=revisions[name].most_common(1)[0][0],
+                revision=matrix.revisions[m],
                 rank_borda=rank_values[i],
                 zero_shot=model_columns.zero_shot(meta, task_set),
                 n_parameters_b=model_columns.parameters_b(meta.n_parameters),
@@ -149,7 +191,6 @@ def _rows(
                 tie_group=groups[i],
             )
         )
-    rows.sort(key=lambda row: (row.rank_borda, row.model))
     return rows
 
 

@@ -34,7 +34,7 @@ def bootstrap(
     the 2.5 % and 97.5 % percentiles; rank bounds are ranks observed in resamples.
     All resamples are computed at once: draw counts (resamples × tasks) times the matrices.
     """
-    n_models, n_tasks = task_scores.shape
+    n_tasks = task_scores.shape[1]
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, n_tasks, size=(resamples, n_tasks))
     offsets = (np.arange(resamples) * n_tasks)[:, None]
@@ -44,12 +44,13 @@ def bootstrap(
     # Small products: BLAS threads cost more than they save, and their spinning workers slow
     # every numpy call after them on a busy machine.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        resampled = counts @ np.concatenate([np.nan_to_num(task_scores), task_points]).T
-    means = resampled[:, :n_models] / n_tasks
-    means.sort(axis=0)
+        means = np.nan_to_num(task_scores) @ counts.T  # (models, resamples)
+        doubled_totals = counts @ (2 * task_points).T  # (resamples, models), whole numbers
+    means /= n_tasks
+    means.sort(axis=1)
     mean_ci = np.stack([_linear_quantile(means, q) for q in QUANTILES], axis=1)
     mean_ci[~complete] = np.nan
-    cumulative = np.cumsum(rank_counts(resampled[:, n_models:]), axis=1)
+    cumulative = np.cumsum(rank_counts(doubled_totals), axis=1)
     rank_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=rank_ci)
 
@@ -58,11 +59,12 @@ QUANTILES = (0.025, 0.975)
 
 
 def _linear_quantile(ordered: np.ndarray, q: float) -> np.ndarray:
-    """numpy's default ("linear") percentile of each column of a column-sorted array."""
-    position = (len(ordered) - 1) * q
+    """numpy's default ("linear") percentile of each row of a row-sorted array."""
+    last = ordered.shape[1] - 1
+    position = last * q
     below = int(np.floor(position))
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (position - below) * (ordered[above] - ordered[below])
+    above = min(below + 1, last)
+    return ordered[:, below] + (position - below) * (ordered[:, above] - ordered[:, below])
 
 
 def _observed_quantile(cumulative: np.ndarray, q: float) -> np.ndarray:

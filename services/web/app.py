@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.aggregator.snapshots import history
 from services.web.benchmarks import (
     BenchmarkViews,
     TableQuery,
@@ -192,7 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Response:
         name, fmt = split_format(path_name)
         benchmark = known_benchmark(name)
-        snapshots = await store(request).snapshots_of(benchmark.name)
+        snapshots = await history(store(request), benchmark.name)
         models = m or default_history_models(snapshots)
         rows = history_rows(snapshots, models)
         context: dict[str, Any] = {"benchmark": benchmark.name, "models": models, "rows": rows}

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
-from shared.tables import BenchmarkTable
+from shared.tables import BenchmarkTable, compact_json, from_compact_json
 
 
 class Document(BaseModel):
@@ -231,7 +231,8 @@ def benchmark_leaderboard_id(benchmark: str) -> str:
 class BenchmarkLeaderboardDoc(Document):
     """A benchmark's materialized summary table, replaced whole (one write) on every change.
 
-    The table is stored as one JSON string: the embedded store writes nested documents slowly.
+    The table is stored as one JSON string (`tables.compact_json`, rows as lists): the embedded
+    store writes nested documents slowly, and large strings in proportion to their size.
     """
 
     kind: Literal["benchmark"] = "benchmark"
@@ -243,10 +244,11 @@ class BenchmarkLeaderboardDoc(Document):
     @field_validator("table", mode="before")
     @classmethod
     def _stored_table(cls, value: Any) -> Any:
-        return BenchmarkTable.model_validate_json(value) if isinstance(value, str) else value
+        return from_compact_json(value) if isinstance(value, str) else value
 
     def to_mongo(self) -> dict[str, Any]:
-        return super().to_mongo() | {"table": self.table.model_dump_json()}
+        fields = self.model_dump(by_alias=True, mode="python", exclude={"table"})
+        return fields | {"table": compact_json(self.table)}
 
 
 class SnapshotRow(BaseModel):

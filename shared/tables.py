@@ -3,7 +3,12 @@ the stored documents and the web."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import json
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 
 class ResultRow(BaseModel):
@@ -53,3 +58,72 @@ class BenchmarkTable(BaseModel):
     rows: list[BenchmarkRow]
     bootstrap_resamples: int = 0
     seed: int | None = None
+
+
+ROW_FIELDS = tuple(BenchmarkRow.model_fields)
+_ROW_SCALARS = tuple(f for f in ROW_FIELDS if f not in ("type_means", "task_scores"))
+_ROW_FIELDS_SET = frozenset(ROW_FIELDS)
+
+
+def trusted_row(values: dict[str, Any]) -> BenchmarkRow:
+    """A BenchmarkRow of `values` (every field, already of its type), without validation.
+
+    What `model_construct` does, less its per-field default and alias handling, which costs
+    more than the rest of a table build's Python work."""
+    row = BenchmarkRow.__new__(BenchmarkRow)
+    object.__setattr__(row, "__dict__", values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(_ROW_FIELDS_SET))
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row
+
+
+def compact_json(table: BenchmarkTable) -> str:
+    """`table` as JSON with each row a list (scalars, then type means and task scores in the
+    order of `task_types` and `tasks`): a third of the size of its `model_dump_json`."""
+    scalars = operator.attrgetter(*_ROW_SCALARS)
+    type_means = _values_getter(table.task_types)
+    task_scores = _values_getter(table.tasks)
+    rows = [
+        [*scalars(row), type_means(row.type_means), task_scores(row.task_scores)]
+        for row in table.rows
+    ]
+    header = table.model_dump(exclude={"rows"})
+    compact = header | {"row_fields": _ROW_SCALARS, "rows": rows}
+    return _JSON.dump_json(compact).decode()
+
+
+def _values_getter(keys: list[str]) -> Callable[[dict[str, float | None]], list[float | None]]:
+    """The values of a row's dict in the order of `keys`, None for absent ones."""
+    if len(keys) == 1:
+        return lambda values: [values.get(keys[0])]
+    if not keys:
+        return lambda values: []
+    getter = operator.itemgetter(*keys)
+
+    def values_of(values: dict[str, float | None]) -> list[float | None]:
+        try:
+            return list(getter(values))
+        except KeyError:
+            return [values.get(key) for key in keys]
+
+    return values_of
+
+
+_JSON: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+
+
+def from_compact_json(text: str) -> BenchmarkTable:
+    """The table `compact_json` wrote; values are validated as the fields' types."""
+    data = json.loads(text)
+    if "row_fields" not in data:  # written whole by `model_dump_json` (before version 0.2)
+        return BenchmarkTable.model_validate(data)
+    fields, tasks, task_types = data.pop("row_fields"), data["tasks"], data["task_types"]
+    rows = []
+    for values in data.pop("rows"):
+        *scalars, type_means, task_scores = values
+        row = dict(zip(fields, scalars, strict=True))
+        row["type_means"] = dict(zip(task_types, type_means, strict=True))
+        row["task_scores"] = dict(zip(tasks, task_scores, strict=True))
+        rows.append(row)
+    return BenchmarkTable.model_validate(data | {"rows": rows})

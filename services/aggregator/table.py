@@ -27,7 +27,7 @@ from services.aggregator.score_matrix import (
     task_column,
 )
 from services.aggregator.uncertainty import bootstrap, tie_groups
-from shared.tables import BenchmarkRow, BenchmarkTable, ResultRow
+from shared.tables import BenchmarkRow, BenchmarkTable, ResultRow, trusted_row
 
 __all__ = [
     "BenchmarkRow",
@@ -173,22 +173,24 @@ def _rows(
         meta = models[name]
         # Every value is typed here already; validating 300 rows would double the build time.
         rows.append(
-            BenchmarkRow.model_construct(
-                model=name,
-                revision=matrix.revisions[m],
-                rank_borda=rank_values[i],
-                zero_shot=model_columns.zero_shot(meta, task_set),
-                n_parameters_b=model_columns.parameters_b(meta.n_parameters),
-                n_active_parameters_b=model_columns.parameters_b(meta.n_active_parameters),
-                embed_dim=model_columns.embedding_size(meta.embed_dim),
-                max_tokens=model_columns.max_tokens(meta.max_tokens),
-                mean_task=means[i][0],
-                mean_task_type=means[i][1],
-                type_means=dict(zip(task_types, type_values[i], strict=True)),
-                task_scores=dict(zip(task_names, task_values[i], strict=True)),
-                mean_task_ci=mean_cis[i],
-                rank_ci=rank_cis[i],
-                tie_group=groups[i],
+            trusted_row(
+                {
+                    "model": name,
+                    "revision": matrix.revisions[m],
+                    "rank_borda": rank_values[i],
+                    "zero_shot": model_columns.zero_shot(meta, task_set),
+                    "n_parameters_b": model_columns.parameters_b(meta.n_parameters),
+                    "n_active_parameters_b": model_columns.parameters_b(meta.n_active_parameters),
+                    "embed_dim": model_columns.embedding_size(meta.embed_dim),
+                    "max_tokens": model_columns.max_tokens(meta.max_tokens),
+                    "mean_task": means[i][0],
+                    "mean_task_type": means[i][1],
+                    "type_means": dict(zip(task_types, type_values[i], strict=True)),
+                    "task_scores": dict(zip(task_names, task_values[i], strict=True)),
+                    "mean_task_ci": mean_cis[i],
+                    "rank_ci": rank_cis[i],
+                    "tie_group": groups[i],
+                }
             )
         )
     return rows

@@ -202,6 +202,9 @@ class Efficiency(BaseModel):
     )
     parameters: int
     embedding_dim: int | None
+    max_tokens: int | None = Field(
+        default=None, description="The model's maximum input length in tokens."
+    )
 
 
 class Envelope(BaseModel):

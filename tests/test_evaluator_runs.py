@@ -91,6 +91,7 @@ def test_envelope_fields_are_present_and_true(runner: Runner, data: Path) -> Non
     assert measured.tokens_per_s == pytest.approx(measured.tokens_encoded / measured.encode_time_s)
     assert measured.parameters == sum(p.numel() for p in model.parameters()) == 22_713_216
     assert measured.embedding_dim == 384
+    assert measured.max_tokens == 256
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     assert weights < measured.peak_rss_bytes < 64 * 2**30
     assert measured.peak_gpu_memory_bytes is None

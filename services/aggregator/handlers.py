@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.intake import InvalidResultError, result_doc
+from services.aggregator.live_models import record_live_model
 from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.bus import Bus, InvalidMessage, decode
 from shared.documents import (
@@ -146,6 +147,7 @@ class Aggregator:
         if result.mteb_version is None:
             raise InvalidMessage(f"result of {event.task} does not say which mteb made it")
         await self.store.upsert_result(result)
+        await record_live_model(self.store, submission, event.envelope)
 
         def finish(submission: SubmissionDoc) -> None:
             progress = submission.task(event.task)

@@ -96,6 +96,11 @@ class MeteredEncoder(SentenceTransformerEncoderWrapper):
         found = newer() if newer else self.model.get_sentence_embedding_dimension()
         return int(found) if found is not None else None
 
+    def max_tokens(self) -> int | None:
+        """The longest input the model reads, in tokens (longer texts are truncated)."""
+        found = getattr(self.model, "max_seq_length", None)
+        return int(found) if found is not None else None
+
 
 def is_cuda(device: str) -> bool:
     return device.startswith("cuda")
@@ -136,4 +141,5 @@ def efficiency(encoder: MeteredEncoder, device: str) -> Efficiency:
         peak_gpu_memory_bytes=peak_gpu_bytes(device),
         parameters=encoder.parameter_count(),
         embedding_dim=encoder.embedding_dim(),
+        max_tokens=encoder.max_tokens(),
     )

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.memory import keep_freed_memory
+
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOUT = ROOT.parent / "shared" / "mteb-results"
 DATABASE = "bench"
@@ -283,6 +285,7 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
+    keep_freed_memory()  # as the aggregator and the import command do; for mteb's load too
     if args.part == "mteb":
         result = part_mteb(args.checkout)
     elif args.part == "import":

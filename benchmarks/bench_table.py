@@ -6,7 +6,9 @@ mteb's path is its leaderboard's: `ResultCache.load_results` of the checkout, th
 frame (`_to_results_df`, the registry-model filter), `Benchmark._create_summary_table`; and for
 a custom subset, the frame restricted to those tasks and the summary of a benchmark of them.
 Ours is `build_table` on ResultRows already in memory (loading them is the store's part), for
-the whole benchmark and for a 10-task subset, with and without the 1,000-resample bootstrap.
+the whole benchmark and for a 10-task subset, with and without the 1,000-resample bootstrap;
+and the subset as the web computes it: from the aggregator's per-task columns (`columns`),
+kept between requests ("warm") or computed anew ("cold").
 Each step runs once first (a process's first table build also fills the caches of the Zero-shot
 training-data walk, mteb's and ours; the resident-set growth of the process is sampled every
 millisecond during that run only, as memory once taken is kept), then `repeats` times for the
@@ -33,8 +35,11 @@ import mteb
 import polars as pl
 from mteb.models.model_implementations import MODEL_REGISTRY
 
-from services.aggregator.table import build_table
+from services.aggregator.columns import ColumnCache
+from services.aggregator.mirror import ResultMirror
+from services.aggregator.table import build_table, summary_table
 from services.evaluator.hardware import cpu_model
+from shared.memory import keep_freed_memory
 from tests.mteb_oracle import mteb_summary
 from tests.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
 
@@ -123,6 +128,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="repeats of our builds")
     parser.add_argument("--mteb-repeats", type=int, default=3, help="repeats of mteb's steps")
     args = parser.parse_args()
+    keep_freed_memory()  # as the services do; for mteb's code too
     print(f"Machine: {machine()}\nResults: {RESULTS_CHECKOUT}", flush=True)
     benchmark = mteb.get_benchmark(BENCHMARK)
     subset = [task.metadata.name for task in benchmark.tasks[::4]][:10]
@@ -158,6 +164,28 @@ def main() -> None:
         ours("build_table, 10 tasks", tasks=subset, bootstrap_resamples=0),
         ours("build_table, 10 tasks + bootstrap", tasks=subset, bootstrap_resamples=1000),
     ]
+    mirror = ResultMirror()
+    for number, row in enumerate(row for row in rows if row.model in MODEL_REGISTRY):
+        mirror.put(f"{number:08d}", row)
+    warm = ColumnCache(mirror)
+
+    def from_columns(cache: ColumnCache, resamples: int) -> Any:
+        matrix = cache.matrix(benchmark, subset)
+        return summary_table(benchmark.name, matrix, mirror.models(matrix.models), resamples, 0)
+
+    for resamples in (0, 1000):
+        expected = build_table(benchmark, rows, MODEL_REGISTRY, subset, resamples)
+        assert from_columns(warm, resamples) == expected
+        suffix = " + bootstrap" if resamples else ""
+
+        def cold_build(n: int = resamples) -> Any:
+            return from_columns(ColumnCache(mirror), n)
+
+        def warm_build(n: int = resamples) -> Any:
+            return from_columns(warm, n)
+
+        figures.append(measure(f"10 tasks from columns, cold{suffix}", cold_build, r)[0])
+        figures.append(measure(f"10 tasks from columns, warm{suffix}", warm_build, r)[0])
     print(f"\n{table.df.height} models ranked by both; subset: {', '.join(subset)}\n")
     print("| step | median | CPU time | first call | its peak RSS growth | tracemalloc peak |")
     print("|---|---:|---:|---:|---:|---:|")

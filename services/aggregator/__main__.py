@@ -7,6 +7,7 @@ from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
 from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
 from shared.logs import configure_logging
+from shared.memory import keep_freed_memory
 from shared.settings import get_settings
 from shared.store import Store
 
@@ -60,4 +61,5 @@ async def main() -> None:
 
 if __name__ == "__main__":
     configure_logging()
+    keep_freed_memory()
     asyncio.run(main())

@@ -13,15 +13,26 @@ def borda_points(partial_means: np.ndarray, n_models: int) -> np.ndarray:
     A model without a score gets 0. `n_models` is mteb's count: the rows of its summary table,
     which may be fewer than the models ranked in a partition (mteb ranks partial scores too).
     """
-    points = np.zeros_like(partial_means)
+    return points_of(average_ranks(partial_means), n_models)
+
+
+def average_ranks(partial_means: np.ndarray) -> np.ndarray:
+    """Each model's (row's) rank in each partition (column) by score, best first, ties sharing
+    their average rank; NaN without a score. A column's ranks depend on that column only."""
+    ranks = np.full(partial_means.shape, np.nan)
     for column in range(partial_means.shape[1]):
         scores = partial_means[:, column]
         scored = ~np.isnan(scores)
         ordered = np.sort(-scores[scored])
         better = np.searchsorted(ordered, -scores[scored], side="left")
         not_worse = np.searchsorted(ordered, -scores[scored], side="right")
-        points[scored, column] = n_models - (better + (not_worse - better + 1) / 2)
-    return points
+        ranks[scored, column] = better + (not_worse - better + 1) / 2
+    return ranks
+
+
+def points_of(ranks: np.ndarray, n_models: int) -> np.ndarray:
+    """Borda points of `average_ranks`: `n_models − rank`, 0 without a rank."""
+    return np.where(np.isnan(ranks), 0.0, n_models - ranks)
 
 
 def min_ranks(totals: np.ndarray) -> np.ndarray:

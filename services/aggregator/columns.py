@@ -42,7 +42,7 @@ class ColumnCache:
             cells = [task for task in cells if task.name in chosen]
         by_subset = partitions_by_subset(benchmark)
         columns = [self.column(task, by_subset) for task in cells]
-        return assemble(columns, by_subset, self.models, self.revisions)
+        return assemble(columns, self.models, self.revisions)
 
     def column(self, task: TaskCells, by_subset: bool) -> TaskColumn:
         """The column of `task` as the mirror holds its results now."""

@@ -95,15 +95,18 @@ class ResultMirror:
 
     def add(self, result: ResultDoc) -> bool:
         """Mirror one stored result; whether it changed anything."""
-        row = result_row(result)
-        rows = self.by_task.setdefault(result.task, {})
-        if rows.get(result.id) == row:
+        return self.put(result.id, result_row(result))
+
+    def put(self, result_id: str, row: ResultRow) -> bool:
+        """Mirror `row` as the result `result_id`; whether it changed anything."""
+        rows = self.by_task.setdefault(row.task, {})
+        if rows.get(result_id) == row:
             return False
-        if rows and result.id not in rows and result.id < next(reversed(rows)):
-            self._unsorted.add(result.task)
-        rows[result.id] = row
-        self._tasks_of_model.setdefault(result.model, set()).add(result.task)
-        self.versions[result.task] = self.versions.get(result.task, 0) + 1
+        if rows and result_id not in rows and result_id < next(reversed(rows)):
+            self._unsorted.add(row.task)
+        rows[result_id] = row
+        self._tasks_of_model.setdefault(row.model, set()).add(row.task)
+        self.versions[row.task] = self.versions.get(row.task, 0) + 1
         return True
 
     def tasks_of_models(self, names: Iterable[str]) -> set[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from mteb.abstasks.abstask import AbsTask
 
+from services.aggregator.borda import average_ranks
 from shared.tables import ResultRow
 
 
@@ -72,9 +73,9 @@ class TaskColumn:
     """Per model, how many cells it scored."""
     required: int
     """Distinct splits × distinct subsets scored by any model (mteb's `_incomplete_task_pairs`)."""
-    partition_sums: np.ndarray
-    """(models, subsets) sums per subset, for subset-weighted benchmarks; else (models, 0)."""
-    partition_counts: np.ndarray
+    partition_ranks: np.ndarray
+    """(models, partitions) `borda.average_ranks` of the models' partial means: one partition,
+    the task, or one per subset for subset-weighted benchmarks."""
 
 
 def task_column(
@@ -116,23 +117,29 @@ def task_column(
         counts.append(len(values))
         by_subset_cells.append(subset_values)
     required = len({split for split, _ in observed}) * len({subset for _, subset in observed})
-    subsets = list(dict.fromkeys(s for cells in by_subset_cells for s in cells))
-    partition_sums = np.zeros((len(model_ids), len(subsets)))
-    partition_counts = np.zeros((len(model_ids), len(subsets)))
-    for m, cells in enumerate(by_subset_cells):
-        for subset, subset_values in cells.items():
-            p = subsets.index(subset)
-            partition_sums[m, p] = kahan_sum(subset_values)
-            partition_counts[m, p] = len(subset_values)
+    column_sums = np.asarray(sums, dtype=np.float64)
+    column_counts = np.asarray(counts, dtype=np.float64)
+    if partition_by_subset:
+        subsets = list(dict.fromkeys(s for cells in by_subset_cells for s in cells))
+        partition_sums = np.zeros((len(model_ids), len(subsets)))
+        partition_counts = np.zeros((len(model_ids), len(subsets)))
+        for m, cells in enumerate(by_subset_cells):
+            for subset, cell_values in cells.items():
+                p = subsets.index(subset)
+                partition_sums[m, p] = kahan_sum(cell_values)
+                partition_counts[m, p] = len(cell_values)
+    else:
+        partition_sums, partition_counts = column_sums[:, None], column_counts[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        partial_means = partition_sums / partition_counts  # NaN without a scored cell
     return TaskColumn(
         task=task,
         model_ids=np.asarray(model_ids, dtype=np.int64),
         revision_ids=np.asarray(revision_ids, dtype=np.int64),
-        sums=np.asarray(sums, dtype=np.float64),
-        counts=np.asarray(counts, dtype=np.float64),
+        sums=column_sums,
+        counts=column_counts,
         required=required,
-        partition_sums=partition_sums,
-        partition_counts=partition_counts,
+        partition_ranks=average_ranks(partial_means),
     )
 
 
@@ -144,15 +151,16 @@ class ScoreMatrix:
     NaN (null) when the model lacks a cell that some model of the pool has. A task is
     "required" to have n_subsets × n_splits cells, counted over the whole pool's scored cells
     (mteb's `_incomplete_task_pairs`), not over the task's metadata.
-    `partial_means[m, p]` is the plain mean of the model's scored cells in Borda partition p
-    (a task, or a (task, subset) pair for subset-weighted benchmarks), NaN when it has none:
-    mteb's Borda count ranks these partial means, complete or not.
+    `partial_ranks[m, p]` is the model's `borda.average_ranks` rank in Borda partition p (a
+    task, or a (task, subset) pair for subset-weighted benchmarks) by the plain mean of its
+    scored cells there, NaN when it has none: mteb's Borda count ranks these partial means,
+    complete or not.
     """
 
     models: list[str]
     tasks: list[TaskCells]
     task_scores: np.ndarray
-    partial_means: np.ndarray
+    partial_ranks: np.ndarray
     partition_task: np.ndarray
     """The task index of each Borda partition."""
     revisions: list[str]
@@ -166,53 +174,38 @@ class ScoreMatrix:
 
 def assemble(
     columns: Sequence[TaskColumn],
-    partition_by_subset: bool,
     models: Interner,
     revisions: Interner,
 ) -> ScoreMatrix:
     """The matrix of `columns` (in their order; those without any result dropped)."""
     columns = [column for column in columns if len(column.model_ids)]
-    ids = np.unique(np.concatenate([c.model_ids for c in columns])) if columns else np.zeros(0)
+    ids = np.unique(np.concatenate([c.model_ids for c in columns] or [np.zeros(0, np.int64)]))
     shape = (len(ids), len(columns))
     sums, counts = np.zeros(shape), np.zeros(shape)
     revision_ids = np.full(shape, -1, dtype=np.int64)
     required = np.zeros(len(columns))
-    partitions: list[np.ndarray] = []
-    partition_task: list[int] = []
-    partition_sums, partition_counts = [], []
+    partition_task = np.concatenate(
+        [np.full(c.partition_ranks.shape[1], t) for t, c in enumerate(columns)] or [np.zeros(0)]
+    ).astype(np.int64)
+    partial_ranks = np.full((len(ids), len(partition_task)), np.nan)
+    first = 0
     for t, column in enumerate(columns):
         rows = np.searchsorted(ids, column.model_ids)
-        partitions.append(rows)
         sums[rows, t], counts[rows, t] = column.sums, column.counts
         revision_ids[rows, t] = column.revision_ids
         required[t] = column.required
-        if partition_by_subset:
-            n = column.partition_sums.shape[1]
-            partition_task.extend([t] * n)
-            spread_sums, spread_counts = np.zeros((len(ids), n)), np.zeros((len(ids), n))
-            spread_sums[rows], spread_counts[rows] = column.partition_sums, column.partition_counts
-            partition_sums.append(spread_sums)
-            partition_counts.append(spread_counts)
+        n = column.partition_ranks.shape[1]
+        partial_ranks[rows, first : first + n] = column.partition_ranks
+        first += n
     complete = (counts > 0) & (counts >= required)
     with np.errstate(invalid="ignore", divide="ignore"):
         task_scores = np.where(complete, sums / counts, np.nan)
-        if partition_by_subset:
-            empty = np.zeros((len(ids), 0))
-            partial_means = np.hstack(partition_sums or [empty]) / np.hstack(
-                partition_counts or [empty]
-            )
-        else:
-            partial_means = sums / counts
     return ScoreMatrix(
         models=[models.names[i] for i in ids.tolist()],
         tasks=[column.task for column in columns],
         task_scores=task_scores,
-        partial_means=partial_means,
-        partition_task=(
-            np.asarray(partition_task, dtype=np.int64)
-            if partition_by_subset
-            else np.arange(len(columns))
-        ),
+        partial_ranks=partial_ranks,
+        partition_task=partition_task,
         revisions=_main_revisions(revision_ids, revisions),
     )
 

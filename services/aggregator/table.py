@@ -17,7 +17,7 @@ from mteb.benchmarks.benchmark import BenchmarkAggregation, RtebBenchmark
 from mteb.models import ModelMeta
 
 from services.aggregator import model_columns
-from services.aggregator.borda import borda_points, min_ranks
+from services.aggregator.borda import min_ranks, points_of
 from services.aggregator.revision_join import join_revisions
 from services.aggregator.score_matrix import (
     Interner,
@@ -93,7 +93,7 @@ def build_table(
         task_column(task, kept[task.name], by_subset, model_ids, revision_ids)
         for task in task_cells
     ]
-    matrix = assemble(columns, by_subset, model_ids, revision_ids)
+    matrix = assemble(columns, model_ids, revision_ids)
     return summary_table(benchmark.name, matrix, models, bootstrap_resamples, seed)
 
 
@@ -138,7 +138,7 @@ def _rows(
     seed: int,
 ) -> list[BenchmarkRow]:
     in_table = matrix.in_table
-    points = borda_points(matrix.partial_means, int(in_table.sum()))
+    points = points_of(matrix.partial_ranks, int(in_table.sum()))
     if len(matrix.partition_task) == len(matrix.tasks):  # a partition per task
         task_points = points[:, np.argsort(matrix.partition_task)]
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,27 +35,54 @@ def bootstrap(
     points per model, `task_points`, are those of the full table, so the field of ranked models
     stays mteb's). Ranks are recomputed per resample with mteb's "min" tie rule. Intervals are
     the 2.5 % and 97.5 % percentiles; rank bounds are ranks observed in resamples.
-    All resamples are computed at once: draw counts (resamples × tasks) times the matrices.
+    All resamples are computed at once, as draw counts (resamples × tasks) times the matrices,
+    in slices of models (means) and of resamples (ranks) spread over the machine's cores.
     """
-    n_tasks = task_scores.shape[1]
+    n_models, n_tasks = task_scores.shape
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, n_tasks, size=(resamples, n_tasks))
     offsets = (np.arange(resamples) * n_tasks)[:, None]
     counts = np.bincount((drawn + offsets).ravel(), minlength=resamples * n_tasks)
     counts = counts.reshape(resamples, n_tasks).astype(np.float64)
-    complete = ~np.isnan(task_scores).any(axis=1)
+    scores = np.nan_to_num(task_scores)
+    doubled_points = 2 * task_points  # whole numbers
+
+    def mean_intervals(models: np.ndarray) -> np.ndarray:
+        means = scores[models] @ counts.T  # (models, resamples)
+        means /= n_tasks
+        means.sort(axis=1)
+        return np.stack([_linear_quantile(means, q) for q in QUANTILES], axis=1)
+
+    def ranks_reached(draws: np.ndarray) -> np.ndarray:
+        return rank_counts(counts[draws] @ doubled_points.T)
+
     # Small products: BLAS threads cost more than they save, and their spinning workers slow
     # every numpy call after them on a busy machine.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        means = np.nan_to_num(task_scores) @ counts.T  # (models, resamples)
-        doubled_totals = counts @ (2 * task_points).T  # (resamples, models), whole numbers
-    means /= n_tasks
-    means.sort(axis=1)
-    mean_ci = np.stack([_linear_quantile(means, q) for q in QUANTILES], axis=1)
-    mean_ci[~complete] = np.nan
-    cumulative = np.cumsum(rank_counts(doubled_totals), axis=1)
+        means = [_run(mean_intervals, part) for part in np.array_split(np.arange(n_models), _PARTS)]
+        ranks = [_run(ranks_reached, part) for part in np.array_split(np.arange(resamples), _PARTS)]
+        mean_ci = np.concatenate([part.result() for part in means])
+        cumulative = np.cumsum(sum(part.result() for part in ranks), axis=1)
+    mean_ci[np.isnan(task_scores).any(axis=1)] = np.nan
     rank_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=rank_ci)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_PARTS = min(_cores(), 4)
+"""Parts to cut the work in: one per core (numpy releases the GIL in sorts and products)."""
+_POOL = ThreadPoolExecutor(_PARTS, thread_name_prefix="bootstrap") if _PARTS > 1 else None
+
+
+def _run(work: Callable[[np.ndarray], np.ndarray], part: np.ndarray) -> Future[np.ndarray]:
+    if _POOL is None:
+        done: Future[np.ndarray] = Future()
+        done.set_result(work(part))
+        return done
+    return _POOL.submit(work, part)
 
 
 QUANTILES = (0.025, 0.975)

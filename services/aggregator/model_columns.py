@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 from mteb.models import ModelMeta
 
@@ -37,6 +38,11 @@ def zero_shot(meta: ModelMeta, task_names: frozenset[str]) -> int:
     trained_on = training_datasets(meta)
     if trained_on is None or not task_names:
         return -1
+    return _zero_shot(trained_on, task_names)
+
+
+@lru_cache(maxsize=2**16)
+def _zero_shot(trained_on: frozenset[str], task_names: frozenset[str]) -> int:
     return int(100 - 100 * (len(trained_on & task_names) / len(task_names)))
 
 

@@ -198,4 +198,7 @@ def _rows(
 
 def _nullable(values: np.ndarray) -> list[list[float | None]]:
     """Rows of python floats, NaN as None."""
-    return [[None if v != v else v for v in row] for row in values.tolist()]
+    rows = values.tolist()
+    for row in np.flatnonzero(np.isnan(values).any(axis=1)).tolist():
+        rows[row] = [None if v != v else v for v in rows[row]]
+    return rows

@@ -16,6 +16,11 @@ def test_min_ranks_give_ties_the_best_rank_row_by_row() -> None:
     assert both.tolist() == [[1, 1, 3], [3, 1, 1]]
 
 
+def test_min_ranks_of_totals_too_far_apart_for_16_bits() -> None:
+    totals = np.array([0.0, 40_000.5, 40_000.5, 1.5, 70_000.0])
+    assert min_ranks(totals).tolist() == [5, 2, 2, 4, 1]
+
+
 def test_borda_points_average_tied_ranks_and_give_nothing_for_no_score() -> None:
     scores = np.array([[0.5, 0.9], [0.5, NAN], [0.4, 0.1]])
     points = borda_points(scores, n_models=3)

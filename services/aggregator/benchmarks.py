@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -65,6 +66,7 @@ class BenchmarkUpdater:
         self.snapshot_retention_days = snapshot_retention_days
         self.mirror = ResultMirror()
         self.columns = ColumnCache(self.mirror)
+        self._refreshing = asyncio.Lock()
         self._heads: dict[str, tuple[int, datetime]] = {}
         """Per leaderboard, the version and time of this process's last write of it."""
         self.primed = False
@@ -89,20 +91,36 @@ class BenchmarkUpdater:
         """Read new results; recompute the benchmarks of `tasks` and of every changed task.
 
         The first call mirrors the store first, so only what changes after it counts as changed.
+        Each table is computed in a thread while the previous benchmark's document is written.
         """
-        if not self.primed:
-            await self.prime()
-        changed = await self.mirror.sync(self.store)
-        stored = []
-        for benchmark in benchmarks_containing(changed | set(tasks)):
-            leaderboard = await self.recompute(benchmark)
-            if leaderboard is not None:
-                stored.append(leaderboard)
-        return stored
+        async with self._refreshing:
+            if not self.primed:
+                await self.prime()
+            changed = await self.mirror.sync(self.store)
+            written: list[BenchmarkLeaderboardDoc | None] = []
+            writing: asyncio.Task[BenchmarkLeaderboardDoc | None] | None = None
+            try:
+                for benchmark in benchmarks_containing(changed | set(tasks)):
+                    table = await asyncio.to_thread(self.table, benchmark)
+                    if writing is not None:
+                        written.append(await writing)
+                    writing = asyncio.create_task(self.publish(benchmark, table))
+                if writing is not None:
+                    written.append(await writing)
+            finally:
+                if writing is not None and not writing.done():
+                    writing.cancel()
+            return [leaderboard for leaderboard in written if leaderboard is not None]
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
-        table = self.table(benchmark)
+        return await self.publish(benchmark, self.table(benchmark))
+
+    async def publish(
+        self, benchmark: mteb.Benchmark, table: BenchmarkTable
+    ) -> BenchmarkLeaderboardDoc | None:
+        """Store `table` as `benchmark`'s document and announce it; None for a table without
+        rows."""
         if not table.rows:
             return None
         leaderboard = await self.replace(

@@ -11,11 +11,15 @@ from typing import Any
 
 import mteb
 import pytest
+from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
 from services.aggregator.benchmarks import BenchmarkUpdater, benchmarks_containing
 from services.aggregator.handlers import Aggregator
+from services.aggregator.intake import result_doc
+from services.aggregator.mirror import ResultMirror
 from services.aggregator.snapshots import history
+from services.aggregator.table import build_table
 from shared.bus import RESULTS, Bus, InvalidMessage
 from shared.documents import (
     BenchmarkLeaderboardDoc,
@@ -226,3 +230,39 @@ async def test_a_new_day_keeps_the_previous_days_last_document_as_its_snapshot(
     stored = await store.snapshots_of(ENG_V2)
     assert [(s.day, s.version) for s in stored] == [(yesterday.date().isoformat(), first.version)]
     assert [s.version for s in await history(store, ENG_V2)] == [first.version, second.version]
+
+
+async def test_incremental_updates_equal_tables_rebuilt_from_scratch(seeded: Store) -> None:
+    store = seeded
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=50)
+    await updater.refresh()
+    minilm_revision = MODEL_REGISTRY[MINILM].revision or "main"
+    changes = [
+        (NEW_MODEL, "r1", 0.91),  # a new model
+        (NEW_MODEL, "r1", 0.2),  # its score changed
+        (NEW_MODEL, "r2", 0.5),  # a second revision of it
+        (MINILM, "not-the-main-one", 0.99),  # a registry model's other revision
+        (MINILM, minilm_revision, 0.01),  # its main revision's score changed
+    ]
+    for model, revision, score in changes:
+        task_result = TaskResult.model_validate(biosses_result(score))
+        await store.upsert_result(result_doc(task_result, model, revision, source="evaluator"))
+
+        updated = await updater.refresh()
+
+        rebuilt = ResultMirror()
+        await rebuilt.sync(store)
+        assert {board.name for board in updated} == {
+            b.name for b in benchmarks_containing(["BIOSSES"])
+        }
+        for board in updated:
+            benchmark = mteb.get_benchmark(board.name)
+            names = dict.fromkeys(task.metadata.name for task in benchmark.tasks)
+            rows = list(rebuilt.rows(names))
+            pool = rebuilt.models(row.model for row in rows)
+            assert board.table == build_table(benchmark, rows, pool, bootstrap_resamples=50)
+            stored = await store.get_benchmark_leaderboard(board.id)
+            assert stored is not None and (stored.version, stored.table) == (
+                board.version,
+                board.table,
+            )

@@ -179,24 +179,30 @@ def assemble(
 ) -> ScoreMatrix:
     """The matrix of `columns` (in their order; those without any result dropped)."""
     columns = [column for column in columns if len(column.model_ids)]
-    ids = np.unique(np.concatenate([c.model_ids for c in columns] or [np.zeros(0, np.int64)]))
+    if not columns:
+        empty = np.zeros((0, 0))
+        return ScoreMatrix([], [], empty, empty, np.zeros(0, np.int64), [])
+    model_ids = np.concatenate([column.model_ids for column in columns])
+    ids, rows = np.unique(model_ids, return_inverse=True)
+    sizes = [len(column.model_ids) for column in columns]
+    cells = rows * len(columns) + np.repeat(np.arange(len(columns)), sizes)
     shape = (len(ids), len(columns))
     sums, counts = np.zeros(shape), np.zeros(shape)
     revision_ids = np.full(shape, -1, dtype=np.int64)
-    required = np.zeros(len(columns))
-    partition_task = np.concatenate(
-        [np.full(c.partition_ranks.shape[1], t) for t, c in enumerate(columns)] or [np.zeros(0)]
-    ).astype(np.int64)
+    sums.flat[cells] = np.concatenate([column.sums for column in columns])
+    counts.flat[cells] = np.concatenate([column.counts for column in columns])
+    revision_ids.flat[cells] = np.concatenate([column.revision_ids for column in columns])
+    required = np.asarray([column.required for column in columns], dtype=np.float64)
+    widths = [column.partition_ranks.shape[1] for column in columns]
+    partition_task = np.repeat(np.arange(len(columns)), widths)
     partial_ranks = np.full((len(ids), len(partition_task)), np.nan)
-    first = 0
-    for t, column in enumerate(columns):
-        rows = np.searchsorted(ids, column.model_ids)
-        sums[rows, t], counts[rows, t] = column.sums, column.counts
-        revision_ids[rows, t] = column.revision_ids
-        required[t] = column.required
-        n = column.partition_ranks.shape[1]
-        partial_ranks[rows, first : first + n] = column.partition_ranks
-        first += n
+    if all(width == 1 for width in widths):  # a partition per task
+        partial_ranks.flat[cells] = np.concatenate([c.partition_ranks[:, 0] for c in columns])
+    else:
+        first = np.cumsum([0, *widths[:-1]])
+        for t, column in enumerate(columns):
+            mine = rows[sum(sizes[:t]) : sum(sizes[: t + 1])]
+            partial_ranks[mine, first[t] : first[t] + widths[t]] = column.partition_ranks
     complete = (counts > 0) & (counts >= required)
     with np.errstate(invalid="ignore", divide="ignore"):
         task_scores = np.where(complete, sums / counts, np.nan)

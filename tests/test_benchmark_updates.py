@@ -202,11 +202,15 @@ async def test_concurrent_replacements_get_distinct_versions(store: Store) -> No
         }
     )
 
-    stored = await asyncio.gather(*(store.replace_benchmark_leaderboard(board) for _ in range(5)))
+    writers = [BenchmarkUpdater(store, None) for _ in range(5)]  # as five aggregator processes
+
+    stored = await asyncio.gather(*(writer.replace(board) for writer in writers))
+    again = await writers[0].replace(board)  # its known version is stale now
 
     assert sorted(s.version for s in stored) == [1, 2, 3, 4, 5]
+    assert again.version == 6
     final = await store.get_benchmark_leaderboard(board.id)
-    assert final is not None and final.version == 5 and final.table == board.table
+    assert final is not None and final.version == 6 and final.table == board.table
 
 
 async def test_a_new_day_keeps_the_previous_days_last_document_as_its_snapshot(

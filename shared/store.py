@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnD
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.documents import (
     ApiKeyDoc,
@@ -248,6 +248,24 @@ class Store:
             if doc.source_file
         }
 
+    async def insert_result_documents(self, documents: list[dict[str, Any]]) -> set[str]:
+        """Store results made by `ResultDoc.to_mongo` that are not stored yet, in one bulk insert
+        (no lookup, no upsert); the ids of those already stored, which are left as they are."""
+        if not documents:
+            return set()
+        stamp = {"stored_us": now_us()}
+        try:
+            await self.results.insert_many([doc | stamp for doc in documents], ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            already_stored = 11000  # MongoDB's duplicate key error
+            if error.details.get("writeConcernErrors") or any(
+                e.get("code") != already_stored for e in errors
+            ):
+                raise
+            return {documents[e["index"]]["_id"] for e in errors}
+        return set()
+
     async def write_result_documents(self, documents: list[dict[str, Any]]) -> None:
         """Store results made by `ResultDoc.to_mongo` (in worker processes, say), in one bulk
         write."""
@@ -300,21 +318,6 @@ class Store:
     async def models_stored_since(self, since: int | None) -> list[ModelDoc]:
         query = {"stored_us": {"$gte": since}} if since else {}
         return [doc async for doc in _validated(self.models.find(query), ModelDoc)]
-
-    async def replace_benchmark_leaderboard(
-        self, leaderboard: BenchmarkLeaderboardDoc, attempts: int = 10
-    ) -> BenchmarkLeaderboardDoc:
-        """Store `leaderboard` whole in one write, one version above the stored one.
-
-        The write is guarded by the version it replaces, so two writers never share a version.
-        """
-        for _ in range(attempts):
-            head = await self.benchmark_leaderboard_head(leaderboard.id)
-            version = head[0] + 1 if head else 1
-            stored = leaderboard.model_copy(update={"version": version})
-            if await self.put_benchmark_leaderboard(stored):
-                return stored
-        raise ConflictError(f"leaderboard {leaderboard.id} kept changing under the update")
 
     async def benchmark_leaderboard_head(self, leaderboard_id: str) -> tuple[int, datetime] | None:
         """The stored version of a benchmark leaderboard and when it was generated."""

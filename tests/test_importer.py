@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import polars as pl
 import pytest
 from mteb.results import TaskResult
 
+from services.aggregator.intake import result_doc
+from services.aggregator.results_repo import folder_identity, read_task_result
 from shared.bus import Bus
 from shared.documents import benchmark_leaderboard_id, task_leaderboard_id
 from shared.events import LeaderboardUpdated
@@ -44,6 +48,16 @@ def identity(path: Path) -> tuple[str, str, str]:
 
 def result_files(checkout: Path) -> list[Path]:
     return sorted(p for p in checkout.glob("results/*/*/*.json") if p.name != "model_meta.json")
+
+
+@pytest.fixture
+async def other_store(mongodb_url: str) -> AsyncIterator[Store]:
+    """A second store on a fresh database of its own."""
+    store = Store(mongodb_url, f"test_{uuid.uuid4().hex[:12]}")
+    await store.ensure_indexes()
+    yield store
+    await store.client.drop_database(store.db.name)
+    await store.close()
 
 
 async def contents(store: Store) -> dict[str, list[dict[str, Any]]]:
@@ -196,3 +210,83 @@ async def test_recomputed_leaderboards_are_announced_with_small_events(
         assert any(e.leaderboard_id == stored.id and e.version == stored.version for e in events), (
             name
         )
+
+
+def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path) -> None:
+    pair = next((checkout / "results" / MINILM.replace("/", "__")).glob("*/Sprint*.json"))
+    data = json.loads(pair.read_text())
+    data["mteb_version"] = "1.12.0"  # valid as it is, but nested scores as before 1.12.48
+    for scores in data["scores"]["test"]:
+        scores["max"] = {"ap": scores.pop("max_ap"), "f1": scores.pop("max_f1")}
+    (pair.parent / "SprintBefore1.12.48.json").write_text(json.dumps(data))
+    converted = 0
+    for path in result_files(checkout):
+        expected = TaskResult.from_disk(path)
+
+        result, text = read_task_result(path.read_text(encoding="utf-8"))
+
+        assert result.model_dump_json() == expected.model_dump_json(), path
+        if text is None:
+            converted += 1
+        else:
+            assert (
+                TaskResult.model_validate_json(text).model_dump_json() == expected.model_dump_json()
+            )
+    assert converted >= 20  # the pre-1.11 format and old pair-classification scores are here
+
+
+async def test_inserting_stored_results_leaves_them_as_they_are(
+    store: Store, checkout: Path
+) -> None:
+    folder = next((checkout / "results" / MINILM.replace("/", "__")).iterdir())
+    model, revision, _ = folder_identity(folder)
+    docs = [
+        result_doc(TaskResult.from_disk(folder / f"{task}.json"), model, revision, source="import")
+        for task in ("BIOSSES", "STSBenchmark", "SICK-R")
+    ]
+    first = [doc.to_mongo() for doc in docs[:2]]
+    again = [docs[1].to_mongo() | {"main_score": 0.5}, docs[2].to_mongo()]
+
+    assert await store.insert_result_documents(first) == set()
+    before = await store.results.find_one({"_id": docs[1].id})
+    assert await store.insert_result_documents(again) == {docs[1].id}
+
+    assert await store.results.find_one({"_id": docs[1].id}) == before
+    assert await store.results.count_documents({}) == 3
+
+
+async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store_does(
+    store: Store, other_store: Store, checkout: Path, tmp_path: Path
+) -> None:
+    """Results stored already (from an older copy of some files, or by an evaluator under the
+    same key) are compared and replaced; the rest inserted."""
+    part = copy_checkout(tmp_path / "part", MODELS[:2])
+    older = next((part / "results" / MINILM.replace("/", "__")).glob("*/BIOSSES.json"))
+    data = json.loads(older.read_text())
+    data["scores"]["test"][0]["main_score"] = 0.5
+    older.write_text(json.dumps(data))
+    await run_import(store, part, resamples=0)
+    bge = next((checkout / "results" / "BAAI__bge-base-en-v1.5").glob("*/model_meta.json")).parent
+    model, revision, _ = folder_identity(bge)
+    evaluated = json.loads((bge / "BIOSSES.json").read_text())
+    evaluated["scores"]["test"][0]["main_score"] = 0.25
+    live = result_doc(TaskResult.model_validate(evaluated), model, revision, source="evaluator")
+    await store.upsert_result(live)
+
+    over = await run_import(store, checkout, resamples=0)
+    empty = await run_import(other_store, checkout, resamples=0)
+
+    kept = len(result_files(part)) - 1
+    assert (over.stored, over.unchanged) == (empty.stored - kept, kept)
+    volatile = {"stored_us", "evaluated_at"}  # when stored; files without a date: when read
+    for name in ("results", "models"):
+        ours, theirs = await asyncio.gather(
+            *(s.db[name].find({}).sort("_id", 1).to_list() for s in (store, other_store))
+        )
+        assert [_without(doc, volatile) for doc in ours] == [
+            _without(doc, volatile) for doc in theirs
+        ], name
+
+
+def _without(document: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key not in fields}

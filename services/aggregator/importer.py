@@ -1,7 +1,8 @@
 """Import of a checkout of the public MTEB results repository into the store.
 
 Files are read and converted in worker processes (`results_repo`) while the main process
-writes; only results whose content changed are written (bulk writes), so a second import of the
+writes; only results whose content changed are written (bulk writes, the next batch sent while
+the store writes the last, new results inserted without a lookup), so a second import of the
 same files writes nothing and recomputes nothing (and validates nothing again: a file whose
 bytes hash as the stored one's is taken as unchanged). `experiments/` folders (runs with non-default
 model settings) are skipped and reported: mteb's leaderboard shows them as rows of their own,
@@ -36,6 +37,9 @@ from shared.documents import ModelDoc, ModelRevision
 from shared.store import Store
 
 WRITE_BATCH = 500
+"""Results per bulk write at most, unless fewer are at hand when the store is ready for more."""
+WRITES_IN_FLIGHT = 2
+"""Bulk writes sent and not yet answered at most: the store has the next one at hand."""
 FOLDERS_PER_TASK = 8
 
 
@@ -82,33 +86,14 @@ class Importer:
         report = ImportReport()
         root = results_folder(path)
         folders = revision_folders(root)
-        known = _by_folder(await self.store.imported_files(file_names(root, folders)))
-        kept: dict[str, str] = {}
+        known = await self.store.imported_files(file_names(root, folders))
         revisions: dict[str, dict[str, str | None]] = {}
-        written_tasks: set[str] = set()
-        pending: list[PreparedResult] = []
-        chunks = [
-            folders[start : start + FOLDERS_PER_TASK]
-            for start in range(0, len(folders), FOLDERS_PER_TASK)
-        ]
-        loop = asyncio.get_running_loop()
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-            reads = [
-                loop.run_in_executor(pool, read_folders, root, chunk, _known_in(known, chunk))
-                for chunk in chunks
-            ]
-            for done, chunk_read in enumerate(reads, start=1):
-                for read in await chunk_read:
-                    pending += self._take(read, report, kept, revisions)
-                if len(pending) >= WRITE_BATCH:
-                    written_tasks |= await self._write_results(pending, report)
-                    pending = []
-                folders_done = min(done * FOLDERS_PER_TASK, len(folders))
-                self.progress(
-                    Progress(folders_done, len(folders), report.stored, len(report.skipped))
-                )
-        written_tasks |= await self._write_results(pending, report)
+        writes = _Writes(self.store, report, {result_id for _, result_id in known.values()})
+        try:
+            await self._read(root, folders, known, report, revisions, writes)
+            written_tasks = await writes.finish()
+        finally:
+            await writes.cancel()
         self.progress(Progress(len(folders), len(folders), report.stored, len(report.skipped)))
         changed_models = await self._write_models(revisions, report)
         if self.updater is not None and (written_tasks or changed_models):
@@ -119,6 +104,47 @@ class Importer:
                 await refresh_task_leaderboard(self.store, self.updater.bus, task)
         report.seconds = time.perf_counter() - started
         return report
+
+    async def _read(
+        self,
+        root: Path,
+        folders: list[Path],
+        known: KnownFiles,
+        report: ImportReport,
+        revisions: dict[str, dict[str, str | None]],
+        writes: _Writes,
+    ) -> None:
+        """Read and convert `folders` in worker processes; their results taken in path order and
+        written in batches while the workers go on."""
+        by_folder = _by_folder(known)
+        kept: dict[str, str] = {}
+        pending: list[PreparedResult] = []
+        chunks = [
+            folders[start : start + FOLDERS_PER_TASK]
+            for start in range(0, len(folders), FOLDERS_PER_TASK)
+        ]
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            reads = [
+                loop.run_in_executor(pool, read_folders, root, chunk, _known_in(by_folder, chunk))
+                for chunk in chunks
+            ]
+            try:
+                for done, chunk_read in enumerate(reads, start=1):
+                    for read in await chunk_read:
+                        pending += self._take(read, report, kept, revisions)
+                    if len(pending) >= WRITE_BATCH or (pending and writes.can_start):
+                        await writes.start(pending)
+                        pending = []
+                    folders_done = min(done * FOLDERS_PER_TASK, len(folders))
+                    self.progress(
+                        Progress(folders_done, len(folders), report.stored, len(report.skipped))
+                    )
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # a failed write: read no further
+                raise
+        await writes.start(pending)
 
     @staticmethod
     def _take(
@@ -144,17 +170,6 @@ class Importer:
             kept[doc.id] = doc.source
             taken.append(doc)
         return taken
-
-    async def _write_results(self, results: list[PreparedResult], report: ImportReport) -> set[str]:
-        """Write the results whose content differs from the stored one; their tasks."""
-        if not results:
-            return set()
-        stored = await self.store.result_digests([doc.id for doc in results])
-        changed = [doc for doc in results if stored.get(doc.id) != doc.digest]
-        await self.store.write_result_documents([doc.document for doc in changed])
-        report.stored += len(changed)
-        report.unchanged += len(results) - len(changed)
-        return {doc.task for doc in changed}
 
     async def _write_models(
         self, revisions: dict[str, dict[str, str | None]], report: ImportReport
@@ -202,3 +217,63 @@ def _known_in(known: dict[str, KnownFiles], folders: list[Path]) -> KnownFiles:
         for folder in folders
         for name, entry in known.get(f"{folder.parent.name}/{folder.name}", {}).items()
     }
+
+
+class _Writes:
+    """Result batches written while the next ones are read and converted: at most
+    `WRITES_IN_FLIGHT` at once, so the store always has the next batch at hand.
+
+    A result whose id no stored file names is inserted without a lookup (on an empty store,
+    every one); only those found stored already have their digests compared and, when they
+    differ, are replaced.
+    """
+
+    def __init__(self, store: Store, report: ImportReport, stored_ids: set[str]) -> None:
+        self.store = store
+        self.report = report
+        self.stored_ids = stored_ids
+        self.tasks: set[str] = set()
+        self.running: set[asyncio.Task[None]] = set()
+
+    @property
+    def can_start(self) -> bool:
+        """Whether a write would start at once (the store would otherwise soon wait for one)."""
+        return len(self.running) < WRITES_IN_FLIGHT
+
+    async def start(self, results: list[PreparedResult]) -> None:
+        """Begin writing `results`, once fewer than `WRITES_IN_FLIGHT` writes are running."""
+        if not results:
+            return
+        while len(self.running) >= WRITES_IN_FLIGHT:
+            await self._wait(asyncio.FIRST_COMPLETED)
+        self.running.add(asyncio.create_task(self._write(results)))
+
+    async def finish(self) -> set[str]:
+        """Wait for every write; the tasks whose results were written."""
+        while self.running:
+            await self._wait(asyncio.ALL_COMPLETED)
+        return self.tasks
+
+    async def cancel(self) -> None:
+        """Stop the writes still running (after a failure)."""
+        for write in self.running:
+            write.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
+        self.running.clear()
+
+    async def _wait(self, when: str) -> None:
+        done, self.running = await asyncio.wait(self.running, return_when=when)
+        for write in done:
+            write.result()
+
+    async def _write(self, results: list[PreparedResult]) -> None:
+        new = [doc for doc in results if doc.id not in self.stored_ids]
+        found = await self.store.insert_result_documents([doc.document for doc in new])
+        stored = [doc for doc in results if doc.id in self.stored_ids or doc.id in found]
+        digests = await self.store.result_digests([doc.id for doc in stored]) if stored else {}
+        changed = [doc for doc in stored if digests.get(doc.id) != doc.digest]
+        await self.store.write_result_documents([doc.document for doc in changed])
+        written = [doc for doc in new if doc.id not in found] + changed
+        self.report.stored += len(written)
+        self.report.unchanged += len(results) - len(written)
+        self.tasks |= {doc.task for doc in written}

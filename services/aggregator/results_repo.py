@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mteb.results import TaskResult
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from pydantic import ValidationError
 
 from services.aggregator.intake import InvalidResultError, result_doc
@@ -24,6 +25,9 @@ MODEL_META = "model_meta.json"
 EXPERIMENTS = "experiments"
 PAIR_SCORES_FIXED_IN = Version("1.12.48")
 """mteb's `from_disk` rewrites pair-classification scores of files older than this."""
+HISTORIC_BEFORE = Version("1.11.0")
+"""mteb's `from_disk` converts files of this format (or without `mteb_version`) that do not
+validate as they are."""
 
 
 class ImportSourceError(ValueError):
@@ -86,27 +90,36 @@ def revision_folders(results: Path) -> list[Path]:
     )
 
 
-def read_task_result(path: Path, text: str) -> tuple[TaskResult, str | None]:
-    """One result file (`text` its content), read as mteb's `TaskResult.from_disk` reads it,
-    its fast path first; with it the file's text when mteb takes it as it is, None when mteb
-    converts it."""
+def read_task_result(text: str) -> tuple[TaskResult, str | None]:
+    """One result file's text, read as mteb's `TaskResult.from_disk` reads it (the same
+    validation, old formats converted and old pair-classification scores fixed by mteb's own
+    code), the text validated once; with it the text when mteb takes it as it is, None when mteb
+    changes it."""
     try:
         result = TaskResult.model_validate_json(text)
     except ValidationError as invalid:
-        try:
-            return TaskResult.from_disk(path), None  # the pre-1.11 format, converted
-        except Exception:
-            raise invalid from None
-    if result.mteb_version and _older(result.mteb_version, PAIR_SCORES_FIXED_IN):
-        return TaskResult.from_disk(path), None
+        return _converted(text, invalid), None
+    version = TaskResult._parse_mteb_version_min(result.mteb_version)
+    if version is not None and version < PAIR_SCORES_FIXED_IN:
+        TaskResult._fix_pair_classification_scores(result)
+        return result, None
     return result, text
 
 
-def _older(version: str, than: Version) -> bool:
+def _converted(text: str, invalid: ValidationError) -> TaskResult:
+    """`from_disk`'s fallback for a file that does not validate as it is: the pre-1.11 format
+    (or no `mteb_version`) converted by mteb; else, or when that fails, `invalid` is raised."""
     try:
-        return Version(version) < than
-    except InvalidVersion:
-        return False
+        data = json.loads(text)
+        version = TaskResult._parse_mteb_version_min(data.get("mteb_version"))
+        if "mteb_version" in data and (version is None or version >= HISTORIC_BEFORE):
+            raise invalid
+        result = TaskResult._convert_from_before_v1_11_0(data)
+        if version is not None and version < PAIR_SCORES_FIXED_IN:
+            TaskResult._fix_pair_classification_scores(result)
+    except Exception:
+        raise invalid from None
+    return result
 
 
 def folder_identity(folder: Path) -> tuple[str, str, str | None]:
@@ -149,7 +162,7 @@ def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) 
             if sha == stored_sha:
                 read.unchanged.append((stored_id, str(path)))
                 continue
-            task_result, text = read_task_result(path, content.decode("utf-8"))
+            task_result, text = read_task_result(content.decode("utf-8"))
             doc = result_doc(
                 task_result,
                 read.model,
@@ -173,12 +186,13 @@ def read_folders(
 
 
 def file_names(root: Path, folders: list[Path]) -> list[str]:
-    """The result files' paths inside `root`, as `read_folder` names them."""
+    """The result files' paths inside `root`, as `read_folder` names them (`folders` being
+    `revision_folders(root)`)."""
     return [
-        path.relative_to(root).as_posix()
+        f"{folder.parent.name}/{folder.name}/{name}"
         for folder in folders
-        for path in folder.glob("*.json")
-        if path.name != MODEL_META
+        for name in os.listdir(folder)
+        if name.endswith(".json") and name != MODEL_META
     ]
 
 

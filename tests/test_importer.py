@@ -15,6 +15,7 @@ import pytest
 from mteb.results import TaskResult
 
 from services.aggregator.intake import result_doc
+from services.aggregator.rankings import task_leaderboard
 from services.aggregator.results_repo import folder_identity, read_task_result
 from shared.bus import Bus
 from shared.documents import benchmark_leaderboard_id, task_leaderboard_id
@@ -94,6 +95,10 @@ async def test_task_leaderboards_rank_the_imported_results(store: Store, checkou
     scores = [row.main_score for row in board.rows]
     assert scores == sorted(scores, reverse=True)
     assert all(row.submission_id is None for row in board.rows)
+    for task in ("BIOSSES", "STSBenchmark", "Banking77Classification"):
+        stored = await store.get_leaderboard(task_leaderboard_id(task))
+        expected = task_leaderboard(task, await store.results_for_task(task))
+        assert stored is not None and stored.rows == expected.rows
 
 
 async def test_experiment_runs_are_skipped_and_reported(store: Store, checkout: Path) -> None:

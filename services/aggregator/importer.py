@@ -100,8 +100,11 @@ class Importer:
             await self.updater.prime()
             tasks = written_tasks | self.updater.mirror.tasks_of_models(changed_models)
             report.benchmarks = [stored.name for stored in await self.updater.refresh(tasks)]
+            mirror = self.updater.mirror  # synced by the refresh: every stored result
             for task in sorted(written_tasks):
-                await refresh_task_leaderboard(self.store, self.updater.bus, task)
+                await refresh_task_leaderboard(
+                    self.store, self.updater.bus, task, mirror.results_of_task(task)
+                )
         report.seconds = time.perf_counter() - started
         return report
 

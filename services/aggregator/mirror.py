@@ -67,6 +67,7 @@ class ResultMirror:
 
     def __init__(self) -> None:
         self.by_task: dict[str, dict[str, ResultRow]] = {}
+        self.listings: dict[str, dict[str, ResultDoc]] = {}
         self.model_docs: dict[str, ModelDoc] = {}
         self._tasks_of_model: dict[str, set[str]] = {}
         self._unsorted: set[str] = set()
@@ -95,7 +96,12 @@ class ResultMirror:
 
     def add(self, result: ResultDoc) -> bool:
         """Mirror one stored result; whether it changed anything."""
+        self.listings.setdefault(result.task, {})[result.id] = result
         return self.put(result.id, result_row(result))
+
+    def results_of_task(self, task: str) -> list[ResultDoc]:
+        """The mirrored results of `task`, without their TaskResult, as the store lists them."""
+        return list(self.listings.get(task, {}).values())
 
     def put(self, result_id: str, row: ResultRow) -> bool:
         """Mirror `row` as the result `result_id`; whether it changed anything."""

@@ -248,6 +248,10 @@ class Store:
             if doc.source_file
         }
 
+    async def holds_results(self) -> bool:
+        """Whether any result is stored."""
+        return await self.results.find_one({}, {"_id": 1}) is not None
+
     async def insert_result_documents(self, documents: list[dict[str, Any]]) -> set[str]:
         """Store results made by `ResultDoc.to_mongo` that are not stored yet, in one bulk insert
         (no lookup, no upsert); the ids of those already stored, which are left as they are."""
@@ -276,10 +280,14 @@ class Store:
                 ordered=False,
             )
 
-    async def results_stored_since(self, since: int | None) -> list[ResultDoc]:
-        """Results stored at or after `since` (µs, see `now_us`; all when None), without their
-        TaskResult, in no particular order."""
-        query = {"stored_us": {"$gte": since}} if since else {}
+    async def results_stored_since(
+        self, since: int | None, source: str | None = None
+    ) -> list[ResultDoc]:
+        """Results stored at or after `since` (µs, see `now_us`; all when None), of `source`
+        only when given, without their TaskResult, in no particular order."""
+        query: dict[str, Any] = {"stored_us": {"$gte": since}} if since else {}
+        if source is not None:
+            query["source"] = source
         cursor = self.results.find(query, RESULT_LISTING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 

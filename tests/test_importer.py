@@ -14,7 +14,10 @@ import polars as pl
 import pytest
 from mteb.results import TaskResult
 
+from services.aggregator.benchmarks import BenchmarkUpdater
+from services.aggregator.importer import Importer
 from services.aggregator.intake import result_doc
+from services.aggregator.mirror import ResultMirror
 from services.aggregator.rankings import task_leaderboard
 from services.aggregator.results_repo import folder_identity, read_task_result
 from shared.bus import Bus
@@ -295,3 +298,31 @@ async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store
 
 def _without(document: dict[str, Any], fields: set[str]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key not in fields}
+
+
+async def test_a_first_import_mirrors_its_writes_as_reading_them_back_would(
+    store: Store, checkout: Path
+) -> None:
+    await store.ensure_aggregation_indexes()
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
+    biosses = next(checkout.glob("results/*/*/BIOSSES.json"))
+    live = result_doc(TaskResult.from_disk(biosses), "org/live-model", "r1", source="evaluator")
+    insert = store.insert_result_documents
+
+    async def insert_beside_a_live_result(documents: list[dict[str, Any]]) -> set[str]:
+        if live.id not in updater.mirror.listings.get("BIOSSES", {}):
+            await store.upsert_result(live)  # the aggregator, during the import
+        return await insert(documents)
+
+    store.insert_result_documents = insert_beside_a_live_result  # type: ignore[method-assign]
+    report = await Importer(store, updater, workers=2).run(checkout)
+
+    read_back = ResultMirror()
+    await read_back.sync(store)
+    assert report.stored > 0 and report.benchmarks
+    assert updater.mirror.by_task == read_back.by_task
+    assert live.id in updater.mirror.by_task["BIOSSES"]
+    assert {task: set(docs) for task, docs in updater.mirror.listings.items()} == {
+        task: set(docs) for task, docs in read_back.listings.items()
+    }
+    assert updater.mirror.model_docs == read_back.model_docs

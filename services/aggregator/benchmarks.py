@@ -87,8 +87,11 @@ class BenchmarkUpdater:
         models = self.mirror.models(matrix.models)
         return summary_table(benchmark.name, matrix, models, self.bootstrap_resamples, seed=0)
 
-    async def refresh(self, tasks: Iterable[str] = ()) -> list[BenchmarkLeaderboardDoc]:
-        """Read new results; recompute the benchmarks of `tasks` and of every changed task.
+    async def refresh(
+        self, tasks: Iterable[str] = (), sync: bool = True
+    ) -> list[BenchmarkLeaderboardDoc]:
+        """Read new results (unless the caller just synced the mirror: `sync` False); recompute
+        the benchmarks of `tasks` and of every changed task.
 
         The first call mirrors the store first, so only what changes after it counts as changed.
         Each table is computed in a thread while the previous benchmark's document is written.
@@ -96,7 +99,7 @@ class BenchmarkUpdater:
         async with self._refreshing:
             if not self.primed:
                 await self.prime()
-            changed = await self.mirror.sync(self.store)
+            changed = await self.mirror.sync(self.store) if sync else set()
             written: list[BenchmarkLeaderboardDoc | None] = []
             writing: asyncio.Task[BenchmarkLeaderboardDoc | None] | None = None
             try:

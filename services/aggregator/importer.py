@@ -21,8 +21,10 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from services.aggregator.benchmarks import BenchmarkUpdater
+from services.aggregator.mirror import ResultMirror
 from services.aggregator.results_repo import (
     FolderRead,
     PreparedResult,
@@ -33,8 +35,8 @@ from services.aggregator.results_repo import (
     revision_folders,
 )
 from services.aggregator.task_boards import refresh_task_leaderboard
-from shared.documents import ModelDoc, ModelRevision
-from shared.store import Store
+from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
+from shared.store import RESULT_LISTING, Store
 
 WRITE_BATCH = 500
 """Results per bulk write at most, unless fewer are at hand when the store is ready for more."""
@@ -82,13 +84,20 @@ class Importer:
         self.workers = workers or os.cpu_count() or 1
 
     async def run(self, path: Path) -> ImportReport:
-        started = time.perf_counter()
+        started, began_us = time.perf_counter(), now_us()
         report = ImportReport()
         root = results_folder(path)
         folders = revision_folders(root)
         known = await self.store.imported_files(file_names(root, folders))
         revisions: dict[str, dict[str, str | None]] = {}
-        writes = _Writes(self.store, report, {result_id for _, result_id in known.values()})
+        # Into an empty store, the updater mirrors what is written instead of reading it back.
+        adopting = (
+            self.updater is not None
+            and not self.updater.primed
+            and not await self.store.holds_results()
+        )
+        mirror = self.updater.mirror if adopting and self.updater is not None else None
+        writes = _Writes(self.store, report, {r for _, r in known.values()}, mirror)
         try:
             await self._read(root, folders, known, report, revisions, writes)
             written_tasks = await writes.finish()
@@ -97,9 +106,14 @@ class Importer:
         self.progress(Progress(len(folders), len(folders), report.stored, len(report.skipped)))
         changed_models = await self._write_models(revisions, report)
         if self.updater is not None and (written_tasks or changed_models):
-            await self.updater.prime()
+            if adopting:
+                await self.updater.mirror.catch_up(self.store, began_us)
+                self.updater.primed = True
+            else:
+                await self.updater.prime()
             tasks = written_tasks | self.updater.mirror.tasks_of_models(changed_models)
-            report.benchmarks = [stored.name for stored in await self.updater.refresh(tasks)]
+            refreshed = await self.updater.refresh(tasks, sync=False)
+            report.benchmarks = [stored.name for stored in refreshed]
             mirror = self.updater.mirror  # synced by the refresh: every stored result
             for task in sorted(written_tasks):
                 await refresh_task_leaderboard(
@@ -231,10 +245,18 @@ class _Writes:
     differ, are replaced.
     """
 
-    def __init__(self, store: Store, report: ImportReport, stored_ids: set[str]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        report: ImportReport,
+        stored_ids: set[str],
+        mirror: ResultMirror | None = None,
+    ) -> None:
         self.store = store
         self.report = report
         self.stored_ids = stored_ids
+        self.mirror = mirror
+        """Where written results are mirrored, when given."""
         self.tasks: set[str] = set()
         self.running: set[asyncio.Task[None]] = set()
 
@@ -277,6 +299,16 @@ class _Writes:
         changed = [doc for doc in stored if digests.get(doc.id) != doc.digest]
         await self.store.write_result_documents([doc.document for doc in changed])
         written = [doc for doc in new if doc.id not in found] + changed
+        if self.mirror is not None:
+            for doc in written:
+                self.mirror.add(listing(doc.document))
         self.report.stored += len(written)
         self.report.unchanged += len(results) - len(written)
         self.tasks |= {doc.task for doc in written}
+
+
+def listing(document: dict[str, Any]) -> ResultDoc:
+    """The result of a stored document as the store lists it: without its TaskResult."""
+    return ResultDoc.model_validate(
+        {key: value for key, value in document.items() if key not in RESULT_LISTING}
+    )

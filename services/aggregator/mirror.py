@@ -78,9 +78,28 @@ class ResultMirror:
 
     async def sync(self, store: Store) -> set[str]:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
-        changed: set[str] = set()
         since = self._synced_us - SYNC_MARGIN_US if self._synced_us else None
         self._synced_us = now_us()
+        changed = await self._read_models(store, since)
+        for result in await store.results_stored_since(since):
+            if self.add(result):
+                changed.add(result.task)
+        return changed
+
+    async def catch_up(self, store: Store, began_us: int) -> set[str]:
+        """Mirror the live results and model metadata stored since `began_us`, after an import
+        into an empty store `add`ed its own results instead of reading them back; from then
+        on, synced as of now. (Another import running at the same time recomputes its own.)"""
+        since = began_us - SYNC_MARGIN_US
+        self._synced_us = now_us()
+        changed = await self._read_models(store, since)
+        for result in await store.results_stored_since(since, source="evaluator"):
+            if self.add(result):
+                changed.add(result.task)
+        return changed
+
+    async def _read_models(self, store: Store, since: int | None) -> set[str]:
+        changed: set[str] = set()
         for model in await store.models_stored_since(since):
             if self.model_docs.get(model.id) != model:
                 self.model_docs[model.id] = model
@@ -89,9 +108,6 @@ class ResultMirror:
                 for task in tasks:
                     self.versions[task] = self.versions.get(task, 0) + 1
                 changed |= tasks
-        for result in await store.results_stored_since(since):
-            if self.add(result):
-                changed.add(result.task)
         return changed
 
     def add(self, result: ResultDoc) -> bool:

@@ -94,9 +94,9 @@ async def part_import(checkout: Path, url: str) -> dict[str, Any]:
     refresh = updater.refresh
     timing: dict[str, float] = {}
 
-    async def timed_refresh(tasks: Any = ()) -> Any:
+    async def timed_refresh(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        stored = await refresh(tasks)
+        stored = await refresh(*args, **kwargs)
         timing["recompute_s"] = time.perf_counter() - started
         return stored
 

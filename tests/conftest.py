@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,21 @@ def mongodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop(process)
 
 
-@pytest.fixture
-async def store(mongodb_url: str) -> AsyncIterator[Store]:
-    """A store on a fresh database of its own."""
+@asynccontextmanager
+async def fresh_store(mongodb_url: str) -> AsyncIterator[Store]:
+    """A store on a fresh database of its own, dropped afterwards."""
     store = Store(mongodb_url, f"test_{uuid.uuid4().hex[:12]}")
     await store.ensure_indexes()
     yield store
     await store.client.drop_database(store.db.name)
     await store.close()
+
+
+@pytest.fixture
+async def store(mongodb_url: str) -> AsyncIterator[Store]:
+    """A store on a fresh database of its own."""
+    async with fresh_store(mongodb_url) as store:
+        yield store
 
 
 @pytest.fixture

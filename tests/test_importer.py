@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from shared.documents import benchmark_leaderboard_id, task_leaderboard_id
 from shared.events import LeaderboardUpdated
 from shared.store import Store
 from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.conftest import fresh_store
 from tests.mteb_oracle import mteb_summary
 from tests.results_repo import load_mteb_results
 
@@ -57,11 +57,8 @@ def result_files(checkout: Path) -> list[Path]:
 @pytest.fixture
 async def other_store(mongodb_url: str) -> AsyncIterator[Store]:
     """A second store on a fresh database of its own."""
-    store = Store(mongodb_url, f"test_{uuid.uuid4().hex[:12]}")
-    await store.ensure_indexes()
-    yield store
-    await store.client.drop_database(store.db.name)
-    await store.close()
+    async with fresh_store(mongodb_url) as store:
+        yield store
 
 
 async def contents(store: Store) -> dict[str, list[dict[str, Any]]]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.aggregator.borda import borda_points, min_ranks
+from services.aggregator.borda import average_ranks, min_ranks, points_of
 from services.aggregator.uncertainty import bootstrap, tie_groups
 
 NAN = np.nan
+
+
+def borda_points(partial_means: np.ndarray, n_models: int) -> np.ndarray:
+    """mteb's Borda points of each model (rows) in each partition (columns)."""
+    return points_of(average_ranks(partial_means), n_models)
 
 
 def test_min_ranks_give_ties_the_best_rank_row_by_row() -> None:

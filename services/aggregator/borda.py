@@ -5,17 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def borda_points(partial_means: np.ndarray, n_models: int) -> np.ndarray:
-    """Points of each model (rows) in each partition (columns): `n_models − rank`.
-
-    The rank is the model's rank by score, best first, among the models with a score in that
-    partition, ties sharing their average rank (polars' `rank("average", descending=True)`).
-    A model without a score gets 0. `n_models` is mteb's count: the rows of its summary table,
-    which may be fewer than the models ranked in a partition (mteb ranks partial scores too).
-    """
-    return points_of(average_ranks(partial_means), n_models)
-
-
 def average_ranks(partial_means: np.ndarray) -> np.ndarray:
     """Each model's (row's) rank in each partition (column) by score, best first, ties sharing
     their average rank; NaN without a score. A column's ranks depend on that column only."""
@@ -31,7 +20,12 @@ def average_ranks(partial_means: np.ndarray) -> np.ndarray:
 
 
 def points_of(ranks: np.ndarray, n_models: int) -> np.ndarray:
-    """Borda points of `average_ranks`: `n_models − rank`, 0 without a rank."""
+    """Borda points of `average_ranks`: `n_models − rank`, 0 without a rank.
+
+    `n_models` is mteb's count: the rows of its summary table, which may be fewer than the
+    models ranked in a partition (mteb ranks partial scores too, as polars' `rank("average",
+    descending=True)` over the models with a score).
+    """
     return np.where(np.isnan(ranks), 0.0, n_models - ranks)
 
 

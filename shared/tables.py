@@ -60,9 +60,9 @@ class BenchmarkTable(BaseModel):
     seed: int | None = None
 
 
-ROW_FIELDS = tuple(BenchmarkRow.model_fields)
-_ROW_SCALARS = tuple(f for f in ROW_FIELDS if f not in ("type_means", "task_scores"))
-_ROW_FIELDS_SET = frozenset(ROW_FIELDS)
+_ROW_FIELDS = tuple(BenchmarkRow.model_fields)
+_ROW_SCALARS = tuple(f for f in _ROW_FIELDS if f not in ("type_means", "task_scores"))
+_ROW_FIELDS_SET = frozenset(_ROW_FIELDS)
 
 
 def trusted_row(values: dict[str, Any]) -> BenchmarkRow:
@@ -116,7 +116,7 @@ _JSON: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 def from_compact_json(text: str) -> BenchmarkTable:
     """The table `compact_json` wrote; values are validated as the fields' types."""
     data = json.loads(text)
-    if "row_fields" not in data:  # written whole by `model_dump_json` (before version 0.2)
+    if "row_fields" not in data:  # written whole by `model_dump_json`, before the compact form
         return BenchmarkTable.model_validate(data)
     fields, tasks, task_types = data.pop("row_fields"), data["tasks"], data["task_types"]
     rows = []

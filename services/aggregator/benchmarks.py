@@ -76,6 +76,12 @@ class BenchmarkUpdater:
         await self.mirror.sync(self.store)
         self.primed = True
 
+    async def catch_up(self, began_us: int) -> None:
+        """Prime an unprimed mirror that was given an import's own writes (into an empty store)
+        as they were made: only what others stored since `began_us` is read."""
+        await self.mirror.catch_up(self.store, began_us)
+        self.primed = True
+
     def table(
         self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None
     ) -> BenchmarkTable:

@@ -107,17 +107,16 @@ class Importer:
         changed_models = await self._write_models(revisions, report)
         if self.updater is not None and (written_tasks or changed_models):
             if adopting:
-                await self.updater.mirror.catch_up(self.store, began_us)
-                self.updater.primed = True
+                await self.updater.catch_up(began_us)
             else:
                 await self.updater.prime()
             tasks = written_tasks | self.updater.mirror.tasks_of_models(changed_models)
             refreshed = await self.updater.refresh(tasks, sync=False)
             report.benchmarks = [stored.name for stored in refreshed]
-            mirror = self.updater.mirror  # synced by the refresh: every stored result
+            synced = self.updater.mirror  # by `prime` or `catch_up`: every stored result
             for task in sorted(written_tasks):
                 await refresh_task_leaderboard(
-                    self.store, self.updater.bus, task, mirror.results_of_task(task)
+                    self.store, self.updater.bus, task, synced.results_of_task(task)
                 )
         report.seconds = time.perf_counter() - started
         return report

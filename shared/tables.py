@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -61,7 +62,8 @@ class BenchmarkTable(BaseModel):
 
 
 _ROW_FIELDS = tuple(BenchmarkRow.model_fields)
-_ROW_SCALARS = tuple(f for f in _ROW_FIELDS if f not in ("type_means", "task_scores"))
+ROW_SCALARS = tuple(f for f in _ROW_FIELDS if f not in ("type_means", "task_scores"))
+"""The fields of a compact row before its type means and task scores, in order."""
 _ROW_FIELDS_SET = frozenset(_ROW_FIELDS)
 
 
@@ -78,19 +80,50 @@ def trusted_row(values: dict[str, Any]) -> BenchmarkRow:
     return row
 
 
+@dataclass(frozen=True)
+class CompactTable:
+    """A summary table with each row a list: the values of `ROW_SCALARS` (intervals as
+    tuples), then the type means in the order of `task_types` and the task scores in the order
+    of `tasks`. The form tables are computed and stored in; `table()` gives the row objects."""
+
+    benchmark: str
+    tasks: list[str]
+    task_types: list[str]
+    rows: list[list[Any]]
+    bootstrap_resamples: int = 0
+    seed: int | None = None
+
+    @classmethod
+    def of(cls, table: BenchmarkTable) -> CompactTable:
+        scalars = operator.attrgetter(*ROW_SCALARS)
+        type_means = _values_getter(table.task_types)
+        task_scores = _values_getter(table.tasks)
+        rows = [
+            [*scalars(row), type_means(row.type_means), task_scores(row.task_scores)]
+            for row in table.rows
+        ]
+        return cls(**table.model_dump(exclude={"rows"}), rows=rows)
+
+    def to_json(self) -> str:
+        """JSON of the compact form: a third of the size of the table's `model_dump_json`."""
+        header = {field.name: getattr(self, field.name) for field in fields(self)}
+        return _JSON.dump_json(header | {"row_fields": ROW_SCALARS}).decode()
+
+    def table(self) -> BenchmarkTable:
+        """The table with its rows as BenchmarkRows (trusted: the values are already typed)."""
+        rows = []
+        for values in self.rows:
+            row = dict(zip(ROW_SCALARS, values[:-2], strict=True))
+            row["type_means"] = dict(zip(self.task_types, values[-2], strict=True))
+            row["task_scores"] = dict(zip(self.tasks, values[-1], strict=True))
+            rows.append(trusted_row(row))
+        header = {field.name: getattr(self, field.name) for field in fields(self)}
+        return BenchmarkTable.model_construct(**header | {"rows": rows})
+
+
 def compact_json(table: BenchmarkTable) -> str:
-    """`table` as JSON with each row a list (scalars, then type means and task scores in the
-    order of `task_types` and `tasks`): a third of the size of its `model_dump_json`."""
-    scalars = operator.attrgetter(*_ROW_SCALARS)
-    type_means = _values_getter(table.task_types)
-    task_scores = _values_getter(table.tasks)
-    rows = [
-        [*scalars(row), type_means(row.type_means), task_scores(row.task_scores)]
-        for row in table.rows
-    ]
-    header = table.model_dump(exclude={"rows"})
-    compact = header | {"row_fields": _ROW_SCALARS, "rows": rows}
-    return _JSON.dump_json(compact).decode()
+    """`table` as `CompactTable` JSON."""
+    return CompactTable.of(table).to_json()
 
 
 def _values_getter(keys: list[str]) -> Callable[[dict[str, float | None]], list[float | None]]:
@@ -114,7 +147,7 @@ _JSON: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 
 def from_compact_json(text: str) -> BenchmarkTable:
-    """The table `compact_json` wrote; values are validated as the fields' types."""
+    """The table `CompactTable.to_json` wrote; values are validated as the fields' types."""
     data = json.loads(text)
     if "row_fields" not in data:  # written whole by `model_dump_json`, before the compact form
         return BenchmarkTable.model_validate(data)

@@ -13,11 +13,12 @@ import mteb
 from services.aggregator.columns import ColumnCache
 from services.aggregator.mirror import ResultMirror
 from services.aggregator.snapshots import prune_snapshots, take_snapshot
-from services.aggregator.table import BenchmarkTable, summary_table
+from services.aggregator.table import BenchmarkTable, summary_values
 from services.aggregator.task_boards import announce
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
 from shared.store import ConflictError, Store
+from shared.tables import CompactTable
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,13 @@ class BenchmarkUpdater:
 
         Raises ValueError for names that are not tasks of the benchmark.
         """
+        return self.values(benchmark, tasks).table()
+
+    def values(self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None) -> CompactTable:
+        """`table`, its rows as lists."""
         matrix = self.columns.matrix(benchmark, None if tasks is None else list(tasks))
         models = self.mirror.models(matrix.models)
-        return summary_table(benchmark.name, matrix, models, self.bootstrap_resamples, seed=0)
+        return summary_values(benchmark.name, matrix, models, self.bootstrap_resamples, seed=0)
 
     async def refresh(
         self, tasks: Iterable[str] = (), sync: bool = True
@@ -100,7 +105,8 @@ class BenchmarkUpdater:
         the benchmarks of `tasks` and of every changed task.
 
         The first call mirrors the store first, so only what changes after it counts as changed.
-        Each table is computed in a thread while the previous benchmark's document is written.
+        Each table is computed (and encoded) in a thread while the previous benchmark's
+        document is written.
         """
         async with self._refreshing:
             if not self.primed:
@@ -110,7 +116,7 @@ class BenchmarkUpdater:
             writing: asyncio.Task[BenchmarkLeaderboardDoc | None] | None = None
             try:
                 for benchmark in benchmarks_containing(changed | set(tasks)):
-                    table = await asyncio.to_thread(self.table, benchmark)
+                    table = await asyncio.to_thread(self._encoded_values, benchmark)
                     if writing is not None:
                         written.append(await writing)
                     writing = asyncio.create_task(self.publish(benchmark, table))
@@ -121,20 +127,25 @@ class BenchmarkUpdater:
                     writing.cancel()
             return [leaderboard for leaderboard in written if leaderboard is not None]
 
+    def _encoded_values(self, benchmark: mteb.Benchmark) -> tuple[CompactTable, str]:
+        values = self.values(benchmark)
+        return values, values.to_json()
+
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
-        return await self.publish(benchmark, self.table(benchmark))
+        return await self.publish(benchmark, self._encoded_values(benchmark))
 
     async def publish(
-        self, benchmark: mteb.Benchmark, table: BenchmarkTable
+        self, benchmark: mteb.Benchmark, table: tuple[CompactTable, str]
     ) -> BenchmarkLeaderboardDoc | None:
-        """Store `table` as `benchmark`'s document and announce it; None for a table without
-        rows."""
-        if not table.rows:
+        """Store a table (and its JSON) as `benchmark`'s document and announce it; None for a
+        table without rows."""
+        values, encoded = table
+        if not values.rows:
             return None
         leaderboard = await self.replace(
             BenchmarkLeaderboardDoc(
-                _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=table
+                _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=encoded
             )
         )
         if self.bus is not None:

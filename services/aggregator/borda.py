@@ -35,9 +35,12 @@ def min_ranks(totals: np.ndarray) -> np.ndarray:
     Totals are Borda totals: multiples of 0.5.
     """
     rows = np.atleast_2d(totals)
-    order, ranks_in_order = _ranked_order(2 * rows)
-    ranks = np.empty(rows.shape, dtype=np.int64)
-    np.put_along_axis(ranks, order, ranks_in_order, axis=1)
+    n_rows, n_columns = rows.shape
+    cells = _rank_cells(2 * rows)
+    ranks = np.empty(rows.size, dtype=np.int64)
+    ranks[cells // (n_columns + 1) + np.repeat(np.arange(n_rows) * n_columns, n_columns)] = (
+        cells % (n_columns + 1)
+    )
     return ranks.reshape(totals.shape)
 
 
@@ -45,32 +48,41 @@ def rank_counts(doubled_totals: np.ndarray) -> np.ndarray:
     """How often each column got each "min" rank over the rows of twice the Borda totals:
     (columns, columns + 1) counts, indexed by rank (index 0 unused). Cheaper than ranking
     every row and sorting the ranks."""
-    order, ranks_in_order = _ranked_order(doubled_totals)
     n_columns = doubled_totals.shape[1]
-    cells = (order * (n_columns + 1) + ranks_in_order).ravel()
+    cells = _rank_cells(doubled_totals)
     return np.bincount(cells, minlength=n_columns * (n_columns + 1)).reshape(n_columns, -1)
 
 
-def _ranked_order(whole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's columns highest first, and the "min" rank at each of those positions.
+def _rank_cells(whole: np.ndarray) -> np.ndarray:
+    """`column × (columns + 1) + rank` of every entry, row after row in rank order, where rank
+    is the entry's "min" rank in its row (highest first).
 
     The entries are whole numbers (twice Borda totals), so each one's distance to its row's
     maximum is an exact small integer. It is packed with the column's index into one unsigned
     integer (distance in the high bits), so that one plain sort per row (numpy's SIMD sort)
-    orders the columns, ties by index; every tied run takes the position of its first member.
+    orders the columns, ties by index. Over the flattened rows, a running maximum of the
+    positions where a new distance (or row) starts gives each tied run its first position.
     """
+    n_rows, n_columns = whole.shape
     if whole.size == 0:
-        return np.zeros(whole.shape, dtype=np.intp), np.zeros(whole.shape, dtype=np.int32)
-    n_columns = whole.shape[1]
+        return np.zeros(0, dtype=np.intp)
     below_top = whole.max(axis=1, keepdims=True) - whole
     narrow = below_top.max() < 2**16 and n_columns <= 2**16
     kind, shift = (np.uint32, 16) if narrow else (np.uint64, 32)
-    packed = (below_top.astype(kind) << kind(shift)) | np.arange(n_columns, dtype=kind)
+    packed = below_top.astype(kind)
+    packed <<= kind(shift)
+    packed |= np.arange(n_columns, dtype=kind)
     packed.sort(axis=1)
-    order = (packed & kind(2**shift - 1)).astype(np.intp)
-    ordered = packed >> kind(shift)
-    positions = np.arange(1, n_columns + 1, dtype=np.int32)
-    ranks = np.ones(ordered.shape, dtype=np.int32)
-    np.copyto(ranks[:, 1:], positions[1:], where=ordered[:, 1:] != ordered[:, :-1])
-    np.maximum.accumulate(ranks, axis=1, out=ranks)
-    return order, ranks
+    flat = packed.ravel()
+    columns = (flat & kind(2**shift - 1)).astype(np.intp)
+    flat >>= kind(shift)
+    starts = np.empty(flat.shape, dtype=bool)
+    starts[0] = True
+    np.not_equal(flat[1:], flat[:-1], out=starts[1:])
+    starts[::n_columns] = True
+    cells = np.where(starts, np.arange(flat.size, dtype=np.intp), 0)
+    np.maximum.accumulate(cells, out=cells)  # flat position of each run's first entry
+    cells -= np.repeat(np.arange(n_rows, dtype=np.intp) * n_columns - 1, n_columns)  # its rank
+    columns *= n_columns + 1
+    cells += columns
+    return cells

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from mteb.models import ModelMeta
@@ -44,6 +44,53 @@ def zero_shot(meta: ModelMeta, task_names: frozenset[str]) -> int:
 @lru_cache(maxsize=2**16)
 def _zero_shot(trained_on: frozenset[str], task_names: frozenset[str]) -> int:
     return int(100 - 100 * (len(trained_on & task_names) / len(task_names)))
+
+
+@lru_cache(maxsize=256)
+def _interned(tasks: frozenset[str]) -> frozenset[str]:
+    return tasks
+
+
+def task_set(tasks: Iterable[str]) -> frozenset[str]:
+    """`frozenset(tasks)`, the same object for the same tasks while it is in use (a cheap key)."""
+    return _interned(frozenset(tasks))
+
+
+ModelCells = tuple[int, float | None, float | None, int | None, int | None]
+"""Zero-shot, Total and Active Parameters (B), Embedding Dimensions, Max Tokens."""
+
+
+def model_cells(meta: ModelMeta, task_names: frozenset[str]) -> ModelCells:
+    """A model's cells of a table over `task_names`, computed once per (meta object, tasks)."""
+    return _model_cells(_Identity(meta), task_names)
+
+
+class _Identity:
+    """A ModelMeta keyed by identity (the models are not hashable); the key keeps it alive, so
+    its id is not reused while it is cached."""
+
+    __slots__ = ("meta",)
+
+    def __init__(self, meta: ModelMeta) -> None:
+        self.meta = meta
+
+    def __hash__(self) -> int:
+        return id(self.meta)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.meta is self.meta
+
+
+@lru_cache(maxsize=2**15)
+def _model_cells(model: _Identity, task_names: frozenset[str]) -> ModelCells:
+    meta = model.meta
+    return (
+        zero_shot(meta, task_names),
+        parameters_b(meta.n_parameters),
+        parameters_b(meta.n_active_parameters),
+        embedding_size(meta.embed_dim),
+        max_tokens(meta.max_tokens),
+    )
 
 
 def parameters_b(n_parameters: float | None) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import mteb
 import numpy as np
@@ -27,7 +28,7 @@ from services.aggregator.score_matrix import (
     task_column,
 )
 from services.aggregator.uncertainty import bootstrap, tie_groups
-from shared.tables import BenchmarkRow, BenchmarkTable, ResultRow, trusted_row
+from shared.tables import BenchmarkRow, BenchmarkTable, CompactTable, ResultRow
 
 __all__ = [
     "BenchmarkRow",
@@ -37,6 +38,7 @@ __all__ = [
     "build_table",
     "partitions_by_subset",
     "summary_table",
+    "summary_values",
 ]
 
 
@@ -104,7 +106,19 @@ def summary_table(
     bootstrap_resamples: int,
     seed: int,
 ) -> BenchmarkTable:
-    """The summary table of a benchmark's score matrix, as mteb's `_create_summary_table`.
+    """The summary table of a benchmark's score matrix (`summary_values`), with row objects."""
+    return summary_values(benchmark, matrix, models, bootstrap_resamples, seed).table()
+
+
+def summary_values(
+    benchmark: str,
+    matrix: ScoreMatrix,
+    models: Mapping[str, ModelMeta],
+    bootstrap_resamples: int,
+    seed: int,
+) -> CompactTable:
+    """The summary table of a benchmark's score matrix, as mteb's `_create_summary_table`, with
+    each row a list (`CompactTable`).
 
     Mean (Task) is the mean of the task scores and each task type's mean the mean of its
     tasks', null if any is null; Mean (TaskType) is the mean of the type means. Rank (Borda) is
@@ -116,7 +130,7 @@ def summary_table(
     With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
     (`uncertainty`), reproducible for a given `seed`.
     """
-    table = BenchmarkTable(
+    table = CompactTable(
         benchmark=benchmark,
         tasks=[task.name for task in matrix.tasks],
         task_types=list(dict.fromkeys(task.task_type for task in matrix.tasks)),
@@ -124,19 +138,18 @@ def summary_table(
         bootstrap_resamples=bootstrap_resamples,
         seed=seed if bootstrap_resamples > 0 else None,
     )
-    if not matrix.models or not matrix.tasks:
-        return table
-    table.rows = _rows(matrix, models, table.task_types, bootstrap_resamples, seed)
+    if matrix.models and matrix.tasks:
+        table.rows.extend(_row_values(matrix, models, table.task_types, bootstrap_resamples, seed))
     return table
 
 
-def _rows(
+def _row_values(
     matrix: ScoreMatrix,
     models: Mapping[str, ModelMeta],
     task_types: list[str],
     resamples: int,
     seed: int,
-) -> list[BenchmarkRow]:
+) -> list[list[Any]]:
     in_table = matrix.in_table
     points = points_of(matrix.partial_ranks, int(in_table.sum()))
     if len(matrix.partition_task) == len(matrix.tasks):  # a partition per task
@@ -146,15 +159,14 @@ def _rows(
         np.add.at(task_points.T, matrix.partition_task, points.T)
     ranks = min_ranks(task_points.sum(axis=1))
     names = matrix.models
-    chosen = np.asarray(
-        sorted(np.flatnonzero(in_table).tolist(), key=lambda m: (ranks[m], names[m])),
-        dtype=np.int64,
-    )
+    shown = np.flatnonzero(in_table)
+    chosen = shown[np.lexsort((np.asarray(names, dtype=object)[shown], ranks[shown]))]
     scores = matrix.task_scores
     type_of = np.asarray([task_types.index(task.task_type) for task in matrix.tasks])
     type_means = np.stack([scores[:, type_of == t].mean(axis=1) for t in range(len(task_types))], 1)
-    means = _nullable(np.column_stack([scores.mean(axis=1), type_means.mean(axis=1)])[chosen])
-    type_values, task_values = _nullable(type_means[chosen]), _nullable(scores[chosen])
+    means = np.column_stack([scores.mean(axis=1), type_means.mean(axis=1)])
+    values = _nullable(np.column_stack([means, type_means, scores])[chosen])
+    n_types = len(task_types)
     rank_values = ranks[chosen].tolist()
     mean_cis: list[tuple[float, float] | None] = [None] * len(chosen)
     rank_cis: list[tuple[int, int] | None] = [None] * len(chosen)
@@ -165,40 +177,34 @@ def _rows(
         mean_cis = [None if lo != lo else (lo, hi) for lo, hi in intervals]  # NaN: no mean
         rank_cis = [(lo, hi) for lo, hi in uncertain.rank_ci[chosen].tolist()]
         groups = tie_groups(ranks[chosen], uncertain.rank_ci[chosen]).tolist()
-    task_names = [task.name for task in matrix.tasks]
-    task_set = frozenset(task_names)
+    task_set = model_columns.task_set(task.name for task in matrix.tasks)
+    revisions = matrix.revisions
     rows = []
     for i, m in enumerate(chosen.tolist()):
         name = names[m]
-        meta = models[name]
-        # Every value is typed here already; validating 300 rows would double the build time.
+        row = values[i]
         rows.append(
-            trusted_row(
-                {
-                    "model": name,
-                    "revision": matrix.revisions[m],
-                    "rank_borda": rank_values[i],
-                    "zero_shot": model_columns.zero_shot(meta, task_set),
-                    "n_parameters_b": model_columns.parameters_b(meta.n_parameters),
-                    "n_active_parameters_b": model_columns.parameters_b(meta.n_active_parameters),
-                    "embed_dim": model_columns.embedding_size(meta.embed_dim),
-                    "max_tokens": model_columns.max_tokens(meta.max_tokens),
-                    "mean_task": means[i][0],
-                    "mean_task_type": means[i][1],
-                    "type_means": dict(zip(task_types, type_values[i], strict=True)),
-                    "task_scores": dict(zip(task_names, task_values[i], strict=True)),
-                    "mean_task_ci": mean_cis[i],
-                    "rank_ci": rank_cis[i],
-                    "tie_group": groups[i],
-                }
-            )
+            # In the order of `tables.ROW_SCALARS`, then type means and task scores.
+            [
+                name,
+                revisions[m],
+                rank_values[i],
+                *model_columns.model_cells(models[name], task_set),
+                row[0],
+                row[1],
+                mean_cis[i],
+                rank_cis[i],
+                groups[i],
+                row[2 : 2 + n_types],
+                row[2 + n_types :],
+            ]
         )
     return rows
 
 
-def _nullable(values: np.ndarray) -> list[list[float | None]]:
+def _nullable(values: np.ndarray) -> list[list[Any]]:
     """Rows of python floats, NaN as None."""
-    rows = values.tolist()
-    for row in np.flatnonzero(np.isnan(values).any(axis=1)).tolist():
-        rows[row] = [None if v != v else v for v in rows[row]]
+    cells = values.astype(object)
+    cells[np.isnan(values)] = None
+    rows: list[list[Any]] = cells.tolist()
     return rows

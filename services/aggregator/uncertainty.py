@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -35,37 +39,91 @@ def bootstrap(
     points per model, `task_points`, are those of the full table, so the field of ranked models
     stays mteb's). Ranks are recomputed per resample with mteb's "min" tie rule. Intervals are
     the 2.5 % and 97.5 % percentiles; rank bounds are ranks observed in resamples.
-    All resamples are computed at once, as draw counts (resamples × tasks) times the matrices,
-    in slices of models (means) and of resamples (ranks) spread over the machine's cores.
+    All resamples are computed at once, as draw counts (resamples × tasks) times the matrices;
+    the ranks in slices of resamples spread over the machine's cores. A model's Mean (Task)
+    interval depends on its own scores only, so it is computed once per distinct score row
+    (`_MeanIntervals`): a new result recomputes the interval of its model alone.
     """
-    n_models, n_tasks = task_scores.shape
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, n_tasks, size=(resamples, n_tasks))
-    offsets = (np.arange(resamples) * n_tasks)[:, None]
-    counts = np.bincount((drawn + offsets).ravel(), minlength=resamples * n_tasks)
-    counts = counts.reshape(resamples, n_tasks).astype(np.float64)
-    scores = np.nan_to_num(task_scores)
-    doubled_points = 2 * task_points  # whole numbers
+    n_tasks = task_scores.shape[1]
+    counts = _draw_counts(n_tasks, resamples, seed)
+    doubled_points = np.ascontiguousarray(2 * task_points.T, dtype=np.float32)  # whole numbers
 
-    def mean_intervals(models: np.ndarray) -> np.ndarray:
-        means = scores[models] @ counts.T  # (models, resamples)
-        means /= n_tasks
-        means.sort(axis=1)
-        return np.stack([_linear_quantile(means, q) for q in QUANTILES], axis=1)
-
-    def ranks_reached(draws: np.ndarray) -> np.ndarray:
-        return rank_counts(counts[draws] @ doubled_points.T)
+    def ranks_reached(draws: slice) -> np.ndarray:
+        # float32 products are exact: every partial sum is a whole number below 2**24.
+        return rank_counts(counts.as_float32[draws] @ doubled_points)
 
     # Small products: BLAS threads cost more than they save, and their spinning workers slow
     # every numpy call after them on a busy machine.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        means = [_run(mean_intervals, part) for part in np.array_split(np.arange(n_models), _PARTS)]
-        ranks = [_run(ranks_reached, part) for part in np.array_split(np.arange(resamples), _PARTS)]
-        mean_ci = np.concatenate([part.result() for part in means])
+        bounds = np.linspace(0, resamples, _PARTS + 1).astype(int)
+        ranks = [_run(ranks_reached, slice(a, b)) for a, b in itertools.pairwise(bounds)]
+        mean_ci = _MEAN_INTERVALS.of(task_scores, counts)
         cumulative = np.cumsum(sum(part.result() for part in ranks), axis=1)
-    mean_ci[np.isnan(task_scores).any(axis=1)] = np.nan
     rank_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=rank_ci)
+
+
+@dataclass(frozen=True)
+class _DrawCounts:
+    """How often each resample (row) drew each task (column)."""
+
+    key: tuple[int, int, int]
+    """(tasks, resamples, seed)."""
+    as_float64: np.ndarray
+    as_float32: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def _draw_counts(n_tasks: int, resamples: int, seed: int) -> _DrawCounts:
+    drawn = np.random.default_rng(seed).integers(0, n_tasks, size=(resamples, n_tasks))
+    offsets = (np.arange(resamples) * n_tasks)[:, None]
+    counts = np.bincount((drawn + offsets).ravel(), minlength=resamples * n_tasks)
+    counts = counts.reshape(resamples, n_tasks)
+    as_float64, as_float32 = counts.astype(np.float64), counts.astype(np.float32)
+    as_float64.flags.writeable = as_float32.flags.writeable = False
+    return _DrawCounts((n_tasks, resamples, seed), as_float64, as_float32)
+
+
+class _MeanIntervals:
+    """Mean (Task) intervals per distinct (score row, draws), the least recently used dropped
+    beyond `capacity`. Each row's resampled means come from a product of its own (one matrix
+    times vector), so an interval does not depend on the rows computed with it."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._intervals: OrderedDict[tuple[tuple[int, int, int], bytes], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, task_scores: np.ndarray, counts: _DrawCounts) -> np.ndarray:
+        """(models, 2) intervals; NaN for a model missing a task score."""
+        intervals = np.full((task_scores.shape[0], 2), np.nan)
+        complete = np.flatnonzero(~np.isnan(task_scores).any(axis=1))
+        keys = [(counts.key, task_scores[m].tobytes()) for m in complete.tolist()]
+        missing: list[int] = []
+        with self._lock:
+            for m, key in zip(complete.tolist(), keys, strict=True):
+                known = self._intervals.get(key)
+                if known is None:
+                    missing.append(m)
+                else:
+                    self._intervals.move_to_end(key)
+                    intervals[m] = known
+        if missing:
+            n_tasks = task_scores.shape[1]
+            means = np.stack([counts.as_float64 @ task_scores[m] for m in missing])
+            means /= n_tasks
+            means.sort(axis=1)
+            computed = np.stack([_linear_quantile(means, q) for q in QUANTILES], axis=1)
+            intervals[missing] = computed
+            with self._lock:
+                for m, interval in zip(missing, computed, strict=True):
+                    self._intervals[(counts.key, task_scores[m].tobytes())] = interval
+                while len(self._intervals) > self.capacity:
+                    self._intervals.popitem(last=False)
+        return intervals
+
+
+_MEAN_INTERVALS = _MeanIntervals(capacity=2**15)
 
 
 def _cores() -> int:
@@ -73,11 +131,11 @@ def _cores() -> int:
 
 
 _PARTS = min(_cores(), 4)
-"""Parts to cut the work in: one per core (numpy releases the GIL in sorts and products)."""
+"""Parts to cut the ranks in: one per core (numpy releases the GIL in sorts and products)."""
 _POOL = ThreadPoolExecutor(_PARTS, thread_name_prefix="bootstrap") if _PARTS > 1 else None
 
 
-def _run(work: Callable[[np.ndarray], np.ndarray], part: np.ndarray) -> Future[np.ndarray]:
+def _run(work: Callable[[slice], np.ndarray], part: slice) -> Future[np.ndarray]:
     if _POOL is None:
         done: Future[np.ndarray] = Future()
         done.set_result(work(part))

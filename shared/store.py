@@ -291,6 +291,20 @@ class Store:
         cursor = self.results.find(query, RESULT_LISTING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
+    async def result_stamps_since(self, since: int, source: str | None = None) -> dict[str, int]:
+        """`stored_us` of each result stored at or after `since`, of `source` only when given,
+        by result id: a cheap look at what changed."""
+        query: dict[str, Any] = {"stored_us": {"$gte": since}}
+        if source is not None:
+            query["source"] = source
+        cursor = self.results.find(query, {"stored_us": 1})
+        return {str(doc["_id"]): int(doc["stored_us"]) async for doc in cursor}
+
+    async def results_listed(self, ids: list[str]) -> list[ResultDoc]:
+        """The stored results among `ids`, without their TaskResult, in no particular order."""
+        cursor = self.results.find({"_id": {"$in": ids}}, RESULT_LISTING)
+        return [doc async for doc in _validated(cursor, ResultDoc)]
+
     async def results_of_model(self, model: str) -> list[ResultDoc]:
         """Every stored result of `model`, TaskResult included."""
         cursor = self.results.find({"model": model}).sort("_id", ASCENDING)

@@ -238,6 +238,23 @@ async def test_results_for_task_returns_only_that_task_without_payload(store: St
     assert await store.results_for_task("STS12") == []
 
 
+async def test_result_stamps_since_list_recent_results_and_results_listed_fetches_them(
+    store: Store,
+) -> None:
+    await store.upsert_result(result("BIOSSES", model="org/old"))
+    stamps = await store.result_stamps_since(0)
+    (old_stamp,) = stamps.values()
+    await store.upsert_result(result("BIOSSES", model="org/new"))
+    await store.upsert_result(result("SciFact", model="org/new"))
+    recent = await store.result_stamps_since(old_stamp + 1)
+    assert sorted(recent) == [f"org/new@{SHA}|BIOSSES|2.26", f"org/new@{SHA}|SciFact|2.26"]
+    assert all(stamp > old_stamp for stamp in recent.values())
+    assert await store.result_stamps_since(old_stamp + 1, source="import") == {}
+    listed = await store.results_listed([*recent, "not/stored"])
+    assert {doc.id: doc.stored_us for doc in listed} == recent
+    assert all(doc.task_result == {} and doc.model == "org/new" for doc in listed)
+
+
 # leaderboards
 
 

@@ -271,6 +271,22 @@ def test_revisions_are_joined_per_task_as_mteb_does() -> None:
     assert mismatches(oracle(benchmark, rows, [A, B, C]), table) == []
 
 
+def test_a_row_shows_the_revision_most_of_its_tasks_come_from_the_first_on_a_tie() -> None:
+    benchmark = tiny_benchmark("BIOSSES", "STS12", "STS13")
+    rows = [
+        row(A, "BIOSSES", score(0.3), revision="x"),
+        row(A, "STS12", score(0.4), revision="y"),
+        row(A, "STS13", score(0.5), revision="y"),
+        row(B, "BIOSSES", score(0.3), revision="p"),
+        row(B, "STS12", score(0.4), revision="q"),
+        row(C, "STS13", score(0.4), revision="z"),
+    ]
+    table = build_table(benchmark, rows, pool(A, B, C), bootstrap_resamples=0)
+    first_of_b = next(task for task in table.tasks if task != "STS13")
+    expected = {A: "y", B: {"BIOSSES": "p", "STS12": "q"}[first_of_b], C: "z"}
+    assert {r.model: r.revision for r in table.rows} == expected
+
+
 def test_zero_shot_counts_trained_on_tasks_and_is_minus_one_when_unknown() -> None:
     benchmark = tiny_benchmark("BIOSSES", "NQ")  # e5-small was trained on NQ
     names = [A, UNKNOWN_TRAINING]

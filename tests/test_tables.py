@@ -7,7 +7,15 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from shared.tables import BenchmarkRow, BenchmarkTable, compact_json, from_compact_json, trusted_row
+from shared.documents import BenchmarkLeaderboardDoc
+from shared.tables import (
+    BenchmarkRow,
+    BenchmarkTable,
+    CompactTable,
+    compact_json,
+    from_compact_json,
+    trusted_row,
+)
 
 
 def row(model: str, rank: int | None, scores: dict[str, float | None]) -> BenchmarkRow:
@@ -69,3 +77,32 @@ def test_trusted_rows_equal_validated_ones() -> None:
     assert trusted == validated
     assert trusted.model_dump_json() == validated.model_dump_json()
     assert trusted.model_fields_set == validated.model_fields_set
+
+
+def test_a_compact_table_gives_back_the_rows_it_was_made_of() -> None:
+    compact = CompactTable.of(TABLE)
+
+    assert compact.rows[1][-1] == [0.5, None]
+    assert compact.table() == TABLE
+    assert from_compact_json(compact.to_json()) == TABLE
+    assert compact.to_json() == compact_json(TABLE)
+
+
+def test_a_leaderboard_document_keeps_its_table_as_json_and_reads_it_on_first_use() -> None:
+    header = {"_id": "benchmark:b", "name": "b"}
+    stored = BenchmarkLeaderboardDoc.model_validate(header | {"table": TABLE}).to_mongo()
+
+    assert stored["table"] == compact_json(TABLE)
+    for given in (CompactTable.of(TABLE), TABLE.model_dump()):
+        made = BenchmarkLeaderboardDoc.model_validate(header | {"table": given})
+        assert made.table_json == stored["table"]
+    read = BenchmarkLeaderboardDoc.model_validate(stored)
+    assert read.table == TABLE
+    assert read.model_copy(update={"version": 2}).table == TABLE
+
+    broken = json.loads(stored["table"])
+    broken["rows"][0][2] = "first"  # rank_borda
+    unreadable = BenchmarkLeaderboardDoc.model_validate(stored | {"table": json.dumps(broken)})
+    assert unreadable.version == 1  # the header reads
+    with pytest.raises(ValidationError):
+        unreadable.table  # noqa: B018

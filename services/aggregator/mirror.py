@@ -7,6 +7,7 @@ sync (a margin for writers whose commits or clocks lag), so results written by a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -73,6 +74,8 @@ class ResultMirror:
         self._unsorted: set[str] = set()
         self._metas: dict[str, ModelMeta] = {}
         self._synced_us: int | None = None
+        self._stamps: dict[str, int] = {}
+        """`stored_us` of each mirrored result, as read (0 for one `add`ed as it was written)."""
         self.versions: dict[str, int] = {}
         """Per task, a number that changes whenever its results or their models' metadata do."""
 
@@ -80,27 +83,38 @@ class ResultMirror:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
         since = self._synced_us - SYNC_MARGIN_US if self._synced_us else None
         self._synced_us = now_us()
-        changed = await self._read_models(store, since)
-        for result in await store.results_stored_since(since):
-            if self.add(result):
-                changed.add(result.task)
-        return changed
+        return await self._read(store, since, source=None)
 
     async def catch_up(self, store: Store, began_us: int) -> set[str]:
         """Mirror the live results and model metadata stored since `began_us`, after an import
         into an empty store `add`ed its own results instead of reading them back; from then
         on, synced as of now. (Another import running at the same time recomputes its own.)"""
-        since = began_us - SYNC_MARGIN_US
         self._synced_us = now_us()
-        changed = await self._read_models(store, since)
-        for result in await store.results_stored_since(since, source="evaluator"):
+        return await self._read(store, began_us - SYNC_MARGIN_US, source="evaluator")
+
+    async def _read(self, store: Store, since: int | None, source: str | None) -> set[str]:
+        """Mirror the models and results (of `source`) stored since `since`. Of the results,
+        only the stamps are read first, so that those mirrored already (re-read within the
+        margin) are not fetched again."""
+        if since is None:
+            models, results = await asyncio.gather(
+                store.models_stored_since(None), store.results_stored_since(None, source)
+            )
+        else:
+            models, stamps = await asyncio.gather(
+                store.models_stored_since(since), store.result_stamps_since(since, source)
+            )
+            unseen = [id_ for id_, us in stamps.items() if self._stamps.get(id_) != us]
+            results = await store.results_listed(unseen) if unseen else []
+        changed = self._read_models(models)
+        for result in results:
             if self.add(result):
                 changed.add(result.task)
         return changed
 
-    async def _read_models(self, store: Store, since: int | None) -> set[str]:
+    def _read_models(self, models: list[ModelDoc]) -> set[str]:
         changed: set[str] = set()
-        for model in await store.models_stored_since(since):
+        for model in models:
             if self.model_docs.get(model.id) != model:
                 self.model_docs[model.id] = model
                 self._metas.pop(model.id, None)
@@ -113,6 +127,7 @@ class ResultMirror:
     def add(self, result: ResultDoc) -> bool:
         """Mirror one stored result; whether it changed anything."""
         self.listings.setdefault(result.task, {})[result.id] = result
+        self._stamps[result.id] = result.stored_us
         return self.put(result.id, result_row(result))
 
     def results_of_task(self, task: str) -> list[ResultDoc]:

@@ -7,7 +7,6 @@ task with the same (split, subset) cells.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -217,18 +216,19 @@ def assemble(
 
 
 def _main_revisions(revision_ids: np.ndarray, revisions: Interner) -> list[str]:
-    """Each row's most common revision id (absent: −1), as a name; the first on a tie."""
+    """Each row's most common revision id (absent: −1), as a name; on a tie, the one met first
+    along the row (as `Counter.most_common`)."""
     present = np.where(revision_ids >= 0, revision_ids, np.iinfo(np.int64).max)
     lowest = present.min(axis=1, initial=np.iinfo(np.int64).max)
     highest = revision_ids.max(axis=1, initial=-1)
-    main = []
-    for row, (low, high) in enumerate(zip(lowest.tolist(), highest.tolist(), strict=True)):
-        if low == high:
-            main.append(revisions.names[low])
-        else:  # several revisions: rare
-            seen = Counter(r for r in revision_ids[row].tolist() if r >= 0)
-            main.append(revisions.names[seen.most_common(1)[0][0]])
-    return main
+    main = np.where(lowest == highest, lowest, -1)
+    mixed = np.flatnonzero(lowest < highest)  # several revisions: a few rows
+    if len(mixed):
+        ids = revision_ids[mixed]
+        occurrences = (ids[:, :, None] == ids[:, None, :]).sum(axis=2)
+        occurrences[ids < 0] = 0
+        main[mixed] = ids[np.arange(len(mixed)), occurrences.argmax(axis=1)]
+    return [revisions.names[i] for i in main.tolist()]
 
 
 def kahan_sum(values: Sequence[float]) -> float:

@@ -61,6 +61,22 @@ def test_bootstrap_matches_numpy_percentiles_of_explicit_resamples() -> None:
     assert np.array_equal(result.rank_ci, expected)
 
 
+def test_models_of_equal_points_share_ranks_as_explicit_resamples_give_them() -> None:
+    rng = np.random.default_rng(6)
+    scores = rng.random((9, 6))
+    scores[4] = scores[1]  # equal points on every task
+    scores[[6, 7, 8], 1:] = NAN  # points on one task only: 7 and 8 equal
+    scores[8, 0] = scores[7, 0]
+    points = borda_points(scores, 9)
+    points[5] = 0.0  # no points at all
+    result = bootstrap(scores, points, 300, 4)
+    drawn = np.random.default_rng(4).integers(0, 6, size=(300, 6))
+    ranks = min_ranks(points[:, drawn].sum(axis=2).T)
+    expected = np.percentile(ranks, [2.5, 97.5], axis=0, method="inverted_cdf").T
+    assert np.array_equal(result.rank_ci, expected)
+    assert np.array_equal(result.rank_ci[1], result.rank_ci[4])
+
+
 def test_a_models_mean_interval_depends_on_its_own_scores_alone() -> None:
     rng = np.random.default_rng(2)
     scores = rng.random((30, 8))

@@ -15,12 +15,17 @@ from services.aggregator.mirror import ResultMirror
 from services.aggregator.snapshots import prune_snapshots, take_snapshot
 from services.aggregator.table import BenchmarkTable, summary_values
 from services.aggregator.task_boards import announce
+from services.aggregator.uncertainty import CORES
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
 from shared.store import ConflictError, Store
 from shared.tables import CompactTable
 
 log = logging.getLogger(__name__)
+
+
+TABLES_AT_ONCE = CORES
+"""Tables computed at the same time by `refresh`."""
 
 
 class UnknownBenchmarkError(KeyError):
@@ -92,11 +97,18 @@ class BenchmarkUpdater:
         """
         return self.values(benchmark, tasks).table()
 
-    def values(self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None) -> CompactTable:
-        """`table`, its rows as lists."""
+    def values(
+        self,
+        benchmark: mteb.Benchmark,
+        tasks: Sequence[str] | None = None,
+        threads: int | None = None,
+    ) -> CompactTable:
+        """`table`, its rows as lists; its bootstrap on `threads` threads (default: the cores)."""
         matrix = self.columns.matrix(benchmark, None if tasks is None else list(tasks))
         models = self.mirror.models(matrix.models)
-        return summary_values(benchmark.name, matrix, models, self.bootstrap_resamples, seed=0)
+        return summary_values(
+            benchmark.name, matrix, models, self.bootstrap_resamples, seed=0, threads=threads
+        )
 
     async def refresh(
         self, tasks: Iterable[str] = (), sync: bool = True
@@ -105,35 +117,42 @@ class BenchmarkUpdater:
         the benchmarks of `tasks` and of every changed task.
 
         The first call mirrors the store first, so only what changes after it counts as changed.
-        Each table is computed (and encoded) in a thread while the previous benchmark's
-        document is written.
+        Tables are computed (and encoded) in threads, as many at once as there are cores, each
+        bootstrap on its share of the cores (one table's Python work overlaps another's numpy
+        work); each document is written as soon as its table is.
         """
         async with self._refreshing:
             if not self.primed:
                 await self.prime()
             changed = await self.mirror.sync(self.store) if sync else set()
-            written: list[BenchmarkLeaderboardDoc | None] = []
-            writing: asyncio.Task[BenchmarkLeaderboardDoc | None] | None = None
+            chosen = benchmarks_containing(changed | set(tasks))
+            at_once = min(len(chosen), TABLES_AT_ONCE)
+            computing = asyncio.Semaphore(max(at_once, 1))
+            threads = max(CORES // max(at_once, 1), 1)
+
+            async def published(benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
+                async with computing:
+                    table = await asyncio.to_thread(self.stored_form, benchmark, threads)
+                return await self.publish(benchmark, table)
+
+            updates = [asyncio.create_task(published(benchmark)) for benchmark in chosen]
             try:
-                for benchmark in benchmarks_containing(changed | set(tasks)):
-                    table = await asyncio.to_thread(self._encoded_values, benchmark)
-                    if writing is not None:
-                        written.append(await writing)
-                    writing = asyncio.create_task(self.publish(benchmark, table))
-                if writing is not None:
-                    written.append(await writing)
+                written = [await update for update in updates]
             finally:
-                if writing is not None and not writing.done():
-                    writing.cancel()
+                for update in updates:
+                    update.cancel()
             return [leaderboard for leaderboard in written if leaderboard is not None]
 
-    def _encoded_values(self, benchmark: mteb.Benchmark) -> tuple[CompactTable, str]:
-        values = self.values(benchmark)
+    def stored_form(
+        self, benchmark: mteb.Benchmark, threads: int | None = None
+    ) -> tuple[CompactTable, str]:
+        """`benchmark`'s table and the JSON its document stores."""
+        values = self.values(benchmark, threads=threads)
         return values, values.to_json()
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
-        return await self.publish(benchmark, self._encoded_values(benchmark))
+        return await self.publish(benchmark, self.stored_form(benchmark))
 
     async def publish(
         self, benchmark: mteb.Benchmark, table: tuple[CompactTable, str]

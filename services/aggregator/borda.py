@@ -36,7 +36,7 @@ def min_ranks(totals: np.ndarray) -> np.ndarray:
     """
     rows = np.atleast_2d(totals)
     n_rows, n_columns = rows.shape
-    cells = _rank_cells(2 * rows)
+    cells = _rank_cells(2 * rows, np.ones(n_columns, dtype=np.intp))
     ranks = np.empty(rows.size, dtype=np.int64)
     ranks[cells // (n_columns + 1) + np.repeat(np.arange(n_rows) * n_columns, n_columns)] = (
         cells % (n_columns + 1)
@@ -44,24 +44,28 @@ def min_ranks(totals: np.ndarray) -> np.ndarray:
     return ranks.reshape(totals.shape)
 
 
-def rank_counts(doubled_totals: np.ndarray) -> np.ndarray:
-    """How often each column got each "min" rank over the rows of twice the Borda totals:
-    (columns, columns + 1) counts, indexed by rank (index 0 unused). Cheaper than ranking
-    every row and sorting the ranks."""
+def rank_counts(doubled_totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """How often each column got each "min" rank over the rows of twice the Borda totals,
+    where column c stands for `weights[c]` models with its totals: (columns, models + 1)
+    counts, indexed by rank (index 0 unused). Cheaper than ranking every row and sorting the
+    ranks."""
     n_columns = doubled_totals.shape[1]
-    cells = _rank_cells(doubled_totals)
-    return np.bincount(cells, minlength=n_columns * (n_columns + 1)).reshape(n_columns, -1)
+    n_ranks = int(weights.sum()) + 1
+    cells = _rank_cells(doubled_totals, weights)
+    return np.bincount(cells, minlength=n_columns * n_ranks).reshape(n_columns, n_ranks)
 
 
-def _rank_cells(whole: np.ndarray) -> np.ndarray:
-    """`column × (columns + 1) + rank` of every entry, row after row in rank order, where rank
-    is the entry's "min" rank in its row (highest first).
+def _rank_cells(whole: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`column × (models + 1) + rank` of every entry, row after row in rank order, where rank
+    is the entry's "min" rank in its row (highest first) among `weights.sum()` models, column
+    c standing for `weights[c]` of them (models of equal totals in every row).
 
     The entries are whole numbers (twice Borda totals), so each one's distance to its row's
     maximum is an exact small integer. It is packed with the column's index into one unsigned
     integer (distance in the high bits), so that one plain sort per row (numpy's SIMD sort)
-    orders the columns, ties by index. Over the flattened rows, a running maximum of the
-    positions where a new distance (or row) starts gives each tied run its first position.
+    orders the columns, ties by index. A rank is 1 + the models before the entry's tied run:
+    over the flattened rows, a running count of models, taken where a new distance (or row)
+    starts and carried over the run by a running maximum, less the models of earlier rows.
     """
     n_rows, n_columns = whole.shape
     if whole.size == 0:
@@ -80,9 +84,13 @@ def _rank_cells(whole: np.ndarray) -> np.ndarray:
     starts[0] = True
     np.not_equal(flat[1:], flat[:-1], out=starts[1:])
     starts[::n_columns] = True
-    cells = np.where(starts, np.arange(flat.size, dtype=np.intp), 0)
-    np.maximum.accumulate(cells, out=cells)  # flat position of each run's first entry
-    cells -= np.repeat(np.arange(n_rows, dtype=np.intp) * n_columns - 1, n_columns)  # its rank
-    columns *= n_columns + 1
+    taken = weights[columns]
+    before = np.cumsum(taken)
+    before -= taken  # models before each entry, earlier rows included
+    cells = np.where(starts, before, 0)
+    np.maximum.accumulate(cells, out=cells)
+    n_models = int(weights.sum())
+    cells -= np.repeat(np.arange(n_rows, dtype=np.intp) * n_models - 1, n_columns)
+    columns *= n_models + 1
     cells += columns
     return cells

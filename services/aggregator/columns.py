@@ -6,6 +6,8 @@ recomputes one column, and a custom subset of tasks whose results did not change
 
 from __future__ import annotations
 
+import threading
+
 import mteb
 
 from services.aggregator.mirror import ResultMirror
@@ -30,6 +32,7 @@ class ColumnCache:
         self.revisions = Interner()
         self._columns: dict[tuple[TaskCells, bool], tuple[int, TaskColumn]] = {}
         self._cells: dict[str, list[TaskCells]] = {}
+        self._lock = threading.Lock()
 
     def matrix(self, benchmark: mteb.Benchmark, tasks: list[str] | None = None) -> ScoreMatrix:
         """`benchmark`'s score matrix (or its `tasks` subset's) over every mirrored model.
@@ -41,11 +44,12 @@ class ColumnCache:
             chosen = {task.name for task in benchmark_task_cells(benchmark, tasks)}
             cells = [task for task in cells if task.name in chosen]
         by_subset = partitions_by_subset(benchmark)
-        columns = [self.column(task, by_subset) for task in cells]
+        with self._lock:  # tables may be computed in several threads at once
+            columns = [self._column(task, by_subset) for task in cells]
         return assemble(columns, self.models, self.revisions)
 
-    def column(self, task: TaskCells, by_subset: bool) -> TaskColumn:
-        """The column of `task` as the mirror holds its results now."""
+    def _column(self, task: TaskCells, by_subset: bool) -> TaskColumn:
+        """The column of `task` as the mirror holds its results now (the caller holds the lock)."""
         version = self.mirror.versions.get(task.name, 0)
         cached = self._columns.get((task, by_subset))
         if cached is not None and cached[0] == version:

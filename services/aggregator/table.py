@@ -116,6 +116,7 @@ def summary_values(
     models: Mapping[str, ModelMeta],
     bootstrap_resamples: int,
     seed: int,
+    threads: int | None = None,
 ) -> CompactTable:
     """The summary table of a benchmark's score matrix, as mteb's `_create_summary_table`, with
     each row a list (`CompactTable`).
@@ -128,7 +129,7 @@ def summary_values(
     no columns. Zero-shot and the size columns come from the ModelMeta in `models`
     (`model_columns`). Rows are ordered by rank, then name.
     With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
-    (`uncertainty`), reproducible for a given `seed`.
+    (`uncertainty`), reproducible for a given `seed`, computed on `threads` threads.
     """
     table = CompactTable(
         benchmark=benchmark,
@@ -139,7 +140,8 @@ def summary_values(
         seed=seed if bootstrap_resamples > 0 else None,
     )
     if matrix.models and matrix.tasks:
-        table.rows.extend(_row_values(matrix, models, table.task_types, bootstrap_resamples, seed))
+        rows = _row_values(matrix, models, table.task_types, bootstrap_resamples, seed, threads)
+        table.rows.extend(rows)
     return table
 
 
@@ -149,6 +151,7 @@ def _row_values(
     task_types: list[str],
     resamples: int,
     seed: int,
+    threads: int | None,
 ) -> list[list[Any]]:
     in_table = matrix.in_table
     points = points_of(matrix.partial_ranks, int(in_table.sum()))
@@ -172,7 +175,7 @@ def _row_values(
     rank_cis: list[tuple[int, int] | None] = [None] * len(chosen)
     groups: list[int | None] = [None] * len(chosen)
     if resamples > 0:
-        uncertain = bootstrap(scores, task_points, resamples, seed)
+        uncertain = bootstrap(scores, task_points, resamples, seed, threads)
         intervals = uncertain.mean_task_ci[chosen].tolist()
         mean_cis = [None if lo != lo else (lo, hi) for lo, hi in intervals]  # NaN: no mean
         rank_cis = [(lo, hi) for lo, hi in uncertain.rank_ci[chosen].tolist()]

@@ -30,7 +30,11 @@ class Uncertainty:
 
 
 def bootstrap(
-    task_scores: np.ndarray, task_points: np.ndarray, resamples: int, seed: int
+    task_scores: np.ndarray,
+    task_points: np.ndarray,
+    resamples: int,
+    seed: int,
+    threads: int | None = None,
 ) -> Uncertainty:
     """Resample the benchmark's tasks with replacement `resamples` times (seeded) and recompute.
 
@@ -40,26 +44,35 @@ def bootstrap(
     stays mteb's). Ranks are recomputed per resample with mteb's "min" tie rule. Intervals are
     the 2.5 % and 97.5 % percentiles; rank bounds are ranks observed in resamples.
     All resamples are computed at once, as draw counts (resamples × tasks) times the matrices;
-    the ranks in slices of resamples spread over the machine's cores. A model's Mean (Task)
+    the ranks in slices of resamples spread over `threads` threads (default: one per core, up
+    to four; the results do not depend on it). A model's Mean (Task)
     interval depends on its own scores only, so it is computed once per distinct score row
     (`_MeanIntervals`): a new result recomputes the interval of its model alone.
     """
     n_tasks = task_scores.shape[1]
     counts = _draw_counts(n_tasks, resamples, seed)
-    doubled_points = np.ascontiguousarray(2 * task_points.T, dtype=np.float32)  # whole numbers
+    # Models of equal points on every task (those without any, say) have equal totals in
+    # every resample, so the ranks are computed once per distinct row of points.
+    distinct, which, alike = np.unique(
+        2 * task_points, axis=0, return_inverse=True, return_counts=True
+    )
+    doubled_points = np.ascontiguousarray(distinct.T, dtype=np.float32)  # whole numbers
 
     def ranks_reached(draws: slice) -> np.ndarray:
         # float32 products are exact: every partial sum is a whole number below 2**24.
-        return rank_counts(counts.as_float32[draws] @ doubled_points)
+        return rank_counts(counts.as_float32[draws] @ doubled_points, alike)
 
     # Small products: BLAS threads cost more than they save, and their spinning workers slow
     # every numpy call after them on a busy machine.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        bounds = np.linspace(0, resamples, _PARTS + 1).astype(int)
-        ranks = [_run(ranks_reached, slice(a, b)) for a, b in itertools.pairwise(bounds)]
+        bounds = np.linspace(0, resamples, (threads or _PARTS) + 1).astype(int)
+        here, *elsewhere = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+        running = [_run(ranks_reached, part) for part in elsewhere]
         mean_ci = _MEAN_INTERVALS.of(task_scores, counts)
-        cumulative = np.cumsum(sum(part.result() for part in ranks), axis=1)
-    rank_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
+        reached = ranks_reached(here) + sum(part.result() for part in running)
+        cumulative = np.cumsum(reached, axis=1)
+    distinct_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
+    rank_ci = distinct_ci[which.reshape(-1)]
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=rank_ci)
 
 
@@ -130,7 +143,8 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-_PARTS = min(_cores(), 4)
+CORES = _cores()
+_PARTS = min(CORES, 4)
 """Parts to cut the ranks in: one per core (numpy releases the GIL in sorts and products)."""
 _POOL = ThreadPoolExecutor(_PARTS, thread_name_prefix="bootstrap") if _PARTS > 1 else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,18 @@ import mteb
 import polars as pl
 import pytest
 from mteb.results import TaskResult
+from pydantic import ValidationError
 
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.importer import Importer
 from services.aggregator.intake import result_doc
 from services.aggregator.mirror import ResultMirror
 from services.aggregator.rankings import task_leaderboard
-from services.aggregator.results_repo import folder_identity, read_task_result
+from services.aggregator.results_repo import (
+    folder_identity,
+    read_task_result,
+    validate_parsed_json,
+)
 from shared.bus import Bus
 from shared.documents import benchmark_leaderboard_id, task_leaderboard_id
 from shared.events import LeaderboardUpdated
@@ -217,7 +222,8 @@ async def test_recomputed_leaderboards_are_announced_with_small_events(
         )
 
 
-def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path) -> None:
+@pytest.mark.parametrize("validation", ["mteb's", "for parsed JSON"])
+def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path, validation: str) -> None:
     pair = next((checkout / "results" / MINILM.replace("/", "__")).glob("*/Sprint*.json"))
     data = json.loads(pair.read_text())
     data["mteb_version"] = "1.12.0"  # valid as it is, but nested scores as before 1.12.48
@@ -228,7 +234,11 @@ def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path) -> None:
     for path in result_files(checkout):
         expected = TaskResult.from_disk(path)
 
-        result, text = read_task_result(path.read_text(encoding="utf-8"))
+        undo = validate_parsed_json() if validation == "for parsed JSON" else lambda: None
+        try:
+            result, text = read_task_result(path.read_text(encoding="utf-8"))
+        finally:
+            undo()
 
         assert result.model_dump_json() == expected.model_dump_json(), path
         if text is None:
@@ -238,6 +248,34 @@ def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path) -> None:
                 TaskResult.model_validate_json(text).model_dump_json() == expected.model_dump_json()
             )
     assert converted >= 20  # the pre-1.11 format and old pair-classification scores are here
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda scores: scores.pop("main_score"),
+        lambda scores: scores.update(hf_subset=1),
+        lambda scores: scores.pop("hf_subset"),
+        lambda scores: scores.update(languages="eng"),
+        lambda scores: scores.pop("languages"),
+    ],
+)
+def test_validation_for_parsed_json_refuses_what_mtebs_refuses(
+    change: Callable[[dict[str, Any]], object],
+) -> None:
+    path = next((PUBLIC_RESULTS / MINILM.replace("/", "__")).glob("*/BIOSSES.json"))
+    data = json.loads(path.read_text())
+    change(data["scores"]["test"][0])
+    text = json.dumps(data)
+    with pytest.raises(ValidationError, match="scores") as by_mteb:
+        TaskResult.model_validate_json(text)
+    undo = validate_parsed_json()
+    try:
+        with pytest.raises(ValidationError, match="scores") as by_ours:
+            TaskResult.model_validate_json(text)
+    finally:
+        undo()
+    assert str(by_ours.value) == str(by_mteb.value)
 
 
 async def test_inserting_stored_results_leaves_them_as_they_are(

@@ -33,6 +33,7 @@ from services.aggregator.results_repo import (
     read_folders,
     results_folder,
     revision_folders,
+    validate_parsed_json,
 )
 from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
@@ -141,7 +142,9 @@ class Importer:
         ]
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=validate_parsed_json
+        ) as pool:
             reads = [
                 loop.run_in_executor(pool, read_folders, root, chunk, _known_in(by_folder, chunk))
                 for chunk in chunks

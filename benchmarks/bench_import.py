@@ -4,8 +4,9 @@
 
 1. Load: mteb 2.26's `ResultCache.load_results` of the checkout as its leaderboard rebuild calls
    it (registry models, main scores, experiments by name), against our `import-results` of the
-   same files into a fresh embedded Mongo-wire server: validation, conversion, bulk writes (the
-   store part), then the recompute of every affected benchmark (the leaderboard part).
+   same files into a fresh embedded Mongo-wire server: validation, conversion, bulk writes of
+   the results and model documents (the store part), then the recompute of every affected
+   benchmark while the task leaderboards are written (the leaderboard part).
 2. A second import of the same files (nothing changes, nothing is written).
 3. One new result → updated leaderboard documents: a new model's BIOSSES result stored, then
    `BenchmarkUpdater.refresh` as the aggregator's result handler calls it: the mirror synced and
@@ -108,7 +109,7 @@ async def part_import(checkout: Path, url: str) -> dict[str, Any]:
     return {
         "cpu_s": cpu,
         "seconds": report.seconds,
-        "store_s": report.seconds - timing.get("recompute_s", 0.0),
+        "store_s": report.store_seconds,
         "recompute_s": timing.get("recompute_s", 0.0),
         "files": report.files,
         "stored": report.stored,
@@ -256,8 +257,8 @@ def report(checkout: Path, repeats: int) -> None:
             f"| {run['peak_rss_mib']:.0f} MiB, workers {run['workers_peak_rss_mib']:.0f} MiB |"
         )
         print(
-            f"| {label}, recompute of {run['benchmarks']} benchmarks (1,000 resamples) "
-            f"| {run['recompute_s']:.1f} s | | |"
+            f"| {label}, recompute of {run['benchmarks']} benchmarks (1,000 resamples), "
+            f"task leaderboards written meanwhile | {run['recompute_s']:.1f} s | | |"
         )
         print(f"| {label}, total | {run['seconds']:.1f} s | | |")
     for update in updates:

@@ -46,7 +46,8 @@ def print_report(report: ImportReport) -> None:
     print(
         f"{report.files} files: {report.stored} results stored, {report.unchanged} unchanged, "
         f"{len(report.skipped)} skipped; {report.models_stored} models stored; "
-        f"{len(report.benchmarks)} benchmark leaderboards updated; {report.seconds:.1f} s"
+        f"{len(report.benchmarks)} benchmark leaderboards updated; "
+        f"{report.seconds:.1f} s ({report.store_seconds:.1f} s to store)"
     )
     for reason, count in Counter(skip.reason for skip in report.skipped).most_common():
         print(f"  skipped {count}× {reason}")

@@ -56,7 +56,10 @@ class ImportReport:
     models_stored: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     benchmarks: list[str] = field(default_factory=list)
+    store_seconds: float = 0.0
+    """Reading, converting and storing the results and model documents."""
     seconds: float = 0.0
+    """The whole import, leaderboards included."""
 
 
 @dataclass
@@ -106,21 +109,28 @@ class Importer:
             await writes.cancel()
         self.progress(Progress(len(folders), len(folders), report.stored, len(report.skipped)))
         changed_models = await self._write_models(revisions, report)
+        report.store_seconds = time.perf_counter() - started
         if self.updater is not None and (written_tasks or changed_models):
             if adopting:
                 await self.updater.catch_up(began_us)
             else:
                 await self.updater.prime()
             tasks = written_tasks | self.updater.mirror.tasks_of_models(changed_models)
-            refreshed = await self.updater.refresh(tasks, sync=False)
+            # The task leaderboards are written while the benchmark tables are computed.
+            refreshed, _ = await asyncio.gather(
+                self.updater.refresh(tasks, sync=False),
+                self._task_leaderboards(self.updater, written_tasks),
+            )
             report.benchmarks = [stored.name for stored in refreshed]
-            synced = self.updater.mirror  # by `prime` or `catch_up`: every stored result
-            for task in sorted(written_tasks):
-                await refresh_task_leaderboard(
-                    self.store, self.updater.bus, task, synced.results_of_task(task)
-                )
         report.seconds = time.perf_counter() - started
         return report
+
+    async def _task_leaderboards(self, updater: BenchmarkUpdater, tasks: set[str]) -> None:
+        """Replace the leaderboards of `tasks` from the updater's mirror (synced by `prime` or
+        `catch_up`: every stored result)."""
+        for task in sorted(tasks):
+            results = updater.mirror.results_of_task(task)
+            await refresh_task_leaderboard(self.store, updater.bus, task, results)
 
     async def _read(
         self,

@@ -8,8 +8,9 @@
    the results and model documents (the store part), then the recompute of every affected
    benchmark while the task leaderboards are written (the leaderboard part).
 2. A second import of the same files (nothing changes, nothing is written).
-3. One new result → updated leaderboard documents: a new model's BIOSSES result stored, then
-   `BenchmarkUpdater.refresh` as the aggregator's result handler calls it: the mirror synced and
+3. One new result → updated leaderboard documents: a new model's BIOSSES result stored and
+   mirrored, then `BenchmarkUpdater.refresh` as the aggregator's result handler calls it: the
+   mirror synced (what others stored) and
    the benchmarks containing BIOSSES (MTEB(eng, v1), MTEB(eng, v2)) recomputed with 1,000
    bootstrap resamples (and with none) and their documents replaced; median over repeats, with
    its parts.
@@ -165,7 +166,7 @@ async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
         began = time.perf_counter()
         model = f"bench/new-model-{resamples}-{repeat}"
         doc = result_doc(task_result, model, "r1", source="evaluator")
-        await store.upsert_result(doc)
+        updater.note_stored(doc, await store.upsert_result(doc))
         parts["store"].append(time.perf_counter() - began)
         stored = await updater.refresh({"BIOSSES"})  # as the aggregator's result handler does
         totals.append(time.perf_counter() - began)

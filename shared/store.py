@@ -31,6 +31,8 @@ DocumentT = TypeVar("DocumentT", bound=Document)
 
 RESULT_LISTING = {"task_result": 0, "task_result_z": 0}
 """Projection of results without mteb's full TaskResult."""
+UNLISTED: dict[str, Any] = {"task_result": {}, "task_result_z": ""}
+"""What the fields `RESULT_LISTING` leaves out read as."""
 
 
 class ConflictError(RuntimeError):
@@ -186,9 +188,12 @@ class Store:
         )
         return ResultDoc.model_validate(found) if found else None
 
-    async def upsert_result(self, result: ResultDoc) -> None:
-        document = result.to_mongo() | {"stored_us": now_us()}
+    async def upsert_result(self, result: ResultDoc) -> int:
+        """Store `result` (replacing one of the same id); the `stored_us` it was stamped with."""
+        stamp = now_us()
+        document = result.to_mongo() | {"stored_us": stamp}
         await self.results.replace_one({"_id": result.id}, document, upsert=True)
+        return stamp
 
     async def results_for_task(self, task: str) -> list[ResultDoc]:
         cursor = self.results.find({"task": task}, RESULT_LISTING)

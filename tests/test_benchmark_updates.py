@@ -136,6 +136,27 @@ async def test_a_live_result_recomputes_only_the_benchmarks_of_its_task(
     assert submission is not None and submission.status == "completed"
 
 
+async def test_a_result_noted_as_stored_is_mirrored_without_reading_it_back(
+    seeded: Store,
+) -> None:
+    store = seeded
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
+    await updater.refresh()
+    task_result = TaskResult.model_validate(biosses_result(0.77))
+    result = result_doc(task_result, NEW_MODEL, "r1", source="evaluator")
+    updater.note_stored(result, await store.upsert_result(result))
+
+    [v1, v2] = await updater.refresh(["BIOSSES"], sync=False)
+
+    for board in (v1, v2):
+        [row] = [row for row in board.table.rows if row.model == NEW_MODEL]
+        assert row.task_scores["BIOSSES"] == 0.77
+    [listed] = [r for r in updater.mirror.results_of_task("BIOSSES") if r.model == NEW_MODEL]
+    assert listed.task_result == {} and listed.task_result_z == ""  # as the store lists it
+    [read] = [r for r in await store.results_for_task("BIOSSES") if r.model == NEW_MODEL]
+    assert listed == read
+
+
 async def test_a_result_of_another_or_unknown_task_is_refused_and_stores_nothing(
     seeded: Store, bus: Bus
 ) -> None:

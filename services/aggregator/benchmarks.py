@@ -17,8 +17,8 @@ from services.aggregator.table import BenchmarkTable, summary_values
 from services.aggregator.task_boards import announce
 from services.aggregator.uncertainty import CORES
 from shared.bus import Bus
-from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
-from shared.store import ConflictError, Store
+from shared.documents import BenchmarkLeaderboardDoc, ResultDoc, benchmark_leaderboard_id
+from shared.store import UNLISTED, ConflictError, Store
 from shared.tables import CompactTable
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class BenchmarkUpdater:
         self.mirror = ResultMirror()
         self.columns = ColumnCache(self.mirror)
         self._refreshing = asyncio.Lock()
+        self._noted: list[ResultDoc] = []
+        """Results stored by this process, mirrored by the next `refresh` (`note_stored`)."""
         self._heads: dict[str, tuple[int, datetime]] = {}
         """Per leaderboard, the version and time of this process's last write of it."""
         self.primed = False
@@ -81,6 +83,15 @@ class BenchmarkUpdater:
         """Mirror what is stored now, recomputing nothing."""
         await self.mirror.sync(self.store)
         self.primed = True
+
+    def note_stored(self, result: ResultDoc, stored_us: int) -> None:
+        """Have the next `refresh` mirror a result this process just stored (stamped
+        `stored_us`) instead of reading it back; the caller names its task to `refresh`."""
+        moment = result.evaluated_at  # kept to the millisecond by the store
+        as_read = {"evaluated_at": moment.replace(microsecond=moment.microsecond // 1000 * 1000)}
+        self._noted.append(
+            result.model_copy(update={"stored_us": stored_us, **UNLISTED, **as_read})
+        )
 
     async def catch_up(self, began_us: int) -> None:
         """Prime an unprimed mirror that was given an import's own writes (into an empty store)
@@ -124,6 +135,9 @@ class BenchmarkUpdater:
         async with self._refreshing:
             if not self.primed:
                 await self.prime()
+            noted, self._noted = self._noted, []
+            for result in noted:  # the mirror changes only here, between table computations
+                self.mirror.add(result)
             changed = await self.mirror.sync(self.store) if sync else set()
             chosen = benchmarks_containing(changed | set(tasks))
             at_once = min(len(chosen), TABLES_AT_ONCE)

@@ -146,7 +146,8 @@ class Aggregator:
             raise InvalidMessage(f"result of {event.task} lacks a required split or subset")
         if result.mteb_version is None:
             raise InvalidMessage(f"result of {event.task} does not say which mteb made it")
-        await self.store.upsert_result(result)
+        stored_us = await self.store.upsert_result(result)
+        self.benchmarks.note_stored(result, stored_us)
         await record_live_model(self.store, submission, event.envelope)
 
         def finish(submission: SubmissionDoc) -> None:

@@ -62,35 +62,25 @@ ModelCells = tuple[int, float | None, float | None, int | None, int | None]
 
 def model_cells(meta: ModelMeta, task_names: frozenset[str]) -> ModelCells:
     """A model's cells of a table over `task_names`, computed once per (meta object, tasks)."""
-    return _model_cells(_Identity(meta), task_names)
-
-
-class _Identity:
-    """A ModelMeta keyed by identity (the models are not hashable); the key keeps it alive, so
-    its id is not reused while it is cached."""
-
-    __slots__ = ("meta",)
-
-    def __init__(self, meta: ModelMeta) -> None:
-        self.meta = meta
-
-    def __hash__(self) -> int:
-        return id(self.meta)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Identity) and other.meta is self.meta
-
-
-@lru_cache(maxsize=2**15)
-def _model_cells(model: _Identity, task_names: frozenset[str]) -> ModelCells:
-    meta = model.meta
-    return (
+    key = (id(meta), task_names)
+    known = _cells.get(key)
+    if known is not None and known[0] is meta:
+        return known[1]
+    if len(_cells) >= _CELLS_KEPT:
+        _cells.clear()
+    cells = (
         zero_shot(meta, task_names),
         parameters_b(meta.n_parameters),
         parameters_b(meta.n_active_parameters),
         embedding_size(meta.embed_dim),
         max_tokens(meta.max_tokens),
     )
+    _cells[key] = (meta, cells)  # the meta kept alive, so that its id is not reused meanwhile
+    return cells
+
+
+_CELLS_KEPT = 2**15
+_cells: dict[tuple[int, frozenset[str]], tuple[ModelMeta, ModelCells]] = {}
 
 
 def parameters_b(n_parameters: float | None) -> float | None:

@@ -53,9 +53,7 @@ def bootstrap(
     counts = _draw_counts(n_tasks, resamples, seed)
     # Models of equal points on every task (those without any, say) have equal totals in
     # every resample, so the ranks are computed once per distinct row of points.
-    distinct, which, alike = np.unique(
-        2 * task_points, axis=0, return_inverse=True, return_counts=True
-    )
+    distinct, which, alike = _distinct_rows(np.ascontiguousarray(2 * task_points))
     doubled_points = np.ascontiguousarray(distinct.T, dtype=np.float32)  # whole numbers
 
     def ranks_reached(draws: slice) -> np.ndarray:
@@ -72,8 +70,19 @@ def bootstrap(
         reached = ranks_reached(here) + sum(part.result() for part in running)
         cumulative = np.cumsum(reached, axis=1)
     distinct_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
-    rank_ci = distinct_ci[which.reshape(-1)]
+    rank_ci = distinct_ci[which]
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=rank_ci)
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows (in order of first occurrence), the index of each row's among them,
+    and how many rows each stands for. (Keyed by bytes: `np.unique(axis=0)` sorts rows.)"""
+    first: dict[bytes, int] = {}
+    which = np.asarray([first.setdefault(row.tobytes(), len(first)) for row in rows], np.intp)
+    alike = np.bincount(which, minlength=len(first))
+    starts = np.full(len(first), len(rows), dtype=np.intp)
+    np.minimum.at(starts, which, np.arange(len(rows)))
+    return rows[starts], which, alike
 
 
 @dataclass(frozen=True)

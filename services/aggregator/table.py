@@ -181,28 +181,24 @@ def _row_values(
         rank_cis = [(lo, hi) for lo, hi in uncertain.rank_ci[chosen].tolist()]
         groups = tie_groups(ranks[chosen], uncertain.rank_ci[chosen]).tolist()
     task_set = model_columns.task_set(task.name for task in matrix.tasks)
-    revisions = matrix.revisions
-    rows = []
-    for i, m in enumerate(chosen.tolist()):
-        name = names[m]
-        row = values[i]
-        rows.append(
-            # In the order of `tables.ROW_SCALARS`, then type means and task scores.
-            [
-                name,
-                revisions[m],
-                rank_values[i],
-                *model_columns.model_cells(models[name], task_set),
-                row[0],
-                row[1],
-                mean_cis[i],
-                rank_cis[i],
-                groups[i],
-                row[2 : 2 + n_types],
-                row[2 + n_types :],
-            ]
-        )
-    return rows
+    shown_names = [names[m] for m in chosen.tolist()]
+    columns = zip(
+        shown_names,
+        [matrix.revisions[m] for m in chosen.tolist()],
+        rank_values,
+        [model_columns.model_cells(models[name], task_set) for name in shown_names],
+        values,
+        mean_cis,
+        rank_cis,
+        groups,
+        strict=True,
+    )
+    types_end = 2 + n_types
+    # In the order of `tables.ROW_SCALARS`, then type means and task scores.
+    return [
+        [*head, *cells, row[0], row[1], mean_ci, rank_ci, group, row[2:types_end], row[types_end:]]
+        for *head, cells, row, mean_ci, rank_ci, group in columns
+    ]
 
 
 def _nullable(values: np.ndarray) -> list[list[Any]]:

@@ -14,6 +14,7 @@ from services.aggregator.mirror import ResultMirror
 from services.aggregator.revision_join import join_revisions
 from services.aggregator.score_matrix import (
     Interner,
+    RowCellsMemo,
     ScoreMatrix,
     TaskCells,
     TaskColumn,
@@ -32,6 +33,8 @@ class ColumnCache:
         self.revisions = Interner()
         self._columns: dict[tuple[TaskCells, bool], tuple[int, TaskColumn]] = {}
         self._cells: dict[str, list[TaskCells]] = {}
+        self._row_cells: dict[tuple[TaskCells, bool], RowCellsMemo] = {}
+        """Per column, what each of its results contributed, for the next recompute of it."""
         self._lock = threading.Lock()
 
     def matrix(self, benchmark: mteb.Benchmark, tasks: list[str] | None = None) -> ScoreMatrix:
@@ -57,7 +60,8 @@ class ColumnCache:
         rows = list(self.mirror.rows([task.name]))
         metas = self.mirror.models(dict.fromkeys(row.model for row in rows))
         kept = join_revisions(rows, metas, frozenset({task.name}))
-        column = task_column(task, kept.values(), by_subset, self.models, self.revisions)
+        memo = self._row_cells.setdefault((task, by_subset), {})
+        column = task_column(task, kept.values(), by_subset, self.models, self.revisions, memo)
         self._columns[(task, by_subset)] = (version, column)
         return column
 

@@ -77,53 +77,85 @@ class TaskColumn:
     the task, or one per subset for subset-weighted benchmarks."""
 
 
+@dataclass(frozen=True)
+class RowCells:
+    """What one kept result contributes to its task's column."""
+
+    total: float
+    """The (Kahan) sum of its scored cells, in the result's own split and subset order."""
+    count: int
+    observed: frozenset[tuple[str, str]]
+    """Its scored (split, subset) cells."""
+    by_subset: dict[str, list[float]]
+    """Its scored values per subset (kept for subset-weighted benchmarks only)."""
+
+
+def row_cells(task: TaskCells, row: ResultRow, partition_by_subset: bool) -> RowCells:
+    """The benchmark's cells of `task` that `row` scores."""
+    values: list[float] = []
+    observed: set[tuple[str, str]] = set()
+    subset_values: dict[str, list[float]] = {}
+    for split, by_subset in row.scores.items():
+        if split not in task.splits:
+            continue
+        wanted = task.subsets if len(task.subsets) == 1 else by_subset  # keep the order
+        for subset in wanted:
+            value = by_subset.get(subset)
+            if value is None or value != value or subset not in task.subsets:
+                continue  # absent, NaN (missing) or outside the benchmark
+            observed.add((split, subset))
+            values.append(value)
+            if partition_by_subset:
+                subset_values.setdefault(subset, []).append(value)
+    total = values[0] if len(values) == 1 else kahan_sum(values)
+    return RowCells(total, len(values), frozenset(observed), subset_values)
+
+
+RowCellsMemo = dict[int, tuple[ResultRow, RowCells]]
+"""`row_cells` by the id of the row object (kept alive with them, so that ids are not reused)."""
+
+
 def task_column(
     task: TaskCells,
     kept: Iterable[ResultRow],
     partition_by_subset: bool,
     models: Interner,
     revisions: Interner,
+    memo: RowCellsMemo | None = None,
 ) -> TaskColumn:
     """The column of `task` from its kept results (`revision_join`), in their order.
 
     Several cells are summed as polars sums mteb's frame (Kahan summation, in the result's own
     split and subset order), so that equal and near-equal scores tie or not exactly as in mteb.
+    With `memo` (the same task, benchmark weighting and memo each time), the cells of rows met
+    before are taken from it; it is left holding those of `kept` only.
     """
+    known = memo.copy() if memo is not None else {}
+    if memo is not None:
+        memo.clear()
     model_ids: list[int] = []
     revision_ids: list[int] = []
-    sums: list[float] = []
-    counts: list[int] = []
-    observed: set[tuple[str, str]] = set()
-    by_subset_cells: list[dict[str, list[float]]] = []
+    contributions: list[RowCells] = []
     for row in kept:
+        found = known.get(id(row))
+        cells = found[1] if found is not None and found[0] is row else None
+        if cells is None:
+            cells = row_cells(task, row, partition_by_subset)
+        if memo is not None:
+            memo[id(row)] = (row, cells)
         model_ids.append(models(row.model))
         revision_ids.append(revisions(row.revision))
-        values: list[float] = []
-        subset_values: dict[str, list[float]] = {}
-        for split, by_subset in row.scores.items():
-            if split not in task.splits:
-                continue
-            wanted = task.subsets if len(task.subsets) == 1 else by_subset  # keep the order
-            for subset in wanted:
-                value = by_subset.get(subset)
-                if value is None or value != value or subset not in task.subsets:
-                    continue  # absent, NaN (missing) or outside the benchmark
-                observed.add((split, subset))
-                values.append(value)
-                if partition_by_subset:
-                    subset_values.setdefault(subset, []).append(value)
-        sums.append(values[0] if len(values) == 1 else kahan_sum(values))
-        counts.append(len(values))
-        by_subset_cells.append(subset_values)
+        contributions.append(cells)
+    observed = set().union(*(cells.observed for cells in contributions))
     required = len({split for split, _ in observed}) * len({subset for _, subset in observed})
-    column_sums = np.asarray(sums, dtype=np.float64)
-    column_counts = np.asarray(counts, dtype=np.float64)
+    column_sums = np.asarray([cells.total for cells in contributions], dtype=np.float64)
+    column_counts = np.asarray([cells.count for cells in contributions], dtype=np.float64)
     if partition_by_subset:
-        subsets = list(dict.fromkeys(s for cells in by_subset_cells for s in cells))
+        subsets = list(dict.fromkeys(s for cells in contributions for s in cells.by_subset))
         partition_sums = np.zeros((len(model_ids), len(subsets)))
         partition_counts = np.zeros((len(model_ids), len(subsets)))
-        for m, cells in enumerate(by_subset_cells):
-            for subset, cell_values in cells.items():
+        for m, cells in enumerate(contributions):
+            for subset, cell_values in cells.by_subset.items():
                 p = subsets.index(subset)
                 partition_sums[m, p] = kahan_sum(cell_values)
                 partition_counts[m, p] = len(cell_values)

@@ -157,31 +157,6 @@ async def test_a_result_noted_as_stored_is_mirrored_without_reading_it_back(
     assert listed == read
 
 
-async def test_what_others_stored_meanwhile_is_recomputed_after_the_callers_tables(
-    seeded: Store,
-) -> None:
-    store = seeded
-    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
-    await updater.refresh()
-    before = await versions(store)
-    task_result = TaskResult.model_validate(biosses_result(0.77))
-    ours = result_doc(task_result, NEW_MODEL, "r1", source="evaluator")
-    theirs = result_doc(task_result, "org/another-model", "r1", source="evaluator")
-    await store.upsert_result(theirs)  # by another process: read by the sync
-    updater.note_stored(ours, await store.upsert_result(ours))
-
-    updated = await updater.refresh(["BIOSSES"])
-
-    after = await versions(store)
-    assert {board.id for board in updated} == {
-        benchmark_leaderboard_id(b.name) for b in benchmarks_containing(["BIOSSES"])
-    }
-    for board in updated:
-        assert {NEW_MODEL, "org/another-model"} <= {row.model for row in board.table.rows}
-        assert after[board.id] == before[board.id] + 2  # without theirs, then with it
-        assert board.version == after[board.id]
-
-
 async def test_a_result_of_another_or_unknown_task_is_refused_and_stores_nothing(
     seeded: Store, bus: Bus
 ) -> None:

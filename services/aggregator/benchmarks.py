@@ -125,11 +125,12 @@ class BenchmarkUpdater:
         self, tasks: Iterable[str] = (), sync: bool = True
     ) -> list[BenchmarkLeaderboardDoc]:
         """Read new results (unless the caller just synced the mirror: `sync` False); recompute
-        the benchmarks of `tasks` and of every changed task; the documents written (the last
-        of each benchmark).
+        the benchmarks of `tasks` and of every changed task.
 
         The first call mirrors the store first, so only what changes after it counts as changed.
-        Results `note_stored` are mirrored first.
+        Tables are computed (and encoded) in threads, as many at once as there are cores, each
+        bootstrap on its share of the cores (one table's Python work overlaps another's numpy
+        work); each document is written as soon as its table is.
         """
         async with self._refreshing:
             if not self.primed:
@@ -137,42 +138,24 @@ class BenchmarkUpdater:
             noted, self._noted = self._noted, []
             for result in noted:  # the mirror changes only here, between table computations
                 self.mirror.add(result)
-            named = set(tasks)
-            if not (sync and named):
-                changed = await self.mirror.sync(self.store) if sync else set()
-                return await self._recompute(benchmarks_containing(changed | named))
-            # The caller's tables are computed while what others stored is read; the
-            # benchmarks that this changes are computed again after.
-            reading = asyncio.create_task(self.mirror.read_changes(self.store))
+            changed = await self.mirror.sync(self.store) if sync else set()
+            chosen = benchmarks_containing(changed | set(tasks))
+            at_once = min(len(chosen), TABLES_AT_ONCE)
+            computing = asyncio.Semaphore(max(at_once, 1))
+            threads = max(CORES // max(at_once, 1), 1)
+
+            async def published(benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
+                async with computing:
+                    table = await asyncio.to_thread(self.stored_form, benchmark, threads)
+                return await self.publish(benchmark, table)
+
+            updates = [asyncio.create_task(published(benchmark)) for benchmark in chosen]
             try:
-                written = await self._recompute(benchmarks_containing(named))
-                changed = self.mirror.apply(await reading)
+                written = [await update for update in updates]
             finally:
-                reading.cancel()
-            written += await self._recompute(benchmarks_containing(changed))
-            latest = {leaderboard.id: leaderboard for leaderboard in written}
-            return list(latest.values())
-
-    async def _recompute(self, benchmarks: list[mteb.Benchmark]) -> list[BenchmarkLeaderboardDoc]:
-        """Compute and publish `benchmarks`' tables: in threads, as many at once as there are
-        cores, each bootstrap on its share of the cores (one table's Python work overlaps
-        another's numpy work); each document written as soon as its table is ready."""
-        at_once = min(len(benchmarks), TABLES_AT_ONCE)
-        computing = asyncio.Semaphore(max(at_once, 1))
-        threads = max(CORES // max(at_once, 1), 1)
-
-        async def published(benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
-            async with computing:
-                table = await asyncio.to_thread(self.stored_form, benchmark, threads)
-            return await self.publish(benchmark, table)
-
-        updates = [asyncio.create_task(published(benchmark)) for benchmark in benchmarks]
-        try:
-            written = [await update for update in updates]
-        finally:
-            for update in updates:
-                update.cancel()
-        return [leaderboard for leaderboard in written if leaderboard is not None]
+                for update in updates:
+                    update.cancel()
+            return [leaderboard for leaderboard in written if leaderboard is not None]
 
     def stored_form(
         self, benchmark: mteb.Benchmark, threads: int | None = None

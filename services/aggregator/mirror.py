@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from mteb.models import ModelMeta
@@ -64,14 +63,6 @@ def model_meta(name: str, stored: ModelDoc | None) -> ModelMeta:
     return lenient_meta(fields | {"name": name, "revision": None})
 
 
-@dataclass(frozen=True)
-class StoreChanges:
-    """Models and results read from the store, to be mirrored."""
-
-    models: list[ModelDoc]
-    results: list[ResultDoc]
-
-
 class ResultMirror:
     """ResultRows by task and ModelMetas by name, as stored."""
 
@@ -90,11 +81,6 @@ class ResultMirror:
 
     async def sync(self, store: Store) -> set[str]:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
-        return self.apply(await self.read_changes(store))
-
-    async def read_changes(self, store: Store) -> StoreChanges:
-        """What was stored since the last look, read but not mirrored yet (`apply` does): the
-        mirror may be read meanwhile."""
         since = self._synced_us - SYNC_MARGIN_US if self._synced_us else None
         self._synced_us = now_us()
         return await self._read(store, since, source=None)
@@ -104,20 +90,12 @@ class ResultMirror:
         into an empty store `add`ed its own results instead of reading them back; from then
         on, synced as of now. (Another import running at the same time recomputes its own.)"""
         self._synced_us = now_us()
-        return self.apply(await self._read(store, began_us - SYNC_MARGIN_US, source="evaluator"))
+        return await self._read(store, began_us - SYNC_MARGIN_US, source="evaluator")
 
-    def apply(self, changes: StoreChanges) -> set[str]:
-        """Mirror `changes`; the tasks whose results or models' metadata changed."""
-        changed = self._read_models(changes.models)
-        for result in changes.results:
-            if self.add(result):
-                changed.add(result.task)
-        return changed
-
-    async def _read(self, store: Store, since: int | None, source: str | None) -> StoreChanges:
-        """The models and results (of `source`) stored since `since`. Of the results, only the
-        stamps are read first, so that those mirrored already (re-read within the margin) are
-        not fetched again."""
+    async def _read(self, store: Store, since: int | None, source: str | None) -> set[str]:
+        """Mirror the models and results (of `source`) stored since `since`. Of the results,
+        only the stamps are read first, so that those mirrored already (re-read within the
+        margin) are not fetched again."""
         if since is None:
             models, results = await asyncio.gather(
                 store.models_stored_since(None), store.results_stored_since(None, source)
@@ -128,7 +106,11 @@ class ResultMirror:
             )
             unseen = [id_ for id_, us in stamps.items() if self._stamps.get(id_) != us]
             results = await store.results_listed(unseen) if unseen else []
-        return StoreChanges(models, results)
+        changed = self._read_models(models)
+        for result in results:
+            if self.add(result):
+                changed.add(result.task)
+        return changed
 
     def _read_models(self, models: list[ModelDoc]) -> set[str]:
         changed: set[str] = set()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from mteb.abstasks.abstask import AbsTask
@@ -40,6 +42,17 @@ class TaskCells:
             splits=frozenset(task.eval_splits),
             subsets=frozenset(subsets),
         )
+
+    @cached_property
+    def single_cell(self) -> tuple[str, str] | None:
+        """The (split, subset) when the benchmark reads one cell of the task (most tasks)."""
+        if len(self.splits) == 1 and len(self.subsets) == 1:
+            return next(iter(self.splits)), next(iter(self.subsets))
+        return None
+
+    @cached_property
+    def single_cell_observed(self) -> frozenset[tuple[str, str]]:
+        return frozenset([self.single_cell]) if self.single_cell is not None else frozenset()
 
 
 class Interner:
@@ -77,21 +90,30 @@ class TaskColumn:
     the task, or one per subset for subset-weighted benchmarks."""
 
 
-@dataclass(frozen=True)
-class RowCells:
+class RowCells(NamedTuple):
     """What one kept result contributes to its task's column."""
 
     total: float
     """The (Kahan) sum of its scored cells, in the result's own split and subset order."""
-    count: int
+    scored: int
+    """How many cells it scored."""
     observed: frozenset[tuple[str, str]]
     """Its scored (split, subset) cells."""
     by_subset: dict[str, list[float]]
     """Its scored values per subset (kept for subset-weighted benchmarks only)."""
 
 
+_NONE_SCORED = RowCells(0.0, 0, frozenset(), {})
+
+
 def row_cells(task: TaskCells, row: ResultRow, partition_by_subset: bool) -> RowCells:
     """The benchmark's cells of `task` that `row` scores."""
+    if task.single_cell is not None and not partition_by_subset:
+        split, subset = task.single_cell
+        value = row.scores.get(split, {}).get(subset)
+        if value is None or value != value:
+            return _NONE_SCORED
+        return RowCells(value, 1, task.single_cell_observed, {})
     values: list[float] = []
     observed: set[tuple[str, str]] = set()
     subset_values: dict[str, list[float]] = {}
@@ -149,7 +171,7 @@ def task_column(
     observed = set().union(*(cells.observed for cells in contributions))
     required = len({split for split, _ in observed}) * len({subset for _, subset in observed})
     column_sums = np.asarray([cells.total for cells in contributions], dtype=np.float64)
-    column_counts = np.asarray([cells.count for cells in contributions], dtype=np.float64)
+    column_counts = np.asarray([cells.scored for cells in contributions], dtype=np.float64)
     if partition_by_subset:
         subsets = list(dict.fromkeys(s for cells in contributions for s in cells.by_subset))
         partition_sums = np.zeros((len(model_ids), len(subsets)))

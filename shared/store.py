@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, InsertOne, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
@@ -319,13 +319,32 @@ class Store:
         cursor = self.models.find({"_id": {"$in": names}})
         return {doc.id: doc async for doc in _validated(cursor, ModelDoc)}
 
-    async def write_models(self, models: list[ModelDoc]) -> None:
-        stamp = {"stored_us": now_us()}
-        if models:
-            await self.models.bulk_write(
-                [ReplaceOne({"_id": m.id}, m.to_mongo() | stamp, upsert=True) for m in models],
-                ordered=False,
+    async def replace_models(self, models: list[tuple[ModelDoc, int | None]]) -> set[str]:
+        """`replace_model` of each (model, stamp of the document it replaces) in one bulk write;
+        the names of those that another writer came first for (not written)."""
+        if not models:
+            return set()
+        stamp = now_us()
+        writes: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = [
+            InsertOne(model.to_mongo() | {"stored_us": stamp})
+            if stored_us is None
+            else ReplaceOne(
+                {"_id": model.id, "stored_us": stored_us}, model.to_mongo() | {"stored_us": stamp}
             )
+            for model, stored_us in models
+        ]
+        try:
+            await self.models.bulk_write(writes, ordered=False)
+        except BulkWriteError as error:
+            already_stored = 11000  # MongoDB's duplicate key error: a lost insert
+            if error.details.get("writeConcernErrors") or any(
+                e.get("code") != already_stored for e in error.details.get("writeErrors", [])
+            ):
+                raise
+        names = [model.id for model, _ in models]
+        cursor = self.models.find({"_id": {"$in": names}}, {"stored_us": 1})
+        written = {doc["_id"] async for doc in cursor if doc.get("stored_us") == stamp}
+        return set(names) - written
 
     async def replace_model(self, model: ModelDoc, stored_us: int | None) -> bool:
         """Write `model` only over the document stamped `stored_us` (None: where there is none);

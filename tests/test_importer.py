@@ -25,7 +25,12 @@ from services.aggregator.results_repo import (
     validate_parsed_json,
 )
 from shared.bus import Bus
-from shared.documents import benchmark_leaderboard_id, task_leaderboard_id
+from shared.documents import (
+    ModelDoc,
+    ModelRevision,
+    benchmark_leaderboard_id,
+    task_leaderboard_id,
+)
 from shared.events import LeaderboardUpdated
 from shared.store import Store
 from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
@@ -361,3 +366,26 @@ async def test_a_first_import_mirrors_its_writes_as_reading_them_back_would(
         task: set(docs) for task, docs in read_back.listings.items()
     }
     assert updater.mirror.model_docs == read_back.model_docs
+
+
+async def test_a_model_document_written_during_an_import_is_merged_not_lost(
+    store: Store, checkout: Path
+) -> None:
+    live = ModelRevision(revision="live-revision", meta_json=json.dumps({"name": MINILM}))
+    read_models = store.get_models
+
+    async def read_then_race(names: list[str]) -> dict[str, ModelDoc]:
+        found = await read_models(names)
+        if MINILM in names and not (await read_models([MINILM])):
+            # the aggregator stores a live result's revision between the read and the write
+            assert await store.replace_model(ModelDoc(_id=MINILM, revisions=[live]), None)
+        return found
+
+    store.get_models = read_then_race  # type: ignore[method-assign]
+    report = await Importer(store, None, workers=2).run(checkout)
+
+    stored = (await read_models([MINILM]))[MINILM]
+    revisions = [entry.revision for entry in stored.revisions]
+    assert "live-revision" in revisions and len(revisions) > 1
+    assert stored.revision("live-revision") == live
+    assert report.models_stored == len(MODELS)

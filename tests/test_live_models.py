@@ -221,14 +221,10 @@ async def test_a_live_result_of_an_unregistered_model_stores_its_metadata_for_th
 async def test_a_live_result_fills_but_never_overwrites_an_imported_model_meta(
     store: Store, bus: Bus
 ) -> None:
-    await store.write_models(
-        [
-            ModelDoc(
-                _id=NEW_MODEL,
-                revisions=[ModelRevision(revision="r1", meta_json=json.dumps(IMPORTED))],
-            )
-        ]
+    imported = ModelDoc(
+        _id=NEW_MODEL, revisions=[ModelRevision(revision="r1", meta_json=json.dumps(IMPORTED))]
     )
+    assert await store.replace_models([(imported, None)]) == set()
     aggregator = Aggregator(bus, store, BenchmarkUpdater(store, None, bootstrap_resamples=0))
     submission_id = await submit(store, NEW_MODEL, "r1")
 

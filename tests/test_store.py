@@ -12,6 +12,8 @@ from pymongo import MongoClient
 from shared.documents import (
     LeaderboardDoc,
     LeaderboardRow,
+    ModelDoc,
+    ModelRevision,
     ResultDoc,
     StatusChange,
     SubmissionDoc,
@@ -253,6 +255,33 @@ async def test_result_stamps_since_list_recent_results_and_results_listed_fetche
     listed = await store.results_listed([*recent, "not/stored"])
     assert {doc.id: doc.stored_us for doc in listed} == recent
     assert all(doc.task_result == {} and doc.model == "org/new" for doc in listed)
+
+
+async def test_replace_models_writes_over_the_stamps_given_and_names_the_others(
+    store: Store,
+) -> None:
+    def model(name: str, *revisions: str) -> ModelDoc:
+        return ModelDoc(_id=name, revisions=[ModelRevision(revision=r) for r in revisions])
+
+    assert (
+        await store.replace_models([(model("org/a", "r1"), None), (model("org/b", "r1"), None)])
+        == set()
+    )
+    stored = await store.get_models(["org/a", "org/b"])
+    lost = await store.replace_models(
+        [
+            (model("org/a", "r1", "r2"), stored["org/a"].stored_us),  # over what it read
+            (model("org/b", "r9"), stored["org/b"].stored_us - 1),  # another writer came first
+            (model("org/a-too", "r1"), None),
+            (model("org/b", "r8"), None),  # an insert over a stored one
+        ]
+    )
+    assert lost == {"org/b"}
+    now = await store.get_models(["org/a", "org/b", "org/a-too"])
+    assert [r.revision for r in now["org/a"].revisions] == ["r1", "r2"]
+    assert now["org/b"] == stored["org/b"]
+    assert "org/a-too" in now
+    assert await store.replace_models([]) == set()
 
 
 # leaderboards

@@ -37,13 +37,14 @@ from services.aggregator.results_repo import (
 )
 from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
-from shared.store import RESULT_LISTING, Store
+from shared.store import RESULT_LISTING, ConflictError, Store
 
 WRITE_BATCH = 500
 """Results per bulk write at most, unless fewer are at hand when the store is ready for more."""
 WRITES_IN_FLIGHT = 2
 """Bulk writes sent and not yet answered at most: the store has the next one at hand."""
 FOLDERS_PER_TASK = 8
+MODEL_WRITE_ATTEMPTS = 5
 
 
 @dataclass
@@ -203,29 +204,39 @@ class Importer:
     async def _write_models(
         self, revisions: dict[str, dict[str, str | None]], report: ImportReport
     ) -> set[str]:
-        """Merge the imported revisions (and their model_meta.json) into the model documents;
-        the names of the models that changed."""
-        stored = await self.store.get_models(sorted(revisions))
-        changed = []
-        for name, metas in sorted(revisions.items()):
-            current = stored.get(name)
-            merged = (
-                {entry.revision: entry.meta_json for entry in current.revisions} if current else {}
-            )
-            for revision, meta_json in metas.items():
-                if meta_json is not None or revision not in merged:
-                    merged[revision] = meta_json
-            model = ModelDoc(
-                _id=name,
-                revisions=[
-                    ModelRevision(revision=r, meta_json=m) for r, m in sorted(merged.items())
-                ],
-            )
-            if current is None or current.revisions != model.revisions:
-                changed.append(model)
-        await self.store.write_models(changed)
-        report.models_stored = len(changed)
-        return {model.id for model in changed}
+        """Merge the imported revisions (and their model_meta.json) into the model documents,
+        each written over the one it was merged with (a live result's write in between makes
+        it merge again); the names of the models that changed."""
+        changed: set[str] = set()
+        pending = sorted(revisions)
+        for _ in range(MODEL_WRITE_ATTEMPTS):
+            stored = await self.store.get_models(pending)
+            writes = []
+            for name in pending:
+                current = stored.get(name)
+                model = _merged(name, current, revisions[name])
+                if current is None or current.revisions != model.revisions:
+                    writes.append((model, current.stored_us if current else None))
+            lost = await self.store.replace_models(writes)
+            changed |= {model.id for model, _ in writes} - lost
+            if not lost:
+                report.models_stored = len(changed)
+                return changed
+            pending = sorted(lost)
+        raise ConflictError(f"the models documents of {', '.join(pending)} kept changing")
+
+
+def _merged(name: str, current: ModelDoc | None, metas: dict[str, str | None]) -> ModelDoc:
+    """`current` with the imported revisions `metas` (a revision's model_meta.json replaces the
+    stored one; a revision without one keeps what is stored)."""
+    merged = {entry.revision: entry.meta_json for entry in current.revisions} if current else {}
+    for revision, meta_json in metas.items():
+        if meta_json is not None or revision not in merged:
+            merged[revision] = meta_json
+    return ModelDoc(
+        _id=name,
+        revisions=[ModelRevision(revision=r, meta_json=m) for r, m in sorted(merged.items())],
+    )
 
 
 KnownFiles = dict[str, tuple[str, str]]

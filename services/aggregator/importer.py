@@ -1,10 +1,11 @@
 """Import of a checkout of the public MTEB results repository into the store.
 
-Files are read and converted in worker processes (`results_repo`) while the main process
-writes; only results whose content changed are written (bulk writes, the next batch sent while
-the store writes the last, new results inserted without a lookup), so a second import of the
-same files writes nothing and recomputes nothing (and validates nothing again: a file whose
-bytes hash as the stored one's is taken as unchanged). `experiments/` folders (runs with non-default
+Files are read and converted in worker processes (`results_repo`, validating as mteb does,
+less what cannot fail for parsed JSON: `validate_parsed_json`) while the main process writes;
+only results whose content changed are written (bulk writes, the next batch sent while the
+store writes the last, new results inserted without a lookup), so a second import of the same
+files writes nothing and recomputes nothing (and validates nothing again: a file whose bytes
+hash as the stored one's is taken as unchanged). `experiments/` folders (runs with non-default
 model settings) are skipped and reported: mteb's leaderboard shows them as rows of their own,
 and our results are keyed by model revision only. Of two files with the same result key (same
 model, revision, task and mteb minor version) the first in path order is kept, as mteb keeps

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from mteb.models import ModelMeta
 
 _training_cache: dict[tuple[str | None, frozenset[str]], frozenset[str]] = {}
+_training_lock = threading.Lock()
 
 
 def training_datasets(meta: ModelMeta) -> frozenset[str] | None:
@@ -23,8 +25,10 @@ def training_datasets(meta: ModelMeta) -> frozenset[str] | None:
     declared = frozenset(meta.training_datasets)
     key = (meta.adapted_from, declared)
     if key not in _training_cache:
-        as_set = meta.model_copy(update={"training_datasets": set(declared)})
-        _training_cache[key] = frozenset(as_set.get_training_datasets() or ())
+        with _training_lock:  # tables computed at once would each walk the same models
+            if key not in _training_cache:
+                as_set = meta.model_copy(update={"training_datasets": set(declared)})
+                _training_cache[key] = frozenset(as_set.get_training_datasets() or ())
     return _training_cache[key]
 
 

@@ -270,8 +270,9 @@ def report(checkout: Path, repeats: int) -> None:
             f"| | {update['peak_rss_mib']:.0f} MiB |"
         )
         print(
-            f"|   of which: store the result {update['store_ms']:.1f} ms, read it back "
-            f"{update['sync_ms']:.1f} ms, per benchmark: table {update['table_ms_each']:.0f} ms, "
+            f"|   of which: store the result {update['store_ms']:.1f} ms, read what others "
+            f"stored {update['sync_ms']:.1f} ms, per benchmark: table "
+            f"{update['table_ms_each']:.0f} ms, "
             f"document write and announcement {update['write_ms_each']:.1f} ms (the tables are "
             "computed at once, each document written when its table is ready) | | | |"
         )

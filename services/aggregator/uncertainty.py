@@ -45,9 +45,9 @@ def bootstrap(
     the 2.5 % and 97.5 % percentiles; rank bounds are ranks observed in resamples.
     All resamples are computed at once, as draw counts (resamples × tasks) times the matrices;
     the ranks in slices of resamples spread over `threads` threads (default: one per core, up
-    to four; the results do not depend on it). A model's Mean (Task)
-    interval depends on its own scores only, so it is computed once per distinct score row
-    (`_MeanIntervals`): a new result recomputes the interval of its model alone.
+    to four; the results do not depend on it). A model's Mean (Task) interval depends on its
+    own scores only, so it is computed once per distinct score row (`_MeanIntervals`): a new
+    result recomputes the interval of its model alone.
     """
     n_tasks = task_scores.shape[1]
     counts = _draw_counts(n_tasks, resamples, seed)
@@ -120,10 +120,10 @@ class _MeanIntervals:
         """(models, 2) intervals; NaN for a model missing a task score."""
         intervals = np.full((task_scores.shape[0], 2), np.nan)
         complete = np.flatnonzero(~np.isnan(task_scores).any(axis=1))
-        keys = [(counts.key, task_scores[m].tobytes()) for m in complete.tolist()]
+        keys = {m: (counts.key, task_scores[m].tobytes()) for m in complete.tolist()}
         missing: list[int] = []
         with self._lock:
-            for m, key in zip(complete.tolist(), keys, strict=True):
+            for m, key in keys.items():
                 known = self._intervals.get(key)
                 if known is None:
                     missing.append(m)
@@ -139,7 +139,7 @@ class _MeanIntervals:
             intervals[missing] = computed
             with self._lock:
                 for m, interval in zip(missing, computed, strict=True):
-                    self._intervals[(counts.key, task_scores[m].tobytes())] = interval
+                    self._intervals[keys[m]] = interval
                 while len(self._intervals) > self.capacity:
                     self._intervals.popitem(last=False)
         return intervals

@@ -106,8 +106,7 @@ class CompactTable:
 
     def to_json(self) -> str:
         """JSON of the compact form: a third of the size of the table's `model_dump_json`."""
-        header = {field.name: getattr(self, field.name) for field in fields(self)}
-        return _JSON.dump_json(header | {"row_fields": ROW_SCALARS}).decode()
+        return _JSON.dump_json(self._fields() | {"row_fields": ROW_SCALARS}).decode()
 
     def table(self) -> BenchmarkTable:
         """The table with its rows as BenchmarkRows (trusted: the values are already typed)."""
@@ -117,8 +116,10 @@ class CompactTable:
             row["type_means"] = dict(zip(self.task_types, values[-2], strict=True))
             row["task_scores"] = dict(zip(self.tasks, values[-1], strict=True))
             rows.append(trusted_row(row))
-        header = {field.name: getattr(self, field.name) for field in fields(self)}
-        return BenchmarkTable.model_construct(**header | {"rows": rows})
+        return BenchmarkTable.model_construct(**self._fields() | {"rows": rows})
+
+    def _fields(self) -> dict[str, Any]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 def compact_json(table: BenchmarkTable) -> str:

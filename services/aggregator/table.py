@@ -131,18 +131,20 @@ def summary_values(
     With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
     (`uncertainty`), reproducible for a given `seed`, computed on `threads` threads.
     """
-    table = CompactTable(
+    task_types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
+    rows = (
+        _row_values(matrix, models, task_types, bootstrap_resamples, seed, threads)
+        if matrix.models and matrix.tasks
+        else []
+    )
+    return CompactTable(
         benchmark=benchmark,
         tasks=[task.name for task in matrix.tasks],
-        task_types=list(dict.fromkeys(task.task_type for task in matrix.tasks)),
-        rows=[],
+        task_types=task_types,
+        rows=rows,
         bootstrap_resamples=bootstrap_resamples,
         seed=seed if bootstrap_resamples > 0 else None,
     )
-    if matrix.models and matrix.tasks:
-        rows = _row_values(matrix, models, table.task_types, bootstrap_resamples, seed, threads)
-        table.rows.extend(rows)
-    return table
 
 
 def _row_values(

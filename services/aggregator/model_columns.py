@@ -64,27 +64,38 @@ ModelCells = tuple[int, float | None, float | None, int | None, int | None]
 """Zero-shot, Total and Active Parameters (B), Embedding Dimensions, Max Tokens."""
 
 
-def model_cells(meta: ModelMeta, task_names: frozenset[str]) -> ModelCells:
-    """A model's cells of a table over `task_names`, computed once per (meta object, tasks)."""
-    key = (id(meta), task_names)
-    known = _cells.get(key)
-    if known is not None and known[0] is meta:
-        return known[1]
-    if len(_cells) >= _CELLS_KEPT:
-        _cells.clear()
-    cells = (
+def model_cells(metas: Iterable[ModelMeta], task_names: frozenset[str]) -> list[ModelCells]:
+    """Each model's cells of a table over `task_names`, computed once per (meta object, tasks)."""
+    known = _cells.get(task_names)
+    if known is None:
+        if len(_cells) >= _TASK_SETS_KEPT:
+            _cells.clear()
+        known = _cells[task_names] = {}
+    elif len(known) >= _CELLS_KEPT:
+        known.clear()
+    found = []
+    for meta in metas:
+        entry = known.get(id(meta))
+        if entry is None or entry[0] is not meta:
+            entry = known[id(meta)] = (meta, _cells_of(meta, task_names))
+        found.append(entry[1])  # the meta is kept alive with them, so its id is not reused
+    return found
+
+
+def _cells_of(meta: ModelMeta, task_names: frozenset[str]) -> ModelCells:
+    return (
         zero_shot(meta, task_names),
         parameters_b(meta.n_parameters),
         parameters_b(meta.n_active_parameters),
         embedding_size(meta.embed_dim),
         max_tokens(meta.max_tokens),
     )
-    _cells[key] = (meta, cells)  # the meta kept alive, so that its id is not reused meanwhile
-    return cells
 
 
-_CELLS_KEPT = 2**15
-_cells: dict[tuple[int, frozenset[str]], tuple[ModelMeta, ModelCells]] = {}
+_CELLS_KEPT = 2**13
+_TASK_SETS_KEPT = 64
+_cells: dict[frozenset[str], dict[int, tuple[ModelMeta, ModelCells]]] = {}
+"""Per task set, by id of the meta object: the meta and its cells."""
 
 
 def parameters_b(n_parameters: float | None) -> float | None:

@@ -184,11 +184,12 @@ def _row_values(
         groups = tie_groups(ranks[chosen], uncertain.rank_ci[chosen]).tolist()
     task_set = model_columns.task_set(task.name for task in matrix.tasks)
     shown_names = [names[m] for m in chosen.tolist()]
+    shown_models = [models[name] for name in shown_names]
     columns = zip(
         shown_names,
         [matrix.revisions[m] for m in chosen.tolist()],
         rank_values,
-        [model_columns.model_cells(models[name], task_set) for name in shown_names],
+        model_columns.model_cells(shown_models, task_set),
         values,
         mean_cis,
         rank_cis,
@@ -198,8 +199,20 @@ def _row_values(
     types_end = 2 + n_types
     # In the order of `tables.ROW_SCALARS`, then type means and task scores.
     return [
-        [*head, *cells, row[0], row[1], mean_ci, rank_ci, group, row[2:types_end], row[types_end:]]
-        for *head, cells, row, mean_ci, rank_ci, group in columns
+        [
+            name,
+            revision,
+            rank,
+            *cells,
+            row[0],
+            row[1],
+            mean_ci,
+            rank_ci,
+            group,
+            row[2:types_end],
+            row[types_end:],
+        ]
+        for name, revision, rank, cells, row, mean_ci, rank_ci, group in columns
     ]
 
 

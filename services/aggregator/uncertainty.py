@@ -195,10 +195,14 @@ def tie_groups(ranks: np.ndarray, rank_ci: np.ndarray) -> np.ndarray:
     tied with its leader; groups are numbered 1, 2, ... down the table.
     """
     groups = np.zeros(len(ranks), dtype=np.int64)
+    order = np.argsort(ranks, kind="stable")
+    lowers, uppers = rank_ci[order].T.tolist()
+    joined: list[int] = []
     group, leader_upper = 0, -1
-    for model in np.argsort(ranks, kind="stable"):
-        if group == 0 or rank_ci[model, 0] > leader_upper:
+    for lower, upper in zip(lowers, uppers, strict=True):
+        if group == 0 or lower > leader_upper:
             group += 1
-            leader_upper = int(rank_ci[model, 1])
-        groups[model] = group
+            leader_upper = upper
+        joined.append(group)
+    groups[order] = joined
     return groups

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.memory import keep_freed_memory
+from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOUT = ROOT.parent / "shared" / "mteb-results"
@@ -134,6 +134,7 @@ async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
     started = time.perf_counter()
     await updater.prime()
     prime_s = time.perf_counter() - started
+    freeze_loaded_objects()  # as the aggregator does after its start
     source = next((CHECKOUT / "results" / "sentence-transformers__all-MiniLM-L6-v2").glob("*"))
     task_result = TaskResult.from_disk(source / "BIOSSES.json")
     parts: dict[str, list[float]] = {"store": [], "sync": [], "table": [], "write": []}
@@ -293,6 +294,7 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
     keep_freed_memory()  # as the aggregator and the import command do; for mteb's load too
+    collect_cycles_rarely()
     if args.part == "mteb":
         result = part_mteb(args.checkout)
     elif args.part == "import":

@@ -39,7 +39,7 @@ from services.aggregator.columns import ColumnCache
 from services.aggregator.mirror import ResultMirror
 from services.aggregator.table import build_table, summary_table
 from services.evaluator.hardware import cpu_model
-from shared.memory import keep_freed_memory
+from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
 from tests.mteb_oracle import mteb_summary
 from tests.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
 
@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--mteb-repeats", type=int, default=3, help="repeats of mteb's steps")
     args = parser.parse_args()
     keep_freed_memory()  # as the services do; for mteb's code too
+    collect_cycles_rarely()
     print(f"Machine: {machine()}\nResults: {RESULTS_CHECKOUT}", flush=True)
     benchmark = mteb.get_benchmark(BENCHMARK)
     subset = [task.metadata.name for task in benchmark.tasks[::4]][:10]
@@ -167,6 +168,7 @@ def main() -> None:
     mirror = ResultMirror()
     for number, row in enumerate(row for row in rows if row.model in MODEL_REGISTRY):
         mirror.put(f"{number:08d}", row)
+    freeze_loaded_objects()  # as the web does after its first sync
     warm = ColumnCache(mirror)
 
     def from_columns(cache: ColumnCache, resamples: int) -> Any:

@@ -1,4 +1,6 @@
-"""Keep freed heap memory in the process, so large numpy buffers are not page-faulted anew.
+"""Memory settings of the processes that build tables: glibc's malloc and Python's collector.
+
+Keep freed heap memory in the process, so large numpy buffers are not page-faulted anew.
 
 glibc serves large allocations with fresh `mmap`s and gives freed memory back to the OS at
 once; a table build allocates and frees tens of megabytes of arrays, and touching those pages
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 
 log = logging.getLogger(__name__)
@@ -40,3 +43,31 @@ def keep_freed_memory() -> bool:
         (M_TOP_PAD, 16 * 2**20),
     )
     return all(mallopt(option, value) == 1 for option, value in settings)
+
+
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def collect_cycles_rarely() -> None:
+    """Run the cyclic garbage collector's youngest generation every 20,000 net allocations of
+    container objects instead of Python's 700 (reference counting still frees objects at once).
+
+    A table build allocates thousands of row lists that live until the table is stored; at
+    700, young collections walk them, and move them into older generations that are walked
+    again (measured: 2 ms of a 40 ms live update). Few of our objects are in cycles.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_COLLECTION_THRESHOLD), middle, old)
+
+
+def freeze_loaded_objects() -> None:
+    """Leave every object alive now out of later cyclic collections (`gc.freeze`), after one
+    last collection.
+
+    For a process that has just loaded its long-lived state (a mirror of the store's results:
+    hundreds of thousands of objects), which each full collection would otherwise walk again:
+    240 ms, measured, landing in the middle of a live update. Frozen objects are still freed by
+    reference counting when dropped.
+    """
+    gc.collect()
+    gc.freeze()

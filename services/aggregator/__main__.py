@@ -7,7 +7,7 @@ from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
 from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
 from shared.logs import configure_logging
-from shared.memory import keep_freed_memory
+from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
 from shared.settings import get_settings
 from shared.store import Store
 
@@ -28,6 +28,7 @@ async def main() -> None:
         snapshot_retention_days=settings.snapshot_retention_days,
     )
     await benchmarks.prime()
+    freeze_loaded_objects()
     aggregator = Aggregator(bus, store, benchmarks)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,4 +63,5 @@ async def main() -> None:
 if __name__ == "__main__":
     configure_logging()
     keep_freed_memory()
+    collect_cycles_rarely()
     asyncio.run(main())

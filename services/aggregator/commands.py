@@ -19,7 +19,7 @@ from services.aggregator.importer import Importer, ImportReport, Progress
 from services.aggregator.results_repo import ImportSourceError
 from services.aggregator.show import Format, load_table, render
 from shared.bus import Bus
-from shared.memory import keep_freed_memory
+from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
 
@@ -57,6 +57,7 @@ def print_report(report: ImportReport) -> None:
 
 async def import_results(path: Path, recompute: bool) -> int:
     keep_freed_memory()
+    collect_cycles_rarely()
     settings = get_settings()
     store = store_of(settings)
     bus = None

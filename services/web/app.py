@@ -24,7 +24,7 @@ from services.web.benchmarks import (
 )
 from services.web.renderings import Format, csv_response, json_response, split_format
 from shared.documents import task_leaderboard_id
-from shared.memory import keep_freed_memory
+from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
 
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assert settings.mongodb_url, "set LEADERBOARD_MONGODB_URL"
         app.state.store = Store(settings.mongodb_url, settings.mongodb_database)
         keep_freed_memory()  # custom subsets build tables
+        collect_cycles_rarely()
         app.state.benchmarks = BenchmarkViews(app.state.store, settings.bootstrap_resamples)
         yield
         await app.state.store.close()

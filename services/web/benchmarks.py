@@ -16,6 +16,7 @@ from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.show import MODEL, RANK, TOTAL, ZERO_SHOT, columns, raw_row
 from services.aggregator.table import BenchmarkTable
 from shared.documents import SnapshotDoc, benchmark_leaderboard_id
+from shared.memory import freeze_loaded_objects
 from shared.store import Store
 
 REVISION = "Revision"
@@ -125,7 +126,11 @@ class BenchmarkViews:
             table = stored.table
             version, generated_at = stored.version, stored.generated_at.isoformat()
         else:
-            await self.updater.mirror.sync(self.store)
+            if self.updater.primed:
+                await self.updater.mirror.sync(self.store)
+            else:
+                await self.updater.prime()
+                freeze_loaded_objects()  # the mirror lives as long as the process
             table = self.updater.table(benchmark, list(query.tasks) or None)
         return TableView(
             benchmark=benchmark.name,

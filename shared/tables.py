@@ -122,6 +122,32 @@ class CompactTable:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
+@dataclass(frozen=True)
+class EncodedTable:
+    """A `CompactTable` whose rows are JSON already (each row one JSON array)."""
+
+    benchmark: str
+    tasks: list[str]
+    task_types: list[str]
+    rows: list[str]
+    bootstrap_resamples: int = 0
+    seed: int | None = None
+
+    def to_json(self) -> str:
+        """The JSON `CompactTable.to_json` writes for the same table."""
+        head = _JSON.dump_json(
+            {"benchmark": self.benchmark, "tasks": self.tasks, "task_types": self.task_types}
+        ).decode()
+        tail = _JSON.dump_json(
+            {
+                "bootstrap_resamples": self.bootstrap_resamples,
+                "seed": self.seed,
+                "row_fields": ROW_SCALARS,
+            }
+        ).decode()
+        return f'{head[:-1]},"rows":[{",".join(self.rows)}],{tail[1:]}'
+
+
 def compact_json(table: BenchmarkTable) -> str:
     """`table` as `CompactTable` JSON."""
     return CompactTable.of(table).to_json()

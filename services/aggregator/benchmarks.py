@@ -12,14 +12,15 @@ import mteb
 
 from services.aggregator.columns import ColumnCache
 from services.aggregator.mirror import ResultMirror
+from services.aggregator.ranked_rows import RowPieces
 from services.aggregator.snapshots import prune_snapshots, take_snapshot
-from services.aggregator.table import BenchmarkTable, summary_values
+from services.aggregator.table import BenchmarkTable, summary_encoded, summary_values
 from services.aggregator.task_boards import announce
 from services.aggregator.uncertainty import CORES
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, ResultDoc, benchmark_leaderboard_id
 from shared.store import UNLISTED, ConflictError, Store
-from shared.tables import CompactTable
+from shared.tables import CompactTable, EncodedTable
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ class BenchmarkUpdater:
         self._noted: list[ResultDoc] = []
         """Results stored by this process, mirrored by the next `refresh` (`note_stored`)."""
         self._heads: dict[str, tuple[int, datetime]] = {}
+        """Per leaderboard, the version and time of this process's last write of it."""
+        self._pieces: dict[str, RowPieces] = {}
+        """Per benchmark, the JSON pieces of its last table's rows (`ranked_rows`)."""
         """Per leaderboard, the version and time of this process's last write of it."""
         self.primed = False
 
@@ -159,17 +163,27 @@ class BenchmarkUpdater:
 
     def stored_form(
         self, benchmark: mteb.Benchmark, threads: int | None = None
-    ) -> tuple[CompactTable, str]:
-        """`benchmark`'s table and the JSON its document stores."""
-        values = self.values(benchmark, threads=threads)
-        return values, values.to_json()
+    ) -> tuple[EncodedTable, str]:
+        """`benchmark`'s table and the JSON its document stores, the rows written from the
+        pieces kept of its last table (`ranked_rows`); its bootstrap on `threads` threads."""
+        matrix = self.columns.matrix(benchmark, None)
+        table = summary_encoded(
+            benchmark.name,
+            matrix,
+            self.mirror.models(matrix.models),
+            self.bootstrap_resamples,
+            seed=0,
+            pieces=self._pieces.setdefault(benchmark.name, RowPieces()),
+            threads=threads,
+        )
+        return table, table.to_json()
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
         return await self.publish(benchmark, self.stored_form(benchmark))
 
     async def publish(
-        self, benchmark: mteb.Benchmark, table: tuple[CompactTable, str]
+        self, benchmark: mteb.Benchmark, table: tuple[EncodedTable, str]
     ) -> BenchmarkLeaderboardDoc | None:
         """Store a table (and its JSON) as `benchmark`'s document and announce it; None for a
         table without rows."""

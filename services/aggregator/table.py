@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import mteb
-import numpy as np
 from mteb.benchmarks.benchmark import BenchmarkAggregation, RtebBenchmark
 from mteb.models import ModelMeta
 
-from services.aggregator import model_columns
-from services.aggregator.borda import min_ranks, points_of
+from services.aggregator.ranked_rows import RankedRows, RowPieces, rank_rows
 from services.aggregator.revision_join import join_revisions
 from services.aggregator.score_matrix import (
     Interner,
@@ -27,8 +24,7 @@ from services.aggregator.score_matrix import (
     assemble,
     task_column,
 )
-from services.aggregator.uncertainty import bootstrap, tie_groups
-from shared.tables import BenchmarkRow, BenchmarkTable, CompactTable, ResultRow
+from shared.tables import BenchmarkRow, BenchmarkTable, CompactTable, EncodedTable, ResultRow
 
 __all__ = [
     "BenchmarkRow",
@@ -37,6 +33,7 @@ __all__ = [
     "benchmark_task_cells",
     "build_table",
     "partitions_by_subset",
+    "summary_encoded",
     "summary_table",
     "summary_values",
 ]
@@ -132,93 +129,49 @@ def summary_values(
     (`uncertainty`), reproducible for a given `seed`, computed on `threads` threads.
     """
     task_types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
-    rows = (
-        _row_values(matrix, models, task_types, bootstrap_resamples, seed, threads)
-        if matrix.models and matrix.tasks
-        else []
-    )
+    ranked = _ranked(matrix, models, task_types, bootstrap_resamples, seed, threads)
     return CompactTable(
         benchmark=benchmark,
         tasks=[task.name for task in matrix.tasks],
         task_types=task_types,
-        rows=rows,
+        rows=ranked.lists() if ranked else [],
         bootstrap_resamples=bootstrap_resamples,
         seed=seed if bootstrap_resamples > 0 else None,
     )
 
 
-def _row_values(
+def summary_encoded(
+    benchmark: str,
+    matrix: ScoreMatrix,
+    models: Mapping[str, ModelMeta],
+    bootstrap_resamples: int,
+    seed: int,
+    pieces: RowPieces,
+    threads: int | None = None,
+) -> EncodedTable:
+    """`summary_values` with each row as JSON, written from the `pieces` kept of the last
+    table (`ranked_rows`); one `RowPieces` per table that is recomputed (the same benchmark
+    or subset, resamples and seed)."""
+    task_types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
+    ranked = _ranked(matrix, models, task_types, bootstrap_resamples, seed, threads)
+    return EncodedTable(
+        benchmark=benchmark,
+        tasks=[task.name for task in matrix.tasks],
+        task_types=task_types,
+        rows=ranked.encoded(pieces) if ranked else [],
+        bootstrap_resamples=bootstrap_resamples,
+        seed=seed if bootstrap_resamples > 0 else None,
+    )
+
+
+def _ranked(
     matrix: ScoreMatrix,
     models: Mapping[str, ModelMeta],
     task_types: list[str],
     resamples: int,
     seed: int,
     threads: int | None,
-) -> list[list[Any]]:
-    in_table = matrix.in_table
-    points = points_of(matrix.partial_ranks, int(in_table.sum()))
-    if len(matrix.partition_task) == len(matrix.tasks):  # a partition per task
-        task_points = points[:, np.argsort(matrix.partition_task)]
-    else:
-        task_points = np.zeros(matrix.task_scores.shape)
-        np.add.at(task_points.T, matrix.partition_task, points.T)
-    ranks = min_ranks(task_points.sum(axis=1))
-    names = matrix.models
-    shown = np.flatnonzero(in_table)
-    chosen = shown[np.lexsort((np.asarray(names, dtype=object)[shown], ranks[shown]))]
-    scores = matrix.task_scores
-    type_of = np.asarray([task_types.index(task.task_type) for task in matrix.tasks])
-    type_means = np.stack([scores[:, type_of == t].mean(axis=1) for t in range(len(task_types))], 1)
-    means = np.column_stack([scores.mean(axis=1), type_means.mean(axis=1)])
-    values = _nullable(np.column_stack([means, type_means, scores])[chosen])
-    n_types = len(task_types)
-    rank_values = ranks[chosen].tolist()
-    mean_cis: list[tuple[float, float] | None] = [None] * len(chosen)
-    rank_cis: list[tuple[int, int] | None] = [None] * len(chosen)
-    groups: list[int | None] = [None] * len(chosen)
-    if resamples > 0:
-        uncertain = bootstrap(scores, task_points, resamples, seed, threads)
-        intervals = uncertain.mean_task_ci[chosen].tolist()
-        mean_cis = [None if lo != lo else (lo, hi) for lo, hi in intervals]  # NaN: no mean
-        rank_cis = [(lo, hi) for lo, hi in uncertain.rank_ci[chosen].tolist()]
-        groups = tie_groups(ranks[chosen], uncertain.rank_ci[chosen]).tolist()
-    task_set = model_columns.task_set(task.name for task in matrix.tasks)
-    shown_names = [names[m] for m in chosen.tolist()]
-    shown_models = [models[name] for name in shown_names]
-    columns = zip(
-        shown_names,
-        [matrix.revisions[m] for m in chosen.tolist()],
-        rank_values,
-        model_columns.model_cells(shown_models, task_set),
-        values,
-        mean_cis,
-        rank_cis,
-        groups,
-        strict=True,
-    )
-    types_end = 2 + n_types
-    # In the order of `tables.ROW_SCALARS`, then type means and task scores.
-    return [
-        [
-            name,
-            revision,
-            rank,
-            *cells,
-            row[0],
-            row[1],
-            mean_ci,
-            rank_ci,
-            group,
-            row[2:types_end],
-            row[types_end:],
-        ]
-        for name, revision, rank, cells, row, mean_ci, rank_ci, group in columns
-    ]
-
-
-def _nullable(values: np.ndarray) -> list[list[Any]]:
-    """Rows of python floats, NaN as None."""
-    cells = values.astype(object)
-    cells[np.isnan(values)] = None
-    rows: list[list[Any]] = cells.tolist()
-    return rows
+) -> RankedRows | None:
+    if not (matrix.models and matrix.tasks):
+        return None
+    return rank_rows(matrix, models, task_types, resamples, seed, threads)

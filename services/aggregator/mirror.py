@@ -160,9 +160,9 @@ class ResultMirror:
 
     def models(self, names: Iterable[str]) -> dict[str, ModelMeta]:
         """The ModelMeta of each model in `names`."""
-        metas: dict[str, ModelMeta] = {}
-        for name in names:
-            if name not in self._metas:
-                self._metas[name] = model_meta(name, self.model_docs.get(name))
-            metas[name] = self._metas[name]
-        return metas
+        known = self._metas
+        wanted = list(names)
+        for name in wanted:
+            if name not in known:
+                known[name] = model_meta(name, self.model_docs.get(name))
+        return {name: known[name] for name in wanted}

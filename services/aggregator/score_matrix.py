@@ -133,8 +133,9 @@ def row_cells(task: TaskCells, row: ResultRow, partition_by_subset: bool) -> Row
     return RowCells(total, len(values), frozenset(observed), subset_values)
 
 
-RowCellsMemo = dict[int, tuple[ResultRow, RowCells]]
-"""`row_cells` by the id of the row object (kept alive with them, so that ids are not reused)."""
+RowCellsMemo = dict[int, tuple[ResultRow, RowCells, int, int]]
+"""`row_cells` and the row's model and revision ids, by the id of the row object (kept alive
+with them, so that ids are not reused)."""
 
 
 def task_column(
@@ -149,25 +150,24 @@ def task_column(
 
     Several cells are summed as polars sums mteb's frame (Kahan summation, in the result's own
     split and subset order), so that equal and near-equal scores tie or not exactly as in mteb.
-    With `memo` (the same task, benchmark weighting and memo each time), the cells of rows met
+    With `memo` (the same task, benchmark weighting, interners and memo each time), rows met
     before are taken from it; it is left holding those of `kept` only.
     """
     known = memo.copy() if memo is not None else {}
     if memo is not None:
         memo.clear()
-    model_ids: list[int] = []
-    revision_ids: list[int] = []
-    contributions: list[RowCells] = []
+    entries = []
     for row in kept:
-        found = known.get(id(row))
-        cells = found[1] if found is not None and found[0] is row else None
-        if cells is None:
+        entry = known.get(id(row))
+        if entry is None or entry[0] is not row:
             cells = row_cells(task, row, partition_by_subset)
+            entry = (row, cells, models(row.model), revisions(row.revision))
         if memo is not None:
-            memo[id(row)] = (row, cells)
-        model_ids.append(models(row.model))
-        revision_ids.append(revisions(row.revision))
-        contributions.append(cells)
+            memo[id(row)] = entry
+        entries.append(entry)
+    contributions = [entry[1] for entry in entries]
+    model_ids = [entry[2] for entry in entries]
+    revision_ids = [entry[3] for entry in entries]
     observed = set().union(*(cells.observed for cells in contributions))
     required = len({split for split, _ in observed}) * len({subset for _, subset in observed})
     column_sums = np.asarray([cells.total for cells in contributions], dtype=np.float64)
@@ -236,7 +236,10 @@ def assemble(
         empty = np.zeros((0, 0))
         return ScoreMatrix([], [], empty, empty, np.zeros(0, np.int64), [])
     model_ids = np.concatenate([column.model_ids for column in columns])
-    ids, rows = np.unique(model_ids, return_inverse=True)
+    present = np.zeros(int(model_ids.max()) + 1, dtype=bool)
+    present[model_ids] = True  # `Interner` ids are small: no sort needed
+    ids = np.flatnonzero(present)
+    rows = (np.cumsum(present) - 1)[model_ids]
     sizes = [len(column.model_ids) for column in columns]
     cells = rows * len(columns) + np.repeat(np.arange(len(columns)), sizes)
     shape = (len(ids), len(columns))

@@ -63,7 +63,7 @@ def test_encoded_rows_equal_the_json_of_the_row_lists_through_updates(resamples:
         expected = summary_values("five", matrix, models, resamples, seed=3)
         encoded = summary_encoded("five", matrix, models, resamples, 3, pieces)
         assert encoded.to_json() == expected.to_json()
-        assert len(pieces.take()) == len(expected.rows)  # the pieces of this table's rows only
+        assert len(pieces.kept) == len(expected.rows)  # the pieces of this table's rows only
         summary_encoded("five", matrix, models, resamples, 3, pieces)  # kept again
 
 
@@ -93,3 +93,18 @@ def test_an_empty_matrix_gives_no_rows() -> None:
     encoded = summary_encoded("one", matrix, {}, 100, 0, RowPieces())
     assert encoded.rows == []
     assert encoded.to_json() == summary_values("one", matrix, {}, 100, 0).to_json()
+
+
+def test_a_matrix_without_a_complete_task_gives_no_rows() -> None:
+    benchmark = mteb.Benchmark(name="one", tasks=mteb.get_tasks(["BIOSSES"]))
+    mirror = ResultMirror()
+    off_split = ResultRow(
+        model=MODELS[0], revision="r1", task="BIOSSES", mteb_version=None, scores={"dev": {}}
+    )
+    mirror.put("a", off_split)
+    matrix = ColumnCache(mirror).matrix(benchmark)
+    assert matrix.models == [MODELS[0]]
+    models = mirror.models(matrix.models)
+    encoded = summary_encoded("one", matrix, models, 100, 0, RowPieces())
+    assert encoded.rows == []
+    assert encoded.to_json() == summary_values("one", matrix, models, 100, 0).to_json()

@@ -9,7 +9,7 @@ rank, rank interval and tie group are written anew each time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -81,71 +81,52 @@ class RankedRows:
     def encoded(self, pieces: RowPieces) -> list[str]:
         """Each row of `lists` as JSON (as pydantic writes it), from `pieces` where it has the
         row's fixed values; `pieces` is left holding those of these rows only."""
-        known = pieces.take()
+        known, kept = pieces.kept, {}
         fixed = self.values if self.mean_cis is None else np.hstack([self.values, self.mean_cis])
-        width = fixed.shape[1] * fixed.itemsize
         raw = np.ascontiguousarray(fixed).tobytes()  # a row's values and interval: its key
-        intervals = (
-            self.mean_cis.tolist() if self.mean_cis is not None else [None] * len(self.names)
-        )
+        width = fixed.shape[1] * fixed.itemsize
+        keys = [
+            (name, revision, cells, raw[start : start + width])
+            for name, revision, cells, start in zip(
+                self.names, self.revisions, self.cells, range(0, len(raw), width), strict=True
+            )
+        ]
+        found = [known.get(key) for key in keys]
+        for m in [m for m, pieces_of_row in enumerate(found) if pieces_of_row is None]:
+            found[m] = self._pieces(m)
+        moving = [  # the rank interval and the tie group, with their commas
+            f"{'null' if rank_ci is None else f'[{rank_ci[0]},{rank_ci[1]}]'},"
+            f"{'null' if group is None else group},"
+            for rank_ci, group in zip(self.rank_cis, self.groups, strict=True)
+        ]
         encoded = []
-        for m, (name, revision, cells, interval, rank, rank_ci, group) in enumerate(
-            zip(
-                self.names,
-                self.revisions,
-                self.cells,
-                intervals,
-                self.ranks,
-                self.rank_cis,
-                self.groups,
-                strict=True,
-            )
-        ):
-            key = (name, revision, cells, raw[m * width : (m + 1) * width])
-            found = known.get(key)
-            if found is None:
-                found = self._pieces(m, name, revision, cells, interval)
-            pieces.keep(key, found)
-            before_rank, after_rank, after_group = found
-            rank_ci_json = "null" if rank_ci is None else f"[{rank_ci[0]},{rank_ci[1]}]"
-            group_json = "null" if group is None else str(group)
-            encoded.append(
-                f"{before_rank}{rank},{after_rank}{rank_ci_json},{group_json},{after_group}"
-            )
+        for key, row_pieces, rank, after_rank in zip(keys, found, self.ranks, moving, strict=True):
+            assert row_pieces is not None
+            kept[key] = row_pieces
+            head, middle, tail = row_pieces
+            encoded.append(f"{head}{rank},{middle}{after_rank}{tail}")
+        pieces.kept = kept
         return encoded
 
-    def _pieces(
-        self,
-        m: int,
-        name: str,
-        revision: str,
-        cells: ModelCells,
-        interval: list[float] | None,
-    ) -> tuple[str, str, str]:
-        """Row `m`'s JSON before its rank, between rank and rank interval, and after its tie
-        group."""
+    def _pieces(self, m: int) -> tuple[str, str, str]:
+        """Row `m`'s JSON before its rank, between its rank and rank interval, and after its
+        tie group."""
         row = [None if value != value else value for value in self.values[m].tolist()]
-        mean_ci = None if interval is None or interval[0] != interval[0] else tuple(interval)
+        mean_ci = None
+        if self.mean_cis is not None and not np.isnan(self.mean_cis[m, 0]):
+            mean_ci = tuple(self.mean_cis[m].tolist())
         types_end = 2 + self.n_types
-        head = _encode([name, revision])
-        middle = _encode([*cells, row[0], row[1], mean_ci])
+        head = _encode([self.names[m], self.revisions[m]])
+        middle = _encode([*self.cells[m], row[0], row[1], mean_ci])
         tail = _encode([row[2:types_end], row[types_end:]])
         return head[:-1] + ",", middle[1:-1] + ",", tail[1:]
 
 
+@dataclass
 class RowPieces:
     """The fixed JSON pieces of one table's rows, kept from one encoding to the next."""
 
-    def __init__(self) -> None:
-        self._kept: dict[tuple[Any, ...], tuple[str, str, str]] = {}
-
-    def take(self) -> dict[tuple[Any, ...], tuple[str, str, str]]:
-        """The pieces kept so far; the next `keep`s start anew."""
-        known, self._kept = self._kept, {}
-        return known
-
-    def keep(self, key: tuple[Any, ...], pieces: tuple[str, str, str]) -> None:
-        self._kept[key] = pieces
+    kept: dict[tuple[Any, ...], tuple[str, str, str]] = field(default_factory=dict)
 
 
 _LIST: TypeAdapter[list[Any]] = TypeAdapter(list[Any])

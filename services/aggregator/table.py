@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import mteb
 from mteb.benchmarks.benchmark import BenchmarkAggregation, RtebBenchmark
@@ -128,16 +129,8 @@ def summary_values(
     With `bootstrap_resamples` > 0, rows carry bootstrap intervals and tie groups
     (`uncertainty`), reproducible for a given `seed`, computed on `threads` threads.
     """
-    task_types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
-    ranked = _ranked(matrix, models, task_types, bootstrap_resamples, seed, threads)
-    return CompactTable(
-        benchmark=benchmark,
-        tasks=[task.name for task in matrix.tasks],
-        task_types=task_types,
-        rows=ranked.lists() if ranked else [],
-        bootstrap_resamples=bootstrap_resamples,
-        seed=seed if bootstrap_resamples > 0 else None,
-    )
+    head, ranked = _ranked(benchmark, matrix, models, bootstrap_resamples, seed, threads)
+    return CompactTable(**head, rows=ranked.lists() if ranked else [])
 
 
 def summary_encoded(
@@ -152,26 +145,27 @@ def summary_encoded(
     """`summary_values` with each row as JSON, written from the `pieces` kept of the last
     table (`ranked_rows`); one `RowPieces` per table that is recomputed (the same benchmark
     or subset, resamples and seed)."""
-    task_types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
-    ranked = _ranked(matrix, models, task_types, bootstrap_resamples, seed, threads)
-    return EncodedTable(
-        benchmark=benchmark,
-        tasks=[task.name for task in matrix.tasks],
-        task_types=task_types,
-        rows=ranked.encoded(pieces) if ranked else [],
-        bootstrap_resamples=bootstrap_resamples,
-        seed=seed if bootstrap_resamples > 0 else None,
-    )
+    head, ranked = _ranked(benchmark, matrix, models, bootstrap_resamples, seed, threads)
+    return EncodedTable(**head, rows=ranked.encoded(pieces) if ranked else [])
 
 
 def _ranked(
+    benchmark: str,
     matrix: ScoreMatrix,
     models: Mapping[str, ModelMeta],
-    task_types: list[str],
     resamples: int,
     seed: int,
     threads: int | None,
-) -> RankedRows | None:
+) -> tuple[dict[str, Any], RankedRows | None]:
+    """A table's fields but its rows, and its rows (None for an empty matrix)."""
+    task_types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
+    head = {
+        "benchmark": benchmark,
+        "tasks": [task.name for task in matrix.tasks],
+        "task_types": task_types,
+        "bootstrap_resamples": resamples,
+        "seed": seed if resamples > 0 else None,
+    }
     if not (matrix.models and matrix.tasks):
-        return None
-    return rank_rows(matrix, models, task_types, resamples, seed, threads)
+        return head, None
+    return head, rank_rows(matrix, models, task_types, resamples, seed, threads)

@@ -80,7 +80,6 @@ class BenchmarkUpdater:
         """Per leaderboard, the version and time of this process's last write of it."""
         self._pieces: dict[str, RowPieces] = {}
         """Per benchmark, the JSON pieces of its last table's rows (`ranked_rows`)."""
-        """Per leaderboard, the version and time of this process's last write of it."""
         self.primed = False
 
     async def prime(self) -> None:

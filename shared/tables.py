@@ -134,18 +134,12 @@ class EncodedTable:
     seed: int | None = None
 
     def to_json(self) -> str:
-        """The JSON `CompactTable.to_json` writes for the same table."""
-        head = _JSON.dump_json(
-            {"benchmark": self.benchmark, "tasks": self.tasks, "task_types": self.task_types}
-        ).decode()
-        tail = _JSON.dump_json(
-            {
-                "bootstrap_resamples": self.bootstrap_resamples,
-                "seed": self.seed,
-                "row_fields": ROW_SCALARS,
-            }
-        ).decode()
-        return f'{head[:-1]},"rows":[{",".join(self.rows)}],{tail[1:]}'
+        """The JSON `CompactTable.to_json` writes for the same table: that of the table without
+        rows, with these rows in place of none. (`"rows":[]` can only be that key: quotes
+        within JSON strings are escaped.)"""
+        head = {field.name: getattr(self, field.name) for field in fields(self)}
+        without_rows = CompactTable(**head | {"rows": []}).to_json()
+        return without_rows.replace('"rows":[]', f'"rows":[{",".join(self.rows)}]', 1)
 
 
 def compact_json(table: BenchmarkTable) -> str:

@@ -91,9 +91,7 @@ class RankedRows:
                 self.names, self.revisions, self.cells, range(0, len(raw), width), strict=True
             )
         ]
-        found = [known.get(key) for key in keys]
-        for m in [m for m, pieces_of_row in enumerate(found) if pieces_of_row is None]:
-            found[m] = self._pieces(m)
+        found = [known.get(key) or self._pieces(m) for m, key in enumerate(keys)]
         moving = [  # the rank interval and the tie group, with their commas
             f"{'null' if rank_ci is None else f'[{rank_ci[0]},{rank_ci[1]}]'},"
             f"{'null' if group is None else group},"
@@ -101,7 +99,6 @@ class RankedRows:
         ]
         encoded = []
         for key, row_pieces, rank, after_rank in zip(keys, found, self.ranks, moving, strict=True):
-            assert row_pieces is not None
             kept[key] = row_pieces
             head, middle, tail = row_pieces
             encoded.append(f"{head}{rank},{middle}{after_rank}{tail}")

@@ -36,7 +36,7 @@ import polars as pl
 from mteb.models.model_implementations import MODEL_REGISTRY
 
 from services.aggregator.columns import ColumnCache
-from services.aggregator.mirror import ResultMirror
+from shared.summary.mirror import ResultMirror
 from services.aggregator.table import build_table, summary_table
 from services.evaluator.hardware import cpu_model
 from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory

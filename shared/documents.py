@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
-from shared.tables import BenchmarkTable, CompactTable, compact_json, from_compact_json
+from shared.summary.table import BenchmarkTable
 
 
 class Document(BaseModel):
@@ -232,34 +232,29 @@ def benchmark_leaderboard_id(benchmark: str) -> str:
 class BenchmarkLeaderboardDoc(Document):
     """A benchmark's materialized summary table, replaced whole (one write) on every change.
 
-    The table is stored as one JSON string (`tables.CompactTable`, rows as lists): the embedded
-    store writes nested documents slowly, and large strings in proportion to their size. It is
-    read into row objects on first use of `table`, so a writer that made the string, or a reader
-    of the header fields only, pays no parse.
+    The table is stored as one JSON string: the embedded store writes nested documents slowly.
+    It is read into row objects on first use of `table`, so a reader of the header fields only
+    pays no parse.
     """
 
     kind: Literal["benchmark"] = "benchmark"
     name: str
     table_json: str = Field(alias="table")
-    """The table as `CompactTable.to_json` writes it (or, stored by older versions, whole)."""
+    """The table's JSON (`BenchmarkTable.model_dump_json`)."""
     generated_at: UtcDatetime = Field(default_factory=utcnow)
     version: int = 1
 
     @field_validator("table_json", mode="before")
     @classmethod
     def _table_as_json(cls, value: Any) -> Any:
-        if isinstance(value, CompactTable):
-            return value.to_json()
         if isinstance(value, BenchmarkTable):
-            return compact_json(value)
-        if isinstance(value, dict):  # a table given as a mapping
-            return compact_json(BenchmarkTable.model_validate(value))
+            return value.model_dump_json()
         return value
 
     @cached_property
     def table(self) -> BenchmarkTable:
         """The table, validated (ValidationError for a malformed stored one)."""
-        return from_compact_json(self.table_json)
+        return BenchmarkTable.model_validate_json(self.table_json)
 
 
 class SnapshotRow(BaseModel):

@@ -11,7 +11,7 @@ import polars as pl
 from mteb.benchmarks.benchmark import BenchmarkAggregation, RtebBenchmark
 from mteb.results import ModelResult, TaskResult
 
-from services.aggregator.table import ResultRow
+from shared.summary.rows import ResultRow
 
 ALL_COLUMNS = (
     BenchmarkAggregation.MEAN_TASK,

@@ -17,8 +17,7 @@ import polars as pl
 from mteb.cache import ResultCache
 from mteb.models.model_implementations import MODEL_REGISTRY
 
-from services.aggregator.result_rows import result_row_from_task_result
-from services.aggregator.table import ResultRow
+from shared.summary.rows import ResultRow, result_row_from_task_result
 
 RESULTS_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "mteb-results"
 

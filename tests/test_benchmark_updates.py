@@ -14,12 +14,9 @@ import pytest
 from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
-from services.aggregator.benchmarks import BenchmarkUpdater, benchmarks_containing
+from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
 from services.aggregator.intake import result_doc
-from services.aggregator.mirror import ResultMirror
-from services.aggregator.snapshots import history
-from services.aggregator.table import build_table
 from shared.bus import RESULTS, Bus, InvalidMessage
 from shared.documents import (
     BenchmarkLeaderboardDoc,
@@ -32,6 +29,10 @@ from shared.documents import (
 )
 from shared.events import LeaderboardUpdated, ResultEvent, Subjects, utcnow
 from shared.store import Store
+from shared.summary.history import history
+from shared.summary.mirror import ResultMirror
+from shared.summary.table import summarize
+from shared.summary.tasks import benchmarks_containing
 from tests.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
 from tests.helpers import make_envelope
 
@@ -284,8 +285,7 @@ async def test_incremental_updates_equal_tables_rebuilt_from_scratch(seeded: Sto
             benchmark = mteb.get_benchmark(board.name)
             names = dict.fromkeys(task.metadata.name for task in benchmark.tasks)
             rows = list(rebuilt.rows(names))
-            pool = rebuilt.models(row.model for row in rows)
-            assert board.table == build_table(benchmark, rows, pool, bootstrap_resamples=50)
+            assert board.table == summarize(benchmark, rows, rebuilt.meta, bootstrap_resamples=50)
             stored = await store.get_benchmark_leaderboard(board.id)
             assert stored is not None and (stored.version, stored.table) == (
                 board.version,

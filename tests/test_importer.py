@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.importer import Importer
 from services.aggregator.intake import result_doc
-from services.aggregator.mirror import ResultMirror
 from services.aggregator.rankings import task_leaderboard
 from services.aggregator.results_repo import (
     folder_identity,
@@ -33,6 +32,7 @@ from shared.documents import (
 )
 from shared.events import LeaderboardUpdated
 from shared.store import Store
+from shared.summary.mirror import ResultMirror
 from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
 from tests.conftest import fresh_store
 from tests.mteb_oracle import mteb_summary

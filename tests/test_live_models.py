@@ -12,11 +12,9 @@ from typing import Any
 
 from mteb.models import ModelMeta
 
-from services.aggregator import model_columns
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
 from services.aggregator.live_models import Measured, live_meta, with_live_revision
-from services.aggregator.mirror import model_meta
 from services.stack import Stack
 from services.submission.validation import safetensors_parameters
 from shared.bus import RESULTS, Bus
@@ -30,7 +28,9 @@ from shared.documents import (
 )
 from shared.events import Efficiency, ResultEvent, Subjects
 from shared.store import Store
-from shared.tables import BenchmarkRow
+from shared.summary import models as model_columns
+from shared.summary.models import model_meta
+from shared.summary.table import BenchmarkRow
 from tests.conftest import MODEL_ID
 from tests.helpers import make_envelope, wait_for_submission
 
@@ -138,10 +138,7 @@ def test_live_metadata_is_an_mteb_model_meta_the_table_reads() -> None:
     assert validated.adapted_from == "nreimers/MiniLM-L6-H384-uncased"
     assert validated.open_weights is True and validated.license == "apache-2.0"
     assert validated.training_datasets is None
-    stored = ModelDoc(
-        _id=NEW_MODEL, revisions=[ModelRevision(revision="r1", meta_json=json.dumps(fields))]
-    )
-    meta = model_meta(NEW_MODEL, stored)
+    meta = model_meta(NEW_MODEL, [json.dumps(fields)])
     assert model_columns.parameters_b(meta.n_parameters) == 0.023
     assert model_columns.embedding_size(meta.embed_dim) == 384
     assert model_columns.max_tokens(meta.max_tokens) == 512

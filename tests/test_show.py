@@ -12,11 +12,12 @@ import mteb
 import pytest
 
 from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.show import Format, columns, load_table, render
-from services.aggregator.table import build_table
+from services.aggregator.commands import load_table
 from services.cli import main
 from shared.settings import get_settings
 from shared.store import Store
+from shared.summary.display import Format, columns, render
+from shared.summary.table import summarize
 from tests.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
 
 pytestmark = pytest.mark.skipif(
@@ -80,7 +81,7 @@ async def test_the_text_table_rounds_as_mtebs_leaderboard(imported: Store) -> No
     assert "%" in line or "NA" in line
 
 
-async def test_a_task_subset_is_computed_on_the_fly_as_build_table_computes_it(
+async def test_a_task_subset_is_computed_on_the_fly_as_summarize_computes_it(
     imported: Store,
 ) -> None:
     table, stored = await load_table(imported, ENG_V2, SUBSET, 50)
@@ -91,13 +92,7 @@ async def test_a_task_subset_is_computed_on_the_fly_as_build_table_computes_it(
     await updater.prime()
     benchmark = mteb.get_benchmark(ENG_V2)
     rows = list(updater.mirror.rows(SUBSET))
-    expected = build_table(
-        benchmark,
-        rows,
-        updater.mirror.models({row.model for row in rows}),
-        tasks=SUBSET,
-        bootstrap_resamples=50,
-    )
+    expected = summarize(benchmark, rows, updater.mirror.meta, SUBSET, bootstrap_resamples=50)
     assert table == expected
     assert len(table.rows) >= 4
 

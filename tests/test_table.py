@@ -15,8 +15,8 @@ from mteb.models import ModelMeta
 from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
-from services.aggregator.result_rows import InvalidTaskResultError, result_row_from_task_result
-from services.aggregator.table import BenchmarkTable, ResultRow, build_table
+from shared.summary.rows import InvalidTaskResultError, ResultRow, result_row_from_task_result
+from shared.summary.table import BenchmarkTable, summarize
 from tests.mteb_oracle import mteb_results, mteb_summary
 from tests.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
 
@@ -78,6 +78,19 @@ def row(
 def score(value: float) -> dict[str, dict[str, float]]:
     """A score on the test split's default subset."""
     return {"test": {"default": value}}
+
+
+def build_table(
+    benchmark: mteb.Benchmark,
+    rows: Iterable[ResultRow],
+    models: Mapping[str, ModelMeta],
+    tasks: list[str] | None = None,
+    bootstrap_resamples: int = 1000,
+    seed: int = 0,
+) -> BenchmarkTable:
+    """`summarize` over the rows of the registry's models `models` only (a pool made here)."""
+    kept = [row for row in rows if row.model in models]
+    return summarize(benchmark, kept, models.__getitem__, tasks, bootstrap_resamples, seed)
 
 
 def pool(*names: str) -> dict[str, ModelMeta]:

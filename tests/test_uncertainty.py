@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.aggregator.borda import average_ranks, min_ranks, points_of
-from services.aggregator.uncertainty import _draw_counts, _MeanIntervals, bootstrap, tie_groups
+from shared.summary.bootstrap import bootstrap, tie_groups
+from shared.summary.borda import average_ranks, min_ranks, points_of
 
 NAN = np.nan
 
@@ -83,19 +83,8 @@ def test_a_models_mean_interval_depends_on_its_own_scores_alone() -> None:
     points = borda_points(scores, 30)
     together = bootstrap(scores, points, 300, 1).mean_task_ci
     for model in (0, 17, 29):
-        alone = _MeanIntervals(capacity=4).of(scores[[model]], _draw_counts(8, 300, 1))
-        assert np.array_equal(alone[0], together[model])  # bit for bit
-
-
-def test_mean_intervals_are_kept_for_the_most_recently_used_score_rows() -> None:
-    scores = np.random.default_rng(3).random((3, 4))
-    draws = _draw_counts(4, 100, 0)
-    intervals = _MeanIntervals(capacity=2)
-    first = intervals.of(scores, draws)
-    assert len(intervals._intervals) == 2  # the first row's was dropped
-    again = intervals.of(scores[::-1], draws)
-    assert np.array_equal(again, first[::-1])
-    assert len(intervals._intervals) == 2
+        alone = bootstrap(scores[[model]], points[[model]], 300, 1).mean_task_ci
+        assert np.allclose(alone[0], together[model], rtol=0, atol=1e-12)
 
 
 def test_a_model_missing_a_task_has_no_mean_interval_but_a_rank_interval() -> None:

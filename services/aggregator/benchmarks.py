@@ -1,4 +1,5 @@
-"""Benchmark leaderboards: the benchmarks each task belongs to, and their incremental recompute."""
+"""Benchmark leaderboards: each benchmark's table recomputed from the mirrored results, stored
+and announced."""
 
 from __future__ import annotations
 
@@ -6,54 +7,19 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
 
 import mteb
 
-from services.aggregator.columns import ColumnCache
-from services.aggregator.mirror import ResultMirror
-from services.aggregator.ranked_rows import RowPieces
 from services.aggregator.snapshots import prune_snapshots, take_snapshot
-from services.aggregator.table import BenchmarkTable, summary_encoded, summary_values
 from services.aggregator.task_boards import announce
-from services.aggregator.uncertainty import CORES
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, ResultDoc, benchmark_leaderboard_id
 from shared.store import UNLISTED, ConflictError, Store
-from shared.tables import CompactTable, EncodedTable
+from shared.summary.mirror import ResultMirror
+from shared.summary.table import BenchmarkTable, summarize
+from shared.summary.tasks import benchmarks_containing
 
 log = logging.getLogger(__name__)
-
-
-TABLES_AT_ONCE = CORES
-"""Tables computed at the same time by `refresh`."""
-
-
-class UnknownBenchmarkError(KeyError):
-    """A benchmark name that mteb's registry does not know."""
-
-
-@lru_cache(maxsize=1)
-def benchmarks_by_task() -> dict[str, tuple[mteb.Benchmark, ...]]:
-    """Task name → the registry's benchmarks that contain it."""
-    index: dict[str, list[mteb.Benchmark]] = {}
-    for benchmark in mteb.get_benchmarks():
-        for task in dict.fromkeys(task.metadata.name for task in benchmark.tasks):
-            index.setdefault(task, []).append(benchmark)
-    return {task: tuple(benchmarks) for task, benchmarks in index.items()}
-
-
-def benchmarks_containing(tasks: Iterable[str]) -> list[mteb.Benchmark]:
-    """The benchmarks that contain any of `tasks`, each once, by name."""
-    found = {b.name: b for task in tasks for b in benchmarks_by_task().get(task, ())}
-    return [found[name] for name in sorted(found)]
-
-
-def benchmark_named(name: str) -> mteb.Benchmark:
-    try:
-        return mteb.get_benchmark(name)
-    except (KeyError, ValueError):
-        raise UnknownBenchmarkError(name) from None
 
 
 class BenchmarkUpdater:
@@ -72,14 +38,11 @@ class BenchmarkUpdater:
         self.bootstrap_resamples = bootstrap_resamples
         self.snapshot_retention_days = snapshot_retention_days
         self.mirror = ResultMirror()
-        self.columns = ColumnCache(self.mirror)
         self._refreshing = asyncio.Lock()
         self._noted: list[ResultDoc] = []
         """Results stored by this process, mirrored by the next `refresh` (`note_stored`)."""
         self._heads: dict[str, tuple[int, datetime]] = {}
         """Per leaderboard, the version and time of this process's last write of it."""
-        self._pieces: dict[str, RowPieces] = {}
-        """Per benchmark, the JSON pieces of its last table's rows (`ranked_rows`)."""
         self.primed = False
 
     async def prime(self) -> None:
@@ -105,35 +68,27 @@ class BenchmarkUpdater:
     def table(
         self, benchmark: mteb.Benchmark, tasks: Sequence[str] | None = None
     ) -> BenchmarkTable:
-        """`benchmark`'s table (or its `tasks` subset's) over every mirrored model.
+        """`benchmark`'s table (or its `tasks` subset's) over every mirrored result.
 
         Raises ValueError for names that are not tasks of the benchmark.
         """
-        return self.values(benchmark, tasks).table()
-
-    def values(
-        self,
-        benchmark: mteb.Benchmark,
-        tasks: Sequence[str] | None = None,
-        threads: int | None = None,
-    ) -> CompactTable:
-        """`table`, its rows as lists; its bootstrap on `threads` threads (default: the cores)."""
-        matrix = self.columns.matrix(benchmark, None if tasks is None else list(tasks))
-        models = self.mirror.models(matrix.models)
-        return summary_values(
-            benchmark.name, matrix, models, self.bootstrap_resamples, seed=0, threads=threads
+        names = [task.metadata.name for task in benchmark.tasks]
+        return summarize(
+            benchmark,
+            self.mirror.rows(dict.fromkeys(names)),
+            self.mirror.meta,
+            tasks,
+            self.bootstrap_resamples,
         )
 
     async def refresh(
         self, tasks: Iterable[str] = (), sync: bool = True
     ) -> list[BenchmarkLeaderboardDoc]:
         """Read new results (unless the caller just synced the mirror: `sync` False); recompute
-        the benchmarks of `tasks` and of every changed task.
+        the benchmarks of `tasks` and of every changed task, each in a worker thread, and store
+        each document as soon as its table is ready.
 
         The first call mirrors the store first, so only what changes after it counts as changed.
-        Tables are computed (and encoded) in threads, as many at once as there are cores, each
-        bootstrap on its share of the cores (one table's Python work overlaps another's numpy
-        work); each document is written as soon as its table is.
         """
         async with self._refreshing:
             if not self.primed:
@@ -142,56 +97,28 @@ class BenchmarkUpdater:
             for result in noted:  # the mirror changes only here, between table computations
                 self.mirror.add(result)
             changed = await self.mirror.sync(self.store) if sync else set()
-            chosen = benchmarks_containing(changed | set(tasks))
-            at_once = min(len(chosen), TABLES_AT_ONCE)
-            computing = asyncio.Semaphore(max(at_once, 1))
-            threads = max(CORES // max(at_once, 1), 1)
-
-            async def published(benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
-                async with computing:
-                    table = await asyncio.to_thread(self.stored_form, benchmark, threads)
-                return await self.publish(benchmark, table)
-
-            updates = [asyncio.create_task(published(benchmark)) for benchmark in chosen]
-            try:
-                written = [await update for update in updates]
-            finally:
-                for update in updates:
-                    update.cancel()
-            return [leaderboard for leaderboard in written if leaderboard is not None]
-
-    def stored_form(
-        self, benchmark: mteb.Benchmark, threads: int | None = None
-    ) -> tuple[EncodedTable, str]:
-        """`benchmark`'s table and the JSON its document stores, the rows written from the
-        pieces kept of its last table (`ranked_rows`); its bootstrap on `threads` threads."""
-        matrix = self.columns.matrix(benchmark, None)
-        table = summary_encoded(
-            benchmark.name,
-            matrix,
-            self.mirror.models(matrix.models),
-            self.bootstrap_resamples,
-            seed=0,
-            pieces=self._pieces.setdefault(benchmark.name, RowPieces()),
-            threads=threads,
-        )
-        return table, table.to_json()
+            written = []
+            for benchmark in benchmarks_containing(changed | set(tasks)):
+                table = await asyncio.to_thread(self.table, benchmark)
+                leaderboard = await self.publish(benchmark, table)
+                if leaderboard is not None:
+                    written.append(leaderboard)
+            return written
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
-        return await self.publish(benchmark, self.stored_form(benchmark))
+        return await self.publish(benchmark, await asyncio.to_thread(self.table, benchmark))
 
     async def publish(
-        self, benchmark: mteb.Benchmark, table: tuple[EncodedTable, str]
+        self, benchmark: mteb.Benchmark, table: BenchmarkTable
     ) -> BenchmarkLeaderboardDoc | None:
-        """Store a table (and its JSON) as `benchmark`'s document and announce it; None for a
-        table without rows."""
-        values, encoded = table
-        if not values.rows:
+        """Store a table as `benchmark`'s document and announce it; None for a table without
+        rows."""
+        if not table.rows:
             return None
         leaderboard = await self.replace(
             BenchmarkLeaderboardDoc(
-                _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=encoded
+                _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=table
             )
         )
         if self.bus is not None:

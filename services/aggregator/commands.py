@@ -13,15 +13,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from services.aggregator.benchmarks import BenchmarkUpdater, UnknownBenchmarkError
+from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.export import NothingToExportError, export_model
 from services.aggregator.importer import Importer, ImportReport, Progress
 from services.aggregator.results_repo import ImportSourceError
-from services.aggregator.show import Format, load_table, render
 from shared.bus import Bus
+from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
 from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
+from shared.summary.display import Format, Pool, in_pool, render
+from shared.summary.table import BenchmarkTable
+from shared.summary.tasks import UnknownBenchmarkError, benchmark_named
 
 BUS_CONNECT_TIMEOUT_S = 10.0
 
@@ -99,7 +102,22 @@ async def export(model: str, out: Path) -> int:
     return 0
 
 
-async def show(benchmark: str, tasks: list[str] | None, fmt: Format) -> int:
+async def load_table(
+    store: Store, benchmark: str, tasks: list[str] | None, bootstrap_resamples: int
+) -> tuple[BenchmarkTable, BenchmarkLeaderboardDoc | None]:
+    """The stored table of `benchmark`, or one computed from the stored results for a custom
+    task subset (or a benchmark that has no stored table); the stored document if used."""
+    chosen = benchmark_named(benchmark)
+    if tasks is None:
+        stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(chosen.name))
+        if stored is not None:
+            return stored.table, stored
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=bootstrap_resamples)
+    await updater.prime()
+    return await asyncio.to_thread(updater.table, chosen, tasks), None
+
+
+async def show(benchmark: str, tasks: list[str] | None, fmt: Format, pool: Pool) -> int:
     keep_freed_memory()
     settings = get_settings()
     store = store_of(settings)
@@ -107,6 +125,7 @@ async def show(benchmark: str, tasks: list[str] | None, fmt: Format) -> int:
         table, stored = await load_table(store, benchmark, tasks, settings.bootstrap_resamples)
     finally:
         await store.close()
+    table = in_pool(table, pool)
     about: dict[str, Any] = (
         {"version": stored.version, "generated_at": stored.generated_at.isoformat()}
         if stored
@@ -126,7 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     tasks = [task.strip() for task in args.tasks.split(",") if task.strip()] if args.tasks else None
-    return asyncio.run(show(args.benchmark, tasks, Format(args.format)))
+    return asyncio.run(show(args.benchmark, tasks, Format(args.format), Pool(args.pool)))
 
 
 def run_reporting_errors(args: argparse.Namespace) -> int:
@@ -162,4 +181,10 @@ def add_parsers(commands: Any) -> None:
     shows.add_argument("benchmark", help='an mteb benchmark name, e.g. "MTEB(eng, v2)"')
     shows.add_argument("--tasks", help="comma-separated subset of its tasks, computed on the fly")
     shows.add_argument("--format", choices=[f.value for f in Format], default=Format.TABLE.value)
+    shows.add_argument(
+        "--pool",
+        choices=[p.value for p in Pool],
+        default=Pool.ALL.value,
+        help="official: only mteb's model pool, without models evaluated here that it lacks",
+    )
     shows.set_defaults(run=run_reporting_errors, command_run=cmd_show)

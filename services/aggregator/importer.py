@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.mirror import ResultMirror
+from shared.summary.mirror import ResultMirror
 from services.aggregator.results_repo import (
     FolderRead,
     PreparedResult,

@@ -8,16 +8,19 @@ import json
 import math
 import zlib
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
-import mteb
 from mteb.abstasks import AbsTask
 from mteb.results import TaskResult
 
-from services.aggregator.result_rows import InvalidTaskResultError, result_row_from_task_result
 from shared.documents import ResultDoc, result_id
 from shared.events import Envelope, utcnow
+from shared.summary.rows import (
+    InvalidTaskResultError,
+    result_row_from_task_result,
+    task_main_score,
+)
+from shared.summary.tasks import UnknownTaskError, task_named
 
 UNKNOWN_MTEB_VERSION = "unknown"
 
@@ -26,12 +29,11 @@ class InvalidResultError(ValueError):
     """A TaskResult that cannot be stored: unknown task, or scores that are not scores."""
 
 
-@lru_cache(maxsize=4096)
 def known_task(name: str) -> AbsTask:
     """The task `name` from mteb's registry."""
     try:
-        return mteb.get_task(name)
-    except KeyError:
+        return task_named(name)
+    except UnknownTaskError:
         raise InvalidResultError(f"unknown task {name!r}") from None
 
 
@@ -49,18 +51,6 @@ def packed(text: str) -> str:
 
 def unpacked(text: str) -> str:
     return zlib.decompress(base64.b64decode(text)).decode()
-
-
-def task_main_score(scores: dict[str, dict[str, float]], task: AbsTask) -> float | None:
-    """Mean main score over the task's own splits × subsets; None when one is missing."""
-    values = [
-        scores.get(split, {}).get(subset)
-        for split in task.metadata.eval_splits
-        for subset in task.hf_subsets
-    ]
-    if not values or any(value is None for value in values):
-        return None
-    return sum(value for value in values if value is not None) / len(values)
 
 
 def content_digest(result: ResultDoc) -> str:

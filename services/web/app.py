@@ -15,7 +15,6 @@ from fastapi.templating import Jinja2Templates
 from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.aggregator.snapshots import history
 from services.web.benchmarks import (
     BenchmarkViews,
     TableQuery,
@@ -27,6 +26,8 @@ from shared.documents import task_leaderboard_id
 from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
+from shared.summary.display import Pool
+from shared.summary.history import history
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TASK_COLUMNS = ("rank", "model", "revision", "main_score", "evaluated_at", "submission_id")
@@ -167,10 +168,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_params: float | None = None,
         zero_shot: int | None = None,
         sort: str = "",
+        pool: Pool = Pool.ALL,
     ) -> Response:
         name, fmt = split_format(path_name)
         benchmark = known_benchmark(name)
-        query = TableQuery(tuple(task), q, min_params, max_params, zero_shot, sort)
+        query = TableQuery(tuple(task), q, min_params, max_params, zero_shot, sort, pool)
         views: BenchmarkViews = request.app.state.benchmarks
         try:
             view = await views.table_view(benchmark, query)

@@ -6,18 +6,28 @@ of its state (sort, filters, task subset), so any view can be shared by its URL.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import mteb
 
-from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.show import MODEL, RANK, TOTAL, ZERO_SHOT, columns, raw_row
-from services.aggregator.table import BenchmarkTable
 from shared.documents import SnapshotDoc, benchmark_leaderboard_id
 from shared.memory import freeze_loaded_objects
 from shared.store import Store
+from shared.summary.display import (
+    MODEL,
+    OFFICIAL,
+    RANK,
+    TOTAL,
+    ZERO_SHOT,
+    Pool,
+    columns,
+    raw_row,
+)
+from shared.summary.mirror import ResultMirror
+from shared.summary.table import BenchmarkTable, summarize
 
 REVISION = "Revision"
 HISTORY_MODELS = 10
@@ -34,6 +44,7 @@ class TableQuery:
     max_params_b: float | None = None
     min_zero_shot: int | None = None
     sort: str = ""
+    pool: Pool = Pool.ALL
 
     def parameters(self, **changes: Any) -> str:
         """This query's string (with `changes`), for links that keep the view's state."""
@@ -44,12 +55,15 @@ class TableQuery:
             "max_params": self.max_params_b,
             "zero_shot": self.min_zero_shot,
             "sort": self.sort,
+            "pool": "" if self.pool is Pool.ALL else self.pool.value,
         } | changes
         kept = {key: value for key, value in values.items() if value not in (None, "", [])}
         return urlencode(kept, doseq=True)
 
     def keeps(self, row: dict[str, Any]) -> bool:
         """Whether `row` passes the filters."""
+        if self.pool is Pool.OFFICIAL and not row[OFFICIAL]:
+            return False
         if self.search and self.search.lower() not in row[MODEL].lower():
             return False
         size = row[TOTAL]
@@ -106,11 +120,14 @@ class TableView:
 
 
 class BenchmarkViews:
-    """Reads benchmark tables: the stored document, or a custom subset computed on the fly."""
+    """Reads benchmark tables: the stored document, or a custom subset computed from a mirror of
+    the stored results (in a worker thread)."""
 
     def __init__(self, store: Store, bootstrap_resamples: int) -> None:
         self.store = store
-        self.updater = BenchmarkUpdater(store, None, bootstrap_resamples=bootstrap_resamples)
+        self.bootstrap_resamples = bootstrap_resamples
+        self.mirror = ResultMirror()
+        self._synced = False
 
     async def table_view(self, benchmark: mteb.Benchmark, query: TableQuery) -> TableView:
         """`benchmark`'s table under `query`; raises ValueError for tasks not in it."""
@@ -126,12 +143,7 @@ class BenchmarkViews:
             table = stored.table
             version, generated_at = stored.version, stored.generated_at.isoformat()
         else:
-            if self.updater.primed:
-                await self.updater.mirror.sync(self.store)
-            else:
-                await self.updater.prime()
-                freeze_loaded_objects()  # the mirror lives as long as the process
-            table = self.updater.table(benchmark, list(query.tasks) or None)
+            table = await self.computed(benchmark, list(query.tasks) or None)
         return TableView(
             benchmark=benchmark.name,
             description=benchmark.description or "",
@@ -140,6 +152,17 @@ class BenchmarkViews:
             query=query,
             version=version,
             generated_at=generated_at,
+        )
+
+    async def computed(self, benchmark: mteb.Benchmark, tasks: list[str] | None) -> BenchmarkTable:
+        """The table of `benchmark` (or its `tasks` subset) from the stored results now."""
+        await self.mirror.sync(self.store)
+        if not self._synced:
+            freeze_loaded_objects()  # the mirror lives as long as the process
+            self._synced = True
+        rows = list(self.mirror.rows(dict.fromkeys(t.metadata.name for t in benchmark.tasks)))
+        return await asyncio.to_thread(
+            summarize, benchmark, rows, self.mirror.meta, tasks, self.bootstrap_resamples
         )
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from mteb.models import ModelMeta
 from packaging.version import InvalidVersion, Version
 
-from shared.tables import ResultRow
+from shared.summary.rows import ResultRow
 
 NO_REVISION = frozenset({"no_revision_available", "external"})
 """Revision folder names of the results repository that stand for "revision unknown"."""

@@ -1,4 +1,5 @@
-"""A benchmark's summary table for people and programs: mteb's columns plus our intervals.
+"""A benchmark's summary table for people and programs: mteb's columns plus our intervals and
+where each row comes from.
 
 csv and json carry the raw, unrounded values under mteb 2.26's column names; the text table
 rounds as mteb's leaderboard displays (scores ×100 with 2 decimals, Zero-shot as a percentage,
@@ -10,16 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 from mteb.benchmarks._create_table import _split_on_capital
 
-from services.aggregator.benchmarks import BenchmarkUpdater, benchmark_named
-from services.aggregator.table import BenchmarkRow, BenchmarkTable
-from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
-from shared.store import Store
+from shared.summary.table import BenchmarkRow, BenchmarkTable
 
 RANK = "Rank (Borda)"
 MODEL = "Model"
@@ -37,7 +34,23 @@ INTERVALS = (
     "Rank (Borda) CI High",
     "Tie Group",
 )
+OFFICIAL = "Official Pool"
+EVALUATED_HERE = "Evaluated Here"
 SCORE_COLUMNS_FIXED = (MEAN_TASK, MEAN_TASK_TYPE, INTERVALS[0], INTERVALS[1])
+
+
+class Pool(StrEnum):
+    """Which rows a view shows: every row, or mteb's official pool only."""
+
+    ALL = "all"
+    OFFICIAL = "official"
+
+
+def in_pool(table: BenchmarkTable, pool: Pool) -> BenchmarkTable:
+    """`table`, less the rows outside mteb's pool when `pool` is official."""
+    if pool is Pool.ALL:
+        return table
+    return table.model_copy(update={"rows": [row for row in table.rows if row.official]})
 
 
 class Format(StrEnum):
@@ -49,7 +62,7 @@ class Format(StrEnum):
 def columns(table: BenchmarkTable) -> list[str]:
     """mteb's summary columns in mteb's order, then the interval columns."""
     head = [RANK, MODEL, ZERO_SHOT, ACTIVE, TOTAL, DIMENSIONS, MAX_TOKENS, MEAN_TASK]
-    return [*head, MEAN_TASK_TYPE, *table.task_types, *INTERVALS]
+    return [*head, MEAN_TASK_TYPE, *table.task_types, *INTERVALS, OFFICIAL, EVALUATED_HERE]
 
 
 def raw_row(row: BenchmarkRow) -> dict[str, Any]:
@@ -72,6 +85,8 @@ def raw_row(row: BenchmarkRow) -> dict[str, Any]:
         INTERVALS[2]: rank_ci[0],
         INTERVALS[3]: rank_ci[1],
         INTERVALS[4]: row.tie_group,
+        OFFICIAL: row.official,
+        EVALUATED_HERE: row.evaluated_here,
     }
 
 
@@ -79,6 +94,8 @@ def displayed(column: str, value: Any, score_columns: set[str]) -> str:
     """`value` as mteb's leaderboard shows it in `column` (empty when missing)."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if column == ZERO_SHOT:
         return "⚠️ NA" if value == -1 else f"{value:.0f}%"
     if column in (ACTIVE, TOTAL):
@@ -122,18 +139,3 @@ def text_table(table: BenchmarkTable, names: list[str], rows: list[dict[str, Any
         for line in [headers, *cells]
     ]
     return "\n".join(lines) + "\n"
-
-
-async def load_table(
-    store: Store, benchmark: str, tasks: Sequence[str] | None, bootstrap_resamples: int
-) -> tuple[BenchmarkTable, BenchmarkLeaderboardDoc | None]:
-    """The stored table of `benchmark`, or one computed from the stored results for a custom
-    task subset (or a benchmark that has no stored table); the stored document if used."""
-    chosen = benchmark_named(benchmark)
-    if tasks is None:
-        stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(chosen.name))
-        if stored is not None:
-            return stored.table, stored
-    updater = BenchmarkUpdater(store, None, bootstrap_resamples=bootstrap_resamples)
-    await updater.prime()
-    return updater.table(chosen, tasks), None

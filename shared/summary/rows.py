@@ -1,14 +1,30 @@
-"""mteb TaskResults reduced to the ResultRows that benchmark tables are built from."""
+"""mteb TaskResults reduced to the ResultRows that tables are built from: the one reading of a
+TaskResult, and the one task main score."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from mteb.abstasks import AbsTask
 from mteb.results import TaskResult
 from packaging.version import Version
+from pydantic import BaseModel, ConfigDict
 
-from shared.tables import ResultRow
+
+class ResultRow(BaseModel):
+    """One stored result reduced to what rankings need."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    revision: str
+    task: str
+    mteb_version: str | None
+    scores: dict[str, dict[str, float]]
+    """split -> hf_subset -> main_score, from the TaskResult."""
+    evaluated_here: bool = False
+    """Computed by this installation's evaluators (not imported)."""
 
 
 class InvalidTaskResultError(ValueError):
@@ -67,3 +83,17 @@ def result_row_from_task_result(
         mteb_version=task_result.mteb_version,
         scores=scores,
     )
+
+
+def task_main_score(scores: Mapping[str, Mapping[str, float]], task: AbsTask) -> float | None:
+    """The mean main score over the task's own eval splits × hf_subsets (`scores` as a
+    ResultRow holds them); None when one is missing or NaN."""
+    values = [
+        scores.get(split, {}).get(subset)
+        for split in task.metadata.eval_splits
+        for subset in task.hf_subsets
+    ]
+    present = [value for value in values if value is not None and value == value]
+    if not values or len(present) < len(values):
+        return None
+    return sum(present) / len(present)

@@ -8,16 +8,14 @@ sync (a margin for writers whose commits or clocks lag), so results written by a
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from mteb.models import ModelMeta
-from mteb.models.model_implementations import MODEL_REGISTRY
 
-from services.aggregator.table import ResultRow
 from shared.documents import ModelDoc, ResultDoc, now_us
 from shared.store import Store
+from shared.summary.models import model_meta
+from shared.summary.rows import ResultRow
 
 SYNC_MARGIN_US = 5_000_000
 """Each sync reads what was stamped from this long (µs) before the previous sync began on: a
@@ -32,35 +30,8 @@ def result_row(result: ResultDoc) -> ResultRow:
         task=result.task,
         mteb_version=result.mteb_version,
         scores=result.score_map(),
+        evaluated_here=result.source == "evaluator",
     )
-
-
-def lenient_meta(fields: dict[str, Any]) -> ModelMeta:
-    """A ModelMeta from `model_meta.json` fields, unvalidated as mteb's ResultCache reads it.
-
-    Fields the file lacks are None (or their default), so every attribute can be read.
-    """
-    defaults = {
-        name: field.get_default(call_default_factory=True) if not field.is_required() else None
-        for name, field in ModelMeta.model_fields.items()
-    }
-    known = {name: value for name, value in fields.items() if name in defaults}
-    return ModelMeta.model_construct(**(defaults | known))
-
-
-def model_meta(name: str, stored: ModelDoc | None) -> ModelMeta:
-    """mteb's registry entry for `name`; else a stored `model_meta.json` (of the last revision,
-    by name, that came with one), else a stub of Nones.
-
-    Outside the registry no revision is the main one (`revision` None), as in mteb's
-    `join_revisions`, which takes main revisions from the registry only.
-    """
-    registered = MODEL_REGISTRY.get(name)
-    if registered is not None:
-        return registered
-    metas = [r.meta_json for r in (stored.revisions if stored else []) if r.meta_json]
-    fields = json.loads(metas[-1]) if metas else {}
-    return lenient_meta(fields | {"name": name, "revision": None})
 
 
 class ResultMirror:
@@ -76,8 +47,6 @@ class ResultMirror:
         self._synced_us: int | None = None
         self._stamps: dict[str, int] = {}
         """`stored_us` of each mirrored result, as read (0 for one `add`ed as it was written)."""
-        self.versions: dict[str, int] = {}
-        """Per task, a number that changes whenever its results or their models' metadata do."""
 
     async def sync(self, store: Store) -> set[str]:
         """Read what changed in the store; the tasks whose results or models' metadata changed."""
@@ -118,10 +87,7 @@ class ResultMirror:
             if self.model_docs.get(model.id) != model:
                 self.model_docs[model.id] = model
                 self._metas.pop(model.id, None)
-                tasks = self._tasks_of_model.get(model.id, set())
-                for task in tasks:
-                    self.versions[task] = self.versions.get(task, 0) + 1
-                changed |= tasks
+                changed |= self._tasks_of_model.get(model.id, set())
         return changed
 
     def add(self, result: ResultDoc) -> bool:
@@ -143,7 +109,6 @@ class ResultMirror:
             self._unsorted.add(row.task)
         rows[result_id] = row
         self._tasks_of_model.setdefault(row.model, set()).add(row.task)
-        self.versions[row.task] = self.versions.get(row.task, 0) + 1
         return True
 
     def tasks_of_models(self, names: Iterable[str]) -> set[str]:
@@ -158,11 +123,11 @@ class ResultMirror:
                 self._unsorted.discard(task)
             yield from self.by_task.get(task, {}).values()
 
-    def models(self, names: Iterable[str]) -> dict[str, ModelMeta]:
-        """The ModelMeta of each model in `names`."""
-        known = self._metas
-        wanted = list(names)
-        for name in wanted:
-            if name not in known:
-                known[name] = model_meta(name, self.model_docs.get(name))
-        return {name: known[name] for name in wanted}
+    def meta(self, name: str) -> ModelMeta:
+        """The ModelMeta of model `name` (`models.model_meta`), looked up once."""
+        known = self._metas.get(name)
+        if known is None:
+            stored = self.model_docs.get(name)
+            revisions = stored.revisions if stored else []
+            known = self._metas[name] = model_meta(name, [entry.meta_json for entry in revisions])
+        return known

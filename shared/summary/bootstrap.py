@@ -1,0 +1,116 @@
+"""Bootstrap over tasks: intervals of Mean (Task) and of Borda ranks, and statistical ties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from shared.summary.borda import rank_counts
+
+_THREADPOOLS = ThreadpoolController()
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """95 % percentile-bootstrap intervals per model (rows of the inputs)."""
+
+    mean_task_ci: np.ndarray
+    """(models, 2) interval of Mean (Task); NaN for a model missing a task score."""
+    rank_ci: np.ndarray
+    """(models, 2) interval of the Borda rank, integer ranks that occurred in resamples."""
+
+
+def bootstrap(
+    task_scores: np.ndarray, task_points: np.ndarray, resamples: int, seed: int
+) -> Uncertainty:
+    """Resample the benchmark's tasks with replacement `resamples` times (seeded) and recompute.
+
+    Each resample draws as many tasks as the benchmark has; a model's Mean (Task) is the mean of
+    its scores on the drawn tasks, and its Borda total the sum of its points on them (a task's
+    points per model, `task_points`, are those of the full table, so the field of ranked models
+    stays mteb's). Ranks are recomputed per resample with mteb's "min" tie rule. Intervals are
+    the 2.5 % and 97.5 % percentiles; rank bounds are ranks observed in resamples.
+    All resamples are computed at once, as draw counts (resamples × tasks) times the matrices.
+    """
+    n_tasks = task_scores.shape[1]
+    counts = _draw_counts(n_tasks, resamples, seed)
+    # Models of equal points on every task (those without any, say) have equal totals in
+    # every resample, so the ranks are computed once per distinct row of points.
+    distinct, which, alike = _distinct_rows(np.ascontiguousarray(2 * task_points))
+    # Small products: BLAS threads cost more than they save.
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+        reached = rank_counts(counts @ distinct.T, alike)  # twice the totals: whole numbers
+        complete = ~np.isnan(task_scores).any(axis=1)
+        means = np.sort(counts @ task_scores[complete].T / n_tasks, axis=0)
+    mean_ci = np.full((task_scores.shape[0], 2), np.nan)
+    mean_ci[complete] = np.stack([_linear_quantile(means.T, q) for q in QUANTILES], axis=1)
+    cumulative = np.cumsum(reached, axis=1)
+    distinct_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
+    return Uncertainty(mean_task_ci=mean_ci, rank_ci=distinct_ci[which])
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows (in order of first occurrence), the index of each row's among them,
+    and how many rows each stands for."""
+    first: dict[bytes, int] = {}
+    which = np.asarray([first.setdefault(row.tobytes(), len(first)) for row in rows], np.intp)
+    alike = np.bincount(which, minlength=len(first))
+    starts = np.full(len(first), len(rows), dtype=np.intp)
+    np.minimum.at(starts, which, np.arange(len(rows)))
+    return rows[starts], which, alike
+
+
+@lru_cache(maxsize=64)
+def _draw_counts(n_tasks: int, resamples: int, seed: int) -> np.ndarray:
+    """How often each resample (row) drew each task (column)."""
+    drawn = np.random.default_rng(seed).integers(0, n_tasks, size=(resamples, n_tasks))
+    offsets = (np.arange(resamples) * n_tasks)[:, None]
+    counts = np.bincount((drawn + offsets).ravel(), minlength=resamples * n_tasks)
+    counts = counts.reshape(resamples, n_tasks).astype(np.float64)
+    counts.flags.writeable = False
+    return counts
+
+
+QUANTILES = (0.025, 0.975)
+
+
+def _linear_quantile(ordered: np.ndarray, q: float) -> np.ndarray:
+    """numpy's default ("linear") percentile of each row of a row-sorted array."""
+    last = ordered.shape[1] - 1
+    position = last * q
+    below = int(np.floor(position))
+    above = min(below + 1, last)
+    return ordered[:, below] + (position - below) * (ordered[:, above] - ordered[:, below])
+
+
+def _observed_quantile(cumulative: np.ndarray, q: float) -> np.ndarray:
+    """numpy's "inverted_cdf" percentile (a rank that occurred) per model, from cumulative rank
+    counts: the smallest rank reached by at least ⌈resamples × q⌉ resamples."""
+    needed = max(int(np.ceil(cumulative[0, -1] * q)), 1)
+    return np.asarray((cumulative >= needed).argmax(axis=1), dtype=np.int64)
+
+
+def tie_groups(ranks: np.ndarray, rank_ci: np.ndarray) -> np.ndarray:
+    """Groups of models whose rank intervals overlap that of their group's best model.
+
+    Models are taken best rank first (ties in rank keep input order). The first model leads
+    group 1; each next model joins the current group when the lower bound of its rank interval
+    is at most the upper bound of the leader's interval (the two intervals overlap, so the
+    pair is not statistically separable), else it leads the next group. Every member is thus
+    tied with its leader; groups are numbered 1, 2, ... down the table.
+    """
+    groups = np.zeros(len(ranks), dtype=np.int64)
+    order = np.argsort(ranks, kind="stable")
+    lowers, uppers = rank_ci[order].T.tolist()
+    joined: list[int] = []
+    group, leader_upper = 0, -1
+    for lower, upper in zip(lowers, uppers, strict=True):
+        if group == 0 or lower > leader_upper:
+            group += 1
+            leader_upper = upper
+        joined.append(group)
+    groups[order] = joined
+    return groups

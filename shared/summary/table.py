@@ -1,0 +1,203 @@
+"""A benchmark's summary table from results: mteb 2.26's table, plus intervals, ties and models
+evaluated here that mteb's pool lacks.
+
+The numbers are those of mteb 2.26's leaderboard for the same results: `ResultCache` load of
+the registry's models → `BenchmarkResults._to_results_df(benchmark.tasks)` (per-task score
+validation against the benchmark's task objects, then `join_revisions`) →
+`Benchmark._create_summary_table` (`mteb/benchmarks/_create_table.py`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+
+import mteb
+import numpy as np
+from mteb.models import ModelMeta
+from pydantic import BaseModel
+
+from shared.summary.bootstrap import bootstrap, tie_groups
+from shared.summary.borda import min_ranks, points_of
+from shared.summary.matrix import ScoreMatrix, score_matrix
+from shared.summary.models import in_official_pool, model_cells
+from shared.summary.revisions import join_revisions
+from shared.summary.rows import ResultRow
+from shared.summary.tasks import benchmark_tasks, partitions_by_subset
+
+
+class BenchmarkRow(BaseModel):
+    """One model's row of a benchmark's summary table (raw, unrounded values)."""
+
+    model: str
+    revision: str
+    """The revision that supplied most of the row's tasks (mteb joins revisions per task)."""
+    rank_borda: int | None
+    zero_shot: int
+    """mteb's Zero-shot percentage; -1 when the model's training data is unknown."""
+    n_parameters_b: float | None
+    n_active_parameters_b: float | None
+    embed_dim: int | None
+    max_tokens: int | None
+    mean_task: float | None
+    mean_task_type: float | None
+    type_means: dict[str, float | None]
+    task_scores: dict[str, float | None]
+    mean_task_ci: tuple[float, float] | None = None
+    """95 % bootstrap interval of Mean (Task); None when a task score is missing."""
+    rank_ci: tuple[int, int] | None = None
+    """95 % bootstrap interval of Rank (Borda); None outside the official pool."""
+    tie_group: int | None = None
+    """Models sharing a tie group are not separable by rank (`bootstrap.tie_groups`)."""
+    official: bool = True
+    """In mteb's pool. A model outside it shows the rank it would take, and moves nobody's."""
+    evaluated_here: bool = False
+    """At least one of the row's results was computed by this installation."""
+
+
+class BenchmarkTable(BaseModel):
+    """A benchmark's (or custom task subset's) summary table."""
+
+    benchmark: str
+    tasks: list[str]
+    task_types: list[str]
+    rows: list[BenchmarkRow]
+    bootstrap_resamples: int = 0
+    seed: int | None = None
+
+
+MetaLookup = Callable[[str], ModelMeta]
+
+
+def summarize(
+    benchmark: mteb.Benchmark,
+    results: Iterable[ResultRow],
+    meta_of: MetaLookup,
+    tasks: Sequence[str] | None = None,
+    bootstrap_resamples: int = 1000,
+    seed: int = 0,
+) -> BenchmarkTable:
+    """The summary table of `benchmark` (or of its `tasks` subset) over `results`.
+
+    The official pool is mteb's: models of its registry (`models.in_official_pool`). Their
+    rows, values and ranks are mteb's: per model and task one result (`join_revisions`), a task
+    score the mean of the benchmark's (split, subset) cells (`matrix`), Mean (Task), Mean
+    (TaskType) and the type means null when a task is, Rank (Borda) over tasks (or (task,
+    subset) pairs for subset-weighted benchmarks) among every model with a result (one without
+    any complete task gets no row but still takes part, as in mteb). Tasks without any result
+    are no columns. A model outside the pool with a result evaluated here gets the row it would
+    have in the pool, computed with it alone added, and moves nobody; other models outside it
+    are left out, as mteb leaves them out. With `bootstrap_resamples` > 0, rows carry intervals
+    (and official rows tie groups), reproducible for a given `seed`. Rows are ordered by rank,
+    official first, then by name. Raises ValueError for names that are not tasks of it.
+    """
+    cells = benchmark_tasks(benchmark, tasks)
+    every = list(results)
+    official = {row.model for row in every if in_official_pool(row.model)}
+    outside = sorted({row.model for row in every if row.evaluated_here} - official)
+    metas = {model: meta_of(model) for model in [*official, *outside]}
+    kept = join_revisions(every, metas, frozenset(task.name for task in cells))
+    by_subset = partitions_by_subset(benchmark)
+    matrix = score_matrix(cells, _by_task(kept, official), by_subset)
+    rows = _rows(matrix, metas, kept, bootstrap_resamples, seed)
+    shown = {task.name for task in matrix.tasks}
+    for model in outside:
+        with_it = score_matrix(cells, _by_task(kept, official | {model}), by_subset)
+        rows += [
+            row.model_copy(update={"official": False, "tie_group": None})
+            for row in _rows(with_it, metas, kept, bootstrap_resamples, seed)
+            if row.model == model
+        ]
+        shown |= {task.name for task in with_it.tasks}
+    shown_tasks = [task for task in cells if task.name in shown]
+    names = [task.name for task in shown_tasks]
+    for row in rows:
+        row.task_scores = {name: row.task_scores.get(name) for name in names}
+    rows.sort(key=lambda row: (row.rank_borda or 0, not row.official, row.model))
+    return BenchmarkTable(
+        benchmark=benchmark.name,
+        tasks=names,
+        task_types=list(dict.fromkeys(task.task_type for task in shown_tasks)),
+        rows=rows,
+        bootstrap_resamples=bootstrap_resamples,
+        seed=seed if bootstrap_resamples > 0 else None,
+    )
+
+
+def _by_task(
+    kept: dict[tuple[str, str], ResultRow], models: set[str]
+) -> dict[str, list[ResultRow]]:
+    """The kept results of `models`, by task."""
+    by_task: defaultdict[str, list[ResultRow]] = defaultdict(list)
+    for (model, task), row in kept.items():
+        if model in models:
+            by_task[task].append(row)
+    return by_task
+
+
+def _rows(
+    matrix: ScoreMatrix,
+    metas: dict[str, ModelMeta],
+    kept: dict[tuple[str, str], ResultRow],
+    resamples: int,
+    seed: int,
+) -> list[BenchmarkRow]:
+    """The ranked rows of the matrix's summary table, by rank then name."""
+    if not matrix.tasks:
+        return []
+    in_table = matrix.in_table
+    points = points_of(matrix.partial_ranks, int(in_table.sum()))
+    task_points = np.zeros(matrix.task_scores.shape)
+    np.add.at(task_points.T, matrix.partition_task, points.T)
+    ranks = min_ranks(task_points.sum(axis=1))
+    names = matrix.models
+    shown = sorted(np.flatnonzero(in_table).tolist(), key=lambda m: (ranks[m], names[m]))
+    scores = matrix.task_scores
+    task_names = [task.name for task in matrix.tasks]
+    types = list(dict.fromkeys(task.task_type for task in matrix.tasks))
+    type_of = np.asarray([types.index(task.task_type) for task in matrix.tasks])
+    type_means = np.stack([scores[:, type_of == t].mean(axis=1) for t in range(len(types))], 1)
+    mean_task, mean_task_type = scores.mean(axis=1), type_means.mean(axis=1)
+    mean_ci = rank_ci = np.full((len(names), 2), np.nan)
+    groups = np.zeros(len(names), dtype=np.int64)
+    if resamples > 0:
+        uncertain = bootstrap(scores, task_points, resamples, seed)
+        mean_ci, rank_ci = uncertain.mean_task_ci, uncertain.rank_ci
+        groups[shown] = tie_groups(ranks[shown], rank_ci[shown])
+    task_set = frozenset(task_names)
+    rows = []
+    for m in shown:
+        name = names[m]
+        zero_shot, total, active, dims, tokens = model_cells(metas[name], task_set)
+        rows.append(
+            BenchmarkRow(
+                model=name,
+                revision=matrix.revisions[m],
+                rank_borda=int(ranks[m]),
+                zero_shot=zero_shot,
+                n_parameters_b=total,
+                n_active_parameters_b=active,
+                embed_dim=dims,
+                max_tokens=tokens,
+                mean_task=_value(mean_task[m]),
+                mean_task_type=_value(mean_task_type[m]),
+                type_means=dict(zip(types, map(_value, type_means[m]), strict=True)),
+                task_scores=dict(zip(task_names, map(_value, scores[m]), strict=True)),
+                mean_task_ci=_interval(mean_ci[m]),
+                rank_ci=None if resamples <= 0 else (int(rank_ci[m, 0]), int(rank_ci[m, 1])),
+                tie_group=int(groups[m]) if resamples > 0 else None,
+                evaluated_here=any(
+                    kept[(name, task)].evaluated_here for task in task_names if (name, task) in kept
+                ),
+            )
+        )
+    return rows
+
+
+def _value(value: float) -> float | None:
+    return None if value != value else float(value)
+
+
+def _interval(bounds: np.ndarray) -> tuple[float, float] | None:
+    low, high = bounds.tolist()
+    return None if low != low else (low, high)

@@ -8,8 +8,8 @@
    the results and model documents (the store part), then the recompute of every affected
    benchmark while the task leaderboards are written (the leaderboard part).
 2. A second import of the same files (nothing changes, nothing is written).
-3. One new result → updated leaderboard documents: a new model's BIOSSES result stored and
-   mirrored, then `BenchmarkUpdater.refresh` as the aggregator's result handler calls it: the
+3. One new result → updated leaderboard documents: a BIOSSES result of a model outside mteb's
+   pool stored (a new score each repeat) and mirrored, then `BenchmarkUpdater.refresh` as the aggregator's result handler calls it: the
    mirror synced (what others stored) and
    the benchmarks containing BIOSSES (MTEB(eng, v1), MTEB(eng, v2)) recomputed with 1,000
    bootstrap resamples (and with none) and their documents replaced; median over repeats, with
@@ -125,7 +125,8 @@ async def part_import(checkout: Path, url: str) -> dict[str, Any]:
 async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
     from mteb.results import TaskResult
 
-    from services.aggregator.benchmarks import BenchmarkUpdater, benchmarks_containing
+    from services.aggregator.benchmarks import BenchmarkUpdater
+    from shared.summary.tasks import benchmarks_containing
     from services.aggregator.intake import result_doc
     from shared.store import Store
 
@@ -138,7 +139,7 @@ async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
     source = next((CHECKOUT / "results" / "sentence-transformers__all-MiniLM-L6-v2").glob("*"))
     task_result = TaskResult.from_disk(source / "BIOSSES.json")
     parts: dict[str, list[float]] = {"store": [], "sync": [], "table": [], "write": []}
-    table, publish, sync = updater.stored_form, updater.publish, updater.mirror.sync
+    table, publish, sync = updater.table, updater.publish, updater.mirror.sync
 
     def timed_table(*args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
@@ -158,14 +159,14 @@ async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
         parts["sync"].append(time.perf_counter() - began)
         return changed
 
-    updater.stored_form = timed_table  # type: ignore[method-assign]
+    updater.table = timed_table  # type: ignore[method-assign]
     updater.publish = timed_publish  # type: ignore[method-assign]
     updater.mirror.sync = timed_sync  # type: ignore[method-assign]
     totals = []
     for repeat in range(repeats):
         task_result.scores["test"][0]["main_score"] = 0.5 + repeat / 1000
         began = time.perf_counter()
-        model = f"bench/new-model-{resamples}-{repeat}"
+        model = f"bench/new-model-{resamples}"  # outside mteb's pool, a new score each time
         doc = result_doc(task_result, model, "r1", source="evaluator")
         updater.note_stored(doc, await store.upsert_result(doc))
         parts["store"].append(time.perf_counter() - began)

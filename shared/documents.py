@@ -247,6 +247,8 @@ class BenchmarkLeaderboardDoc(Document):
     @field_validator("table_json", mode="before")
     @classmethod
     def _table_as_json(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # a table given as a mapping
+            value = BenchmarkTable.model_validate(value)
         if isinstance(value, BenchmarkTable):
             return value.model_dump_json()
         return value

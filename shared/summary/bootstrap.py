@@ -43,13 +43,23 @@ def bootstrap(
     # Small products: BLAS threads cost more than they save.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
         reached = rank_counts(counts @ distinct.T, alike)  # twice the totals: whole numbers
-        complete = ~np.isnan(task_scores).any(axis=1)
-        means = np.sort(counts @ task_scores[complete].T / n_tasks, axis=0)
-    mean_ci = np.full((task_scores.shape[0], 2), np.nan)
-    mean_ci[complete] = np.stack([_linear_quantile(means.T, q) for q in QUANTILES], axis=1)
     cumulative = np.cumsum(reached, axis=1)
     distinct_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
+    mean_ci = mean_intervals(task_scores, resamples, seed)
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=distinct_ci[which])
+
+
+def mean_intervals(task_scores: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """(models, 2) bootstrap intervals of each model's Mean (Task), drawn as `bootstrap` draws;
+    NaN for a model missing a task score. A model's interval depends on its own scores only."""
+    n_tasks = task_scores.shape[1]
+    counts = _draw_counts(n_tasks, resamples, seed)
+    complete = ~np.isnan(task_scores).any(axis=1)
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+        means = np.sort(counts @ task_scores[complete].T / n_tasks, axis=0)
+    intervals = np.full((task_scores.shape[0], 2), np.nan)
+    intervals[complete] = np.stack([_linear_quantile(means.T, q) for q in QUANTILES], axis=1)
+    return intervals
 
 
 def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,44 +67,65 @@ def kahan_sum(values: Sequence[float]) -> float:
     return total
 
 
-def score_matrix(
-    tasks: Sequence[TaskCells],
-    kept: Mapping[str, Sequence[ResultRow]],
-    by_subset: bool,
-) -> ScoreMatrix:
-    """The matrix of `tasks` (those without any kept result dropped) from each task's kept
-    results (one per model, `revisions.join_revisions`), Borda partitions by subset when
-    `by_subset` (HUME)."""
-    tasks = [task for task in tasks if kept.get(task.name)]
-    models = list(dict.fromkeys(row.model for task in tasks for row in kept[task.name]))
+@dataclass(frozen=True)
+class TaskColumn:
+    """One task's kept results (one per model) reduced to its matrix column."""
+
+    task: TaskCells
+    models: list[str]
+    revisions: list[str]
+    scores: np.ndarray
+    """Per model, mteb's task score (NaN when a cell that the column has is missing)."""
+    partial_means: np.ndarray
+    """(models, partitions): the mean of the model's scored cells in each Borda partition (the
+    task, or each subset for subset-weighted benchmarks); NaN without one."""
+
+
+def task_column(task: TaskCells, rows: Sequence[ResultRow], by_subset: bool) -> TaskColumn:
+    """The column of `task` from its kept results (`revisions.join_revisions`)."""
+    cells = [scored_cells(task, row) for row in rows]
+    observed = {(split, subset) for row_cells in cells for split, subset, _ in row_cells}
+    required = len({s for s, _ in observed}) * len({s for _, s in observed})
+    partitions = sorted({s for _, s in observed}) if by_subset else [None]
+    scores = np.full(len(rows), np.nan)
+    partial_means = np.full((len(rows), len(partitions)), np.nan)
+    for m, row_cells in enumerate(cells):
+        if row_cells and len(row_cells) >= required:
+            scores[m] = kahan_sum([value for *_, value in row_cells]) / len(row_cells)
+        for p, partition in enumerate(partitions):
+            values = [value for _, subset, value in row_cells if partition in (None, subset)]
+            if values:
+                partial_means[m, p] = kahan_sum(values) / len(values)
+    return TaskColumn(
+        task=task,
+        models=[row.model for row in rows],
+        revisions=[row.revision for row in rows],
+        scores=scores,
+        partial_means=partial_means,
+    )
+
+
+def assemble(columns: Sequence[TaskColumn]) -> ScoreMatrix:
+    """The matrix of `columns`, in their order; a model's row holds NaN where it has none."""
+    models = list(dict.fromkeys(model for column in columns for model in column.models))
     index = {model: m for m, model in enumerate(models)}
-    task_scores = np.full((len(models), len(tasks)), np.nan)
-    rank_columns: list[np.ndarray] = []
-    partition_task: list[int] = []
+    task_scores = np.full((len(models), len(columns)), np.nan)
+    rank_columns = []
     revisions: list[list[str]] = [[] for _ in models]
-    for t, task in enumerate(tasks):
-        rows = kept[task.name]
-        cells = [scored_cells(task, row) for row in rows]
-        observed = {(split, subset) for row_cells in cells for split, subset, _ in row_cells}
-        required = len({s for s, _ in observed}) * len({s for _, s in observed})
-        partitions = sorted({s for _, s in observed}) if by_subset else [None]
-        partial_means = np.full((len(models), len(partitions)), np.nan)
-        for row, row_cells in zip(rows, cells, strict=True):
-            m = index[row.model]
-            revisions[m].append(row.revision)
-            if row_cells and len(row_cells) >= required:
-                task_scores[m, t] = kahan_sum([v for *_, v in row_cells]) / len(row_cells)
-            for p, partition in enumerate(partitions):
-                values = [v for _, s, v in row_cells if partition in (None, s)]
-                if values:
-                    partial_means[m, p] = kahan_sum(values) / len(values)
-        rank_columns.append(average_ranks(partial_means))
-        partition_task += [t] * len(partitions)
+    for t, column in enumerate(columns):
+        rows = np.asarray([index[model] for model in column.models], dtype=np.intp)
+        task_scores[rows, t] = column.scores
+        ranks = np.full((len(models), column.partial_means.shape[1]), np.nan)
+        ranks[rows] = average_ranks(column.partial_means)
+        rank_columns.append(ranks)
+        for m, revision in zip(rows.tolist(), column.revisions, strict=True):
+            revisions[m].append(revision)
+    widths = [ranks.shape[1] for ranks in rank_columns]
     return ScoreMatrix(
         models=models,
-        tasks=list(tasks),
+        tasks=[column.task for column in columns],
         task_scores=task_scores,
         partial_ranks=np.hstack(rank_columns) if rank_columns else np.zeros((0, 0)),
-        partition_task=np.asarray(partition_task, dtype=np.int64),
+        partition_task=np.repeat(np.arange(len(columns)), widths).astype(np.int64),
         revisions=[Counter(found).most_common(1)[0][0] for found in revisions],
     )

@@ -17,9 +17,9 @@ import numpy as np
 from mteb.models import ModelMeta
 from pydantic import BaseModel
 
-from shared.summary.bootstrap import bootstrap, tie_groups
+from shared.summary.bootstrap import bootstrap, mean_intervals, tie_groups
 from shared.summary.borda import min_ranks, points_of
-from shared.summary.matrix import ScoreMatrix, score_matrix
+from shared.summary.matrix import ScoreMatrix, assemble, task_column
 from shared.summary.models import in_official_pool, model_cells
 from shared.summary.revisions import join_revisions
 from shared.summary.rows import ResultRow
@@ -76,10 +76,12 @@ def summarize(
     tasks: Sequence[str] | None = None,
     bootstrap_resamples: int = 1000,
     seed: int = 0,
+    is_official: Callable[[str], bool] = in_official_pool,
 ) -> BenchmarkTable:
     """The summary table of `benchmark` (or of its `tasks` subset) over `results`.
 
-    The official pool is mteb's: models of its registry (`models.in_official_pool`). Their
+    The official pool is mteb's: models of its registry (`is_official`, by default
+    `models.in_official_pool`). Their
     rows, values and ranks are mteb's: per model and task one result (`join_revisions`), a task
     score the mean of the benchmark's (split, subset) cells (`matrix`), Mean (Task), Mean
     (TaskType) and the type means null when a task is, Rank (Borda) over tasks (or (task,
@@ -93,22 +95,33 @@ def summarize(
     """
     cells = benchmark_tasks(benchmark, tasks)
     every = list(results)
-    official = {row.model for row in every if in_official_pool(row.model)}
+    official = {row.model for row in every if is_official(row.model)}
     outside = sorted({row.model for row in every if row.evaluated_here} - official)
     metas = {model: meta_of(model) for model in [*official, *outside]}
     kept = join_revisions(every, metas, frozenset(task.name for task in cells))
     by_subset = partitions_by_subset(benchmark)
-    matrix = score_matrix(cells, _by_task(kept, official), by_subset)
+    pool: defaultdict[str, list[ResultRow]] = defaultdict(list)
+    for (model, task), row in kept.items():
+        if model in official:
+            pool[task].append(row)
+    columns = {
+        task.name: task_column(task, pool[task.name], by_subset)
+        for task in cells
+        if pool[task.name]
+    }
+    matrix = assemble([columns[task.name] for task in cells if task.name in columns])
     rows = _rows(matrix, metas, kept, bootstrap_resamples, seed)
-    shown = {task.name for task in matrix.tasks}
-    for model in outside:
-        with_it = score_matrix(cells, _by_task(kept, official | {model}), by_subset)
-        rows += [
-            row.model_copy(update={"official": False, "tie_group": None})
-            for row in _rows(with_it, metas, kept, bootstrap_resamples, seed)
-            if row.model == model
-        ]
-        shown |= {task.name for task in with_it.tasks}
+    shown = set(columns)
+    for model in outside:  # its own tasks' columns recomputed with it: others' stay
+        with_it = dict(columns)
+        for task in cells:
+            if (model, task.name) in kept:
+                with_it[task.name] = task_column(
+                    task, [*pool[task.name], kept[(model, task.name)]], by_subset
+                )
+        matrix_with_it = assemble([with_it[task.name] for task in cells if task.name in with_it])
+        rows += _rows(matrix_with_it, metas, kept, bootstrap_resamples, seed, only=model)
+        shown |= set(with_it)
     shown_tasks = [task for task in cells if task.name in shown]
     names = [task.name for task in shown_tasks]
     for row in rows:
@@ -124,25 +137,17 @@ def summarize(
     )
 
 
-def _by_task(
-    kept: dict[tuple[str, str], ResultRow], models: set[str]
-) -> dict[str, list[ResultRow]]:
-    """The kept results of `models`, by task."""
-    by_task: defaultdict[str, list[ResultRow]] = defaultdict(list)
-    for (model, task), row in kept.items():
-        if model in models:
-            by_task[task].append(row)
-    return by_task
-
-
 def _rows(
     matrix: ScoreMatrix,
     metas: dict[str, ModelMeta],
     kept: dict[tuple[str, str], ResultRow],
     resamples: int,
     seed: int,
+    only: str | None = None,
 ) -> list[BenchmarkRow]:
-    """The ranked rows of the matrix's summary table, by rank then name."""
+    """The ranked rows of the matrix's summary table, by rank then name; with `only`, that
+    model's row alone, outside the official pool: its Mean (Task) interval (its own scores'),
+    no rank interval or tie group (they would need a bootstrap of a pool of its own)."""
     if not matrix.tasks:
         return []
     in_table = matrix.in_table
@@ -160,7 +165,11 @@ def _rows(
     mean_task, mean_task_type = scores.mean(axis=1), type_means.mean(axis=1)
     mean_ci = rank_ci = np.full((len(names), 2), np.nan)
     groups = np.zeros(len(names), dtype=np.int64)
-    if resamples > 0:
+    if only is not None:
+        shown = [names.index(only)] if only in names and in_table[names.index(only)] else []
+        if resamples > 0:
+            mean_ci = mean_intervals(scores, resamples, seed)
+    elif resamples > 0:
         uncertain = bootstrap(scores, task_points, resamples, seed)
         mean_ci, rank_ci = uncertain.mean_task_ci, uncertain.rank_ci
         groups[shown] = tie_groups(ranks[shown], rank_ci[shown])
@@ -184,8 +193,9 @@ def _rows(
                 type_means=dict(zip(types, map(_value, type_means[m]), strict=True)),
                 task_scores=dict(zip(task_names, map(_value, scores[m]), strict=True)),
                 mean_task_ci=_interval(mean_ci[m]),
-                rank_ci=None if resamples <= 0 else (int(rank_ci[m, 0]), int(rank_ci[m, 1])),
-                tie_group=int(groups[m]) if resamples > 0 else None,
+                rank_ci=_rank_interval(rank_ci[m]),
+                tie_group=int(groups[m]) if groups[m] else None,
+                official=only is None,
                 evaluated_here=any(
                     kept[(name, task)].evaluated_here for task in task_names if (name, task) in kept
                 ),
@@ -196,6 +206,11 @@ def _rows(
 
 def _value(value: float) -> float | None:
     return None if value != value else float(value)
+
+
+def _rank_interval(bounds: np.ndarray) -> tuple[int, int] | None:
+    low, high = bounds.tolist()
+    return None if low != low else (int(low), int(high))
 
 
 def _interval(bounds: np.ndarray) -> tuple[float, float] | None:

@@ -9,9 +9,9 @@
    benchmark while the task leaderboards are written (the leaderboard part).
 2. A second import of the same files (nothing changes, nothing is written).
 3. One new result → updated leaderboard documents: a BIOSSES result of a model outside mteb's
-   pool stored (a new score each repeat) and mirrored, then `BenchmarkUpdater.refresh` as the aggregator's result handler calls it: the
-   mirror synced (what others stored) and
-   the benchmarks containing BIOSSES (MTEB(eng, v1), MTEB(eng, v2)) recomputed with 1,000
+   pool stored (a new score each repeat) and mirrored, then `BenchmarkUpdater.refresh` as the
+   aggregator's result handler calls it: the mirror synced (what others stored) and the
+   benchmarks containing BIOSSES (MTEB(eng, v1), MTEB(eng, v2)) recomputed with 1,000
    bootstrap resamples (and with none) and their documents replaced; median over repeats, with
    its parts.
 
@@ -126,9 +126,9 @@ async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
     from mteb.results import TaskResult
 
     from services.aggregator.benchmarks import BenchmarkUpdater
-    from shared.summary.tasks import benchmarks_containing
     from services.aggregator.intake import result_doc
     from shared.store import Store
+    from shared.summary.tasks import benchmarks_containing
 
     store = Store(url, DATABASE)
     updater = BenchmarkUpdater(store, None, bootstrap_resamples=resamples)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from services.submission.refusals import HTTP_STATUS, RefusalCode
-from shared.docs import SETTINGS_END, SETTINGS_START, write_docs
+from services.docs import SETTINGS_END, SETTINGS_START, write_docs
 from shared.events import Priority, Subjects
 from shared.settings import Settings
 
@@ -32,7 +32,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_generated_docs_are_committed(generated: Path, name: str) -> None:
     fresh = (generated / name).read_text(encoding="utf-8")
     committed = (DOCS / name).read_text(encoding="utf-8")
-    assert fresh == committed, f"docs/{name} is out of date: run `python -m shared.docs`"
+    assert fresh == committed, f"docs/{name} is out of date: run `python -m services.docs`"
 
 
 def refs(node: Any) -> list[str]:

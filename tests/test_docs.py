@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.submission.refusals import HTTP_STATUS, RefusalCode
 from services.docs import SETTINGS_END, SETTINGS_START, write_docs
+from services.submission.refusals import HTTP_STATUS, RefusalCode
 from shared.events import Priority, Subjects
 from shared.settings import Settings
 

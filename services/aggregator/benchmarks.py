@@ -118,7 +118,9 @@ class BenchmarkUpdater:
             return None
         leaderboard = await self.replace(
             BenchmarkLeaderboardDoc(
-                _id=benchmark_leaderboard_id(benchmark.name), name=benchmark.name, table=table
+                _id=benchmark_leaderboard_id(benchmark.name),
+                name=benchmark.name,
+                table=table.model_dump_json(),
             )
         )
         if self.bus is not None:

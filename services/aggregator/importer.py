@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from services.aggregator.benchmarks import BenchmarkUpdater
-from shared.summary.mirror import ResultMirror
 from services.aggregator.results_repo import (
     FolderRead,
     PreparedResult,
@@ -39,6 +38,7 @@ from services.aggregator.results_repo import (
 from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
 from shared.store import RESULT_LISTING, ConflictError, Store
+from shared.summary.mirror import ResultMirror
 
 WRITE_BATCH = 500
 """Results per bulk write at most, unless fewer are at hand when the store is ready for more."""

@@ -101,9 +101,9 @@ def summarize(
     kept = join_revisions(every, metas, frozenset(task.name for task in cells))
     by_subset = partitions_by_subset(benchmark)
     pool: defaultdict[str, list[ResultRow]] = defaultdict(list)
-    for (model, task), row in kept.items():
+    for (model, task_name), result in kept.items():
         if model in official:
-            pool[task].append(row)
+            pool[task_name].append(result)
     columns = {
         task.name: task_column(task, pool[task.name], by_subset)
         for task in cells

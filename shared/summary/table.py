@@ -94,11 +94,12 @@ def summarize(
     official first, then by name. Raises ValueError for names that are not tasks of it.
     """
     cells = benchmark_tasks(benchmark, tasks)
-    every = list(results)
-    official = {row.model for row in every if is_official(row.model)}
+    wanted = frozenset(task.name for task in cells)
+    every = [row for row in results if row.task in wanted]
+    official = {model for model in {row.model for row in every} if is_official(model)}
     outside = sorted({row.model for row in every if row.evaluated_here} - official)
     metas = {model: meta_of(model) for model in [*official, *outside]}
-    kept = join_revisions(every, metas, frozenset(task.name for task in cells))
+    kept = join_revisions(every, metas, wanted)
     by_subset = partitions_by_subset(benchmark)
     pool: defaultdict[str, list[ResultRow]] = defaultdict(list)
     for (model, task_name), result in kept.items():
@@ -174,6 +175,7 @@ def _rows(
         mean_ci, rank_ci = uncertain.mean_task_ci, uncertain.rank_ci
         groups[shown] = tie_groups(ranks[shown], rank_ci[shown])
     task_set = frozenset(task_names)
+    live = {model for (model, task), row in kept.items() if row.evaluated_here and task in task_set}
     rows = []
     for m in shown:
         name = names[m]
@@ -196,9 +198,7 @@ def _rows(
                 rank_ci=_rank_interval(rank_ci[m]),
                 tie_group=int(groups[m]) if groups[m] else None,
                 official=only is None,
-                evaluated_here=any(
-                    kept[(name, task)].evaluated_here for task in task_names if (name, task) in kept
-                ),
+                evaluated_here=name in live,
             )
         )
     return rows

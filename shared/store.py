@@ -237,10 +237,11 @@ class Store:
         await self.models.create_index([("stored_us", ASCENDING)])
         await self.snapshots.create_index([("benchmark", ASCENDING)])
 
-    async def result_digests(self, ids: list[str]) -> dict[str, str]:
-        """The content digest of each stored result among `ids`."""
+    async def result_digests(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """The content digest and source (`evaluator` or `import`) of each stored result among
+        `ids`."""
         cursor = self.results.find({"_id": {"$in": ids}}, RESULT_LISTING | {"scores_json": 0})
-        return {doc.id: doc.digest async for doc in _validated(cursor, ResultDoc)}
+        return {doc.id: (doc.digest, doc.source) async for doc in _validated(cursor, ResultDoc)}
 
     async def imported_files(self, paths: list[str]) -> dict[str, tuple[str, str]]:
         """Of `paths` (inside a results folder), those stored: path → (file SHA-256, result id)."""
@@ -310,9 +311,11 @@ class Store:
         cursor = self.results.find({"_id": {"$in": ids}}, RESULT_LISTING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
-    async def results_of_model(self, model: str) -> list[ResultDoc]:
-        """Every stored result of `model`, TaskResult included."""
-        cursor = self.results.find({"model": model}).sort("_id", ASCENDING)
+    async def results_of_model(self, model: str, source: str | None = None) -> list[ResultDoc]:
+        """Every stored result of `model` (from `source` only, when given), TaskResult
+        included."""
+        query = {"model": model} | ({"source": source} if source else {})
+        cursor = self.results.find(query).sort("_id", ASCENDING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
     async def get_models(self, names: list[str]) -> dict[str, ModelDoc]:

@@ -37,7 +37,7 @@ async def test_exported_task_files_are_mtebs_own_to_disk_output(
     await run_import(store, checkout, resamples=0)
     out = tmp_path / "out"
 
-    report = await export_model(store, model, out)
+    report = await export_model(store, model, out, everything=True)
 
     folder = model.replace("/", "__")
     originals = sorted(
@@ -57,7 +57,7 @@ async def test_model_meta_is_exported_beside_the_results(store: Store, tmp_path:
     checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
     await run_import(store, checkout, resamples=0)
 
-    await export_model(store, MINILM, tmp_path / "out")
+    await export_model(store, MINILM, tmp_path / "out", everything=True)
 
     [original] = checkout.glob("results/*/*/model_meta.json")
     exported = tmp_path / "out" / original.relative_to(checkout / "results")
@@ -79,11 +79,13 @@ async def test_the_export_command_writes_the_layout(
     monkeypatch.setenv("LEADERBOARD_MONGODB_DATABASE", store.db.name)
     get_settings.cache_clear()
     try:
-        code = await asyncio_to_thread(["export", MINILM, "--out", str(tmp_path / "out")])
+        ours_only = await asyncio_to_thread(["export", MINILM, "--out", str(tmp_path / "ours")])
+        code = await asyncio_to_thread(["export", MINILM, "--all", "--out", str(tmp_path / "out")])
         refused = await asyncio_to_thread(["export", "org/none", "--out", str(tmp_path / "x")])
     finally:
         get_settings.cache_clear()
 
+    assert ours_only == 2 and not (tmp_path / "ours").exists()  # nothing evaluated here
     assert code == 0
     assert len(list((tmp_path / "out").glob("*/*/*.json"))) == 42  # 41 tasks and model_meta
     assert refused == 2

@@ -45,6 +45,7 @@ WRITE_BATCH = 500
 WRITES_IN_FLIGHT = 2
 """Bulk writes sent and not yet answered at most: the store has the next one at hand."""
 FOLDERS_PER_TASK = 8
+KEPT_LIVE = "kept the result evaluated here for this model, revision and task (--replace)"
 MODEL_WRITE_ATTEMPTS = 5
 
 
@@ -83,11 +84,15 @@ class Importer:
         updater: BenchmarkUpdater | None,
         progress: Callable[[Progress], None] | None = None,
         workers: int | None = None,
+        replace: bool = False,
     ) -> None:
         self.store = store
         self.updater = updater
         self.progress = progress or (lambda _: None)
         self.workers = workers or os.cpu_count() or 1
+        self.replace = replace
+        """Whether imported files replace results evaluated here (same model, revision, task
+        and mteb minor version); by default those are kept and the files reported skipped."""
 
     async def run(self, path: Path) -> ImportReport:
         started, began_us = time.perf_counter(), now_us()
@@ -103,7 +108,7 @@ class Importer:
             and not await self.store.holds_results()
         )
         mirror = self.updater.mirror if adopting and self.updater is not None else None
-        writes = _Writes(self.store, report, {r for _, r in known.values()}, mirror)
+        writes = _Writes(self.store, report, {r for _, r in known.values()}, mirror, self.replace)
         try:
             await self._read(root, folders, known, report, revisions, writes)
             written_tasks = await writes.finish()
@@ -275,8 +280,11 @@ class _Writes:
         report: ImportReport,
         stored_ids: set[str],
         mirror: ResultMirror | None = None,
+        replace: bool = False,
     ) -> None:
         self.store = store
+        self.replace = replace
+        """Whether a result evaluated here may be replaced by an imported one."""
         self.report = report
         self.stored_ids = stored_ids
         self.mirror = mirror
@@ -320,14 +328,21 @@ class _Writes:
         found = await self.store.insert_result_documents([doc.document for doc in new])
         stored = [doc for doc in results if doc.id in self.stored_ids or doc.id in found]
         digests = await self.store.result_digests([doc.id for doc in stored]) if stored else {}
-        changed = [doc for doc in stored if digests.get(doc.id) != doc.digest]
+        evaluated_here = {id_ for id_, (_, source) in digests.items() if source == "evaluator"}
+        kept = [doc for doc in stored if doc.id in evaluated_here and not self.replace]
+        self.report.skipped += [Skipped(doc.source, KEPT_LIVE) for doc in kept]
+        changed = [
+            doc
+            for doc in stored
+            if digests.get(doc.id, ("", ""))[0] != doc.digest and doc not in kept
+        ]
         await self.store.write_result_documents([doc.document for doc in changed])
         written = [doc for doc in new if doc.id not in found] + changed
         if self.mirror is not None:
             for doc in written:
                 self.mirror.add(listing(doc.document))
         self.report.stored += len(written)
-        self.report.unchanged += len(results) - len(written)
+        self.report.unchanged += len(results) - len(written) - len(kept)
         self.tasks |= {doc.task for doc in written}
 
 

@@ -306,8 +306,8 @@ async def test_inserting_stored_results_leaves_them_as_they_are(
 async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store_does(
     store: Store, other_store: Store, checkout: Path, tmp_path: Path
 ) -> None:
-    """Results stored already (from an older copy of some files, or by an evaluator under the
-    same key) are compared and replaced; the rest inserted."""
+    """Results stored already (from an older copy of some files, or, with `--replace`, by an
+    evaluator under the same key) are compared and replaced; the rest inserted."""
     part = copy_checkout(tmp_path / "part", MODELS[:2])
     older = next((part / "results" / MINILM.replace("/", "__")).glob("*/BIOSSES.json"))
     data = json.loads(older.read_text())
@@ -321,7 +321,8 @@ async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store
     live = result_doc(TaskResult.model_validate(evaluated), model, revision, source="evaluator")
     await store.upsert_result(live)
 
-    over = await run_import(store, checkout, resamples=0)
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
+    over = await Importer(store, updater, workers=2, replace=True).run(checkout)
     empty = await run_import(other_store, checkout, resamples=0)
 
     kept = len(result_files(part)) - 1

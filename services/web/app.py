@@ -29,7 +29,17 @@ from shared.settings import Settings, get_settings
 from shared.store import Store
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TASK_COLUMNS = ("rank", "model", "revision", "main_score", "evaluated_at", "submission_id")
+TASK_COLUMNS = (
+    "rank",
+    "model",
+    "revision",
+    "main_score",
+    "evaluated_at",
+    "source",
+    "submission_id",
+    "source_file",
+    "source_commit",
+)
 SORTABLE = {"rank", "model", "main_score", "evaluated_at"}
 
 

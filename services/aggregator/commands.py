@@ -49,13 +49,15 @@ def print_report(report: ImportReport) -> None:
         f"{len(report.benchmarks)} benchmark leaderboards updated; "
         f"{report.seconds:.1f} s ({report.store_seconds:.1f} s to store)"
     )
+    if report.replaced_evaluated:
+        print(f"  replaced {report.replaced_evaluated} results evaluated here (--replace)")
     for reason, count in Counter(skip.reason for skip in report.skipped).most_common():
         print(f"  skipped {count}× {reason}")
     for skip in report.skipped:
         print(f"  {skip.path}: {skip.reason}", file=sys.stderr)
 
 
-async def import_results(path: Path, recompute: bool) -> int:
+async def import_results(path: Path, recompute: bool, replace: bool) -> int:
     keep_freed_memory()
     collect_cycles_rarely()
     settings = get_settings()
@@ -78,7 +80,8 @@ async def import_results(path: Path, recompute: bool) -> int:
             if recompute
             else None
         )
-        print_report(await Importer(store, updater, print_progress).run(path))
+        importer = Importer(store, updater, print_progress, replace=replace)
+        print_report(await importer.run(path))
         if bus is None and recompute:
             print("LEADERBOARD_NATS_URL unset: updates stored, not announced", file=sys.stderr)
         return 0
@@ -88,10 +91,10 @@ async def import_results(path: Path, recompute: bool) -> int:
             await bus.close()
 
 
-async def export(model: str, out: Path) -> int:
+async def export(model: str, out: Path, everything: bool) -> int:
     store = store_of(get_settings())
     try:
-        report = await export_model(store, model, out)
+        report = await export_model(store, model, out, everything)
     finally:
         await store.close()
     for path in report.files:
@@ -117,11 +120,11 @@ async def show(benchmark: str, tasks: list[str] | None, fmt: Format) -> int:
 
 
 def cmd_import_results(args: argparse.Namespace) -> int:
-    return asyncio.run(import_results(Path(args.path), not args.no_recompute))
+    return asyncio.run(import_results(Path(args.path), not args.no_recompute, args.replace))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    return asyncio.run(export(args.model, Path(args.out)))
+    return asyncio.run(export(args.model, Path(args.out), args.all))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -149,6 +152,12 @@ def add_parsers(commands: Any) -> None:
     imports.add_argument(
         "--no-recompute", action="store_true", help="store only; leave the leaderboards as they are"
     )
+    imports.add_argument(
+        "--replace",
+        action="store_true",
+        help="let files replace results evaluated here with the same model, revision, task and "
+        "mteb version (kept by default)",
+    )
     imports.set_defaults(run=run_reporting_errors, command_run=cmd_import_results)
 
     exports = commands.add_parser(
@@ -156,6 +165,9 @@ def add_parsers(commands: Any) -> None:
     )
     exports.add_argument("model", help="model id org/name")
     exports.add_argument("--out", required=True, help="folder to write into")
+    exports.add_argument(
+        "--all", action="store_true", help="imported results too, not only those evaluated here"
+    )
     exports.set_defaults(run=run_reporting_errors, command_run=cmd_export)
 
     shows = commands.add_parser("show", help="print a benchmark's summary table")

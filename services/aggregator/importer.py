@@ -49,7 +49,7 @@ WRITES_IN_FLIGHT = 2
 FOLDERS_PER_TASK = 8
 MODEL_WRITE_ATTEMPTS = 5
 KEPT_EVALUATED = (
-    "a result evaluated here has its model, revision, task and mteb version: kept "
+    "a result evaluated here has the same model, revision, task and mteb version and is kept "
     "(--replace overwrites it)"
 )
 

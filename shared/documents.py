@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
 from shared.summary.table import BenchmarkTable
@@ -174,6 +174,11 @@ class ResultDoc(Document):
         default=None, description="An imported file's path inside the results folder."
     )
     source_sha: str | None = Field(default=None, description="SHA-256 of that file's bytes.")
+    source_commit: str | None = Field(
+        default=None,
+        description="The git commit the results checkout was at when the file was read; None "
+        "when the checkout was not a git repository (or its HEAD unreadable).",
+    )
     digest: str = Field(default="", description="Hash of the content; equal digest, no rewrite.")
     stored_us: int = Field(default=0, description=STORED_US)
 
@@ -201,7 +206,7 @@ class ModelDoc(Document):
 
 
 class LeaderboardRow(BaseModel):
-    """One ranked row of a leaderboard."""
+    """One ranked row of a leaderboard, with where its result came from."""
 
     rank: int
     model: str
@@ -209,6 +214,20 @@ class LeaderboardRow(BaseModel):
     main_score: float
     evaluated_at: UtcDatetime
     submission_id: str | None = None
+    source: Literal["evaluator", "import"] = Field(
+        description="`evaluator`: evaluated by this installation (`submission_id`); `import`: "
+        "read from a results repository checkout (`source_file` at `source_commit`)."
+    )
+    source_file: str | None = None
+    source_commit: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_of_older_rows(cls, data: Any) -> Any:
+        """Rows stored before `source` existed: only results evaluated here had a submission."""
+        if isinstance(data, dict) and "source" not in data:
+            return data | {"source": "evaluator" if data.get("submission_id") else "import"}
+        return data
 
 
 class LeaderboardDoc(Document):

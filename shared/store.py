@@ -237,11 +237,11 @@ class Store:
         await self.models.create_index([("stored_us", ASCENDING)])
         await self.snapshots.create_index([("benchmark", ASCENDING)])
 
-    async def result_digests(self, ids: list[str]) -> dict[str, tuple[str, str]]:
-        """The content digest and source (`evaluator` or `import`) of each stored result among
-        `ids`."""
+    async def result_provenance(self, ids: list[str]) -> dict[str, ResultDoc]:
+        """The stored results among `ids`, without scores or TaskResult: their content digest
+        and where they came from."""
         cursor = self.results.find({"_id": {"$in": ids}}, RESULT_LISTING | {"scores_json": 0})
-        return {doc.id: (doc.digest, doc.source) async for doc in _validated(cursor, ResultDoc)}
+        return {doc.id: doc async for doc in _validated(cursor, ResultDoc)}
 
     async def imported_files(self, paths: list[str]) -> dict[str, tuple[str, str]]:
         """Of `paths` (inside a results folder), those stored: path → (file SHA-256, result id)."""
@@ -267,24 +267,32 @@ class Store:
         try:
             await self.results.insert_many([doc | stamp for doc in documents], ordered=False)
         except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            already_stored = 11000  # MongoDB's duplicate key error
-            if error.details.get("writeConcernErrors") or any(
-                e.get("code") != already_stored for e in errors
-            ):
-                raise
-            return {documents[e["index"]]["_id"] for e in errors}
+            return _already_stored(error, documents)
         return set()
 
-    async def write_result_documents(self, documents: list[dict[str, Any]]) -> None:
+    async def write_result_documents(
+        self, documents: list[dict[str, Any]], over_evaluated: bool
+    ) -> set[str]:
         """Store results made by `ResultDoc.to_mongo` (in worker processes, say), in one bulk
-        write."""
+        write over any stored under the same id; over results evaluated here (`source`
+        `evaluator`) only when `over_evaluated`. The ids of the stored results left as they are.
+        """
+        if not documents:
+            return set()
         stamp = {"stored_us": now_us()}
-        if documents:
+        only_imported = {} if over_evaluated else {"source": "import"}
+        try:
             await self.results.bulk_write(
-                [ReplaceOne({"_id": doc["_id"]}, doc | stamp, upsert=True) for doc in documents],
+                [
+                    ReplaceOne({"_id": doc["_id"]} | only_imported, doc | stamp, upsert=True)
+                    for doc in documents
+                ],
                 ordered=False,
             )
+        except BulkWriteError as error:
+            # an upsert whose filter missed a result evaluated here collides with its id
+            return _already_stored(error, documents)
+        return set()
 
     async def results_stored_since(
         self, since: int | None, source: str | None = None
@@ -312,9 +320,8 @@ class Store:
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
     async def results_of_model(self, model: str, source: str | None = None) -> list[ResultDoc]:
-        """Every stored result of `model` (from `source` only, when given), TaskResult
-        included."""
-        query = {"model": model} | ({"source": source} if source else {})
+        """Every stored result of `model` (of `source` only, when given), TaskResult included."""
+        query = {"model": model} | ({"source": source} if source is not None else {})
         cursor = self.results.find(query).sort("_id", ASCENDING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
@@ -411,6 +418,18 @@ class Store:
     async def snapshots_of(self, benchmark: str) -> list[SnapshotDoc]:
         cursor = self.snapshots.find({"benchmark": benchmark}).sort("day", ASCENDING)
         return [doc async for doc in _validated(cursor, SnapshotDoc)]
+
+
+def _already_stored(error: BulkWriteError, documents: list[dict[str, Any]]) -> set[str]:
+    """The ids of `documents` an unordered bulk write failed on for their id being stored
+    already; `error` raised again when it holds any other failure."""
+    errors = error.details.get("writeErrors", [])
+    already_stored = 11000  # MongoDB's duplicate key error
+    if error.details.get("writeConcernErrors") or any(
+        e.get("code") != already_stored for e in errors
+    ):
+        raise error
+    return {documents[e["index"]]["_id"] for e in errors}
 
 
 async def _validated(

@@ -109,7 +109,10 @@ async def test_web_shows_the_model_in_html_and_json(finished: dict, stack: Stack
         assert row["main_score"] == pytest.approx(OFFICIAL["BIOSSES"], abs=1e-6)
         assert row["evaluated_at"]
         csv = (await web.get("/tasks/STSBenchmark.csv")).text
-        assert csv.splitlines()[0] == "rank,model,revision,main_score,evaluated_at,submission_id"
+        assert csv.splitlines()[0] == (
+            "rank,model,revision,main_score,evaluated_at,source,submission_id,source_file,"
+            "source_commit"
+        )
         assert MODEL_ID in csv
         home = await web.get("/")
         assert "/tasks/BIOSSES" in home.text

@@ -10,9 +10,16 @@ from mteb.results import TaskResult
 
 from services.aggregator.export import NothingToExportError, export_model
 from services.cli import main
+from shared.bus import Bus
 from shared.settings import get_settings
 from shared.store import Store
-from tests.aggregation_fixtures import PUBLIC_RESULTS, copy_checkout, run_import
+from tests.aggregation_fixtures import (
+    LIVE_TASKS,
+    PUBLIC_RESULTS,
+    copy_checkout,
+    evaluate_here,
+    run_import,
+)
 
 pytestmark = pytest.mark.skipif(
     not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
@@ -70,6 +77,41 @@ async def test_a_model_without_results_is_refused(store: Store, tmp_path: Path) 
     assert not (tmp_path / "out").exists()
 
 
+async def test_only_results_evaluated_here_are_exported_unless_all(
+    store: Store, bus: Bus, tmp_path: Path
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    await evaluate_here(store, bus, checkout, 0.5)
+    await run_import(store, checkout, resamples=0)
+    [folder] = checkout.glob("results/*/*/")
+    exported = tmp_path / "ours" / folder.relative_to(checkout / "results")
+
+    report = await export_model(store, MINILM, tmp_path / "ours")
+
+    tasks = sorted(path.name for path in report.files if path.name != "model_meta.json")
+    assert tasks == [f"{task}.json" for task in LIVE_TASKS]
+    assert sorted(path.name for path in exported.iterdir()) == [*tasks, "model_meta.json"]
+    biosses = TaskResult.from_disk(exported / "BIOSSES.json")
+    assert biosses.scores["test"][0]["main_score"] == 0.5
+
+    everything = await export_model(store, MINILM, tmp_path / "all", everything=True)
+
+    originals = [p for p in folder.glob("*.json") if p.name != "model_meta.json"]
+    assert len(everything.files) == len(originals) + 1
+    all_biosses = tmp_path / "all" / exported.relative_to(tmp_path / "ours") / "BIOSSES.json"
+    assert all_biosses.read_bytes() == (exported / "BIOSSES.json").read_bytes()  # the live one
+
+
+async def test_a_model_with_imported_results_only_is_refused_without_all(
+    store: Store, tmp_path: Path
+) -> None:
+    await run_import(store, copy_checkout(tmp_path / "checkout", (MINILM,)), resamples=0)
+
+    with pytest.raises(NothingToExportError, match="--all"):
+        await export_model(store, MINILM, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 async def test_the_export_command_writes_the_layout(
     store: Store, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,16 +121,16 @@ async def test_the_export_command_writes_the_layout(
     monkeypatch.setenv("LEADERBOARD_MONGODB_DATABASE", store.db.name)
     get_settings.cache_clear()
     try:
-        ours_only = await asyncio_to_thread(["export", MINILM, "--out", str(tmp_path / "ours")])
-        code = await asyncio_to_thread(["export", MINILM, "--all", "--out", str(tmp_path / "out")])
+        code = await asyncio_to_thread(["export", MINILM, "--out", str(tmp_path / "out"), "--all"])
         refused = await asyncio_to_thread(["export", "org/none", "--out", str(tmp_path / "x")])
+        imported_only = await asyncio_to_thread(["export", MINILM, "--out", str(tmp_path / "y")])
     finally:
         get_settings.cache_clear()
 
-    assert ours_only == 2 and not (tmp_path / "ours").exists()  # nothing evaluated here
     assert code == 0
     assert len(list((tmp_path / "out").glob("*/*/*.json"))) == 42  # 41 tasks and model_meta
-    assert refused == 2
+    assert refused == imported_only == 2
+    assert not (tmp_path / "y").exists()
 
 
 async def asyncio_to_thread(argv: list[str]) -> int:

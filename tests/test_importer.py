@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import mteb
 import polars as pl
 import pytest
@@ -15,25 +19,38 @@ from mteb.results import TaskResult
 from pydantic import ValidationError
 
 from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.importer import Importer
+from services.aggregator.importer import KEPT_EVALUATED, Importer, ImportReport
 from services.aggregator.intake import result_doc
 from services.aggregator.rankings import task_leaderboard
 from services.aggregator.results_repo import (
+    checkout_commit,
     folder_identity,
     read_task_result,
     validate_parsed_json,
 )
+from services.web.app import create_app
 from shared.bus import Bus
 from shared.documents import (
+    LeaderboardRow,
     ModelDoc,
     ModelRevision,
+    ResultDoc,
     benchmark_leaderboard_id,
     task_leaderboard_id,
 )
 from shared.events import LeaderboardUpdated
+from shared.settings import Settings
 from shared.store import Store
 from shared.summary.mirror import ResultMirror
-from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.aggregation_fixtures import (
+    LIVE_TASKS,
+    MINILM,
+    MODELS,
+    PUBLIC_RESULTS,
+    copy_checkout,
+    evaluate_here,
+    run_import,
+)
 from tests.conftest import fresh_store
 from tests.mteb_oracle import mteb_summary
 from tests.results_repo import load_mteb_results
@@ -306,8 +323,8 @@ async def test_inserting_stored_results_leaves_them_as_they_are(
 async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store_does(
     store: Store, other_store: Store, checkout: Path, tmp_path: Path
 ) -> None:
-    """Results stored already (from an older copy of some files, or, with `--replace`, by an
-    evaluator under the same key) are compared and replaced; the rest inserted."""
+    """Results stored already (from an older copy of some files, or by an evaluator under the
+    same key, with `replace`) are compared and replaced; the rest inserted."""
     part = copy_checkout(tmp_path / "part", MODELS[:2])
     older = next((part / "results" / MINILM.replace("/", "__")).glob("*/BIOSSES.json"))
     data = json.loads(older.read_text())
@@ -321,12 +338,12 @@ async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store
     live = result_doc(TaskResult.model_validate(evaluated), model, revision, source="evaluator")
     await store.upsert_result(live)
 
-    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
-    over = await Importer(store, updater, workers=2, replace=True).run(checkout)
+    over = await run_import(store, checkout, resamples=0, replace=True)
     empty = await run_import(other_store, checkout, resamples=0)
 
     kept = len(result_files(part)) - 1
     assert (over.stored, over.unchanged) == (empty.stored - kept, kept)
+    assert over.replaced_evaluated == 1
     volatile = {"stored_us", "evaluated_at"}  # when stored; files without a date: when read
     for name in ("results", "models"):
         ours, theirs = await asyncio.gather(
@@ -390,3 +407,179 @@ async def test_a_model_document_written_during_an_import_is_merged_not_lost(
     assert "live-revision" in revisions and len(revisions) > 1
     assert stored.revision("live-revision") == live
     assert report.models_stored == len(MODELS)
+
+
+BGE = "BAAI/bge-base-en-v1.5"
+
+
+def kept_files(report: ImportReport) -> list[str]:
+    """The names of the files an import skipped for a result evaluated here."""
+    return sorted(Path(skip.path).name for skip in report.skipped if skip.reason == KEPT_EVALUATED)
+
+
+async def minilm_results(store: Store, task: str) -> list[ResultDoc]:
+    return [result for result in await store.results_for_task(task) if result.model == MINILM]
+
+
+async def task_row(store: Store, task: str, model: str) -> LeaderboardRow:
+    board = await store.get_leaderboard(task_leaderboard_id(task))
+    assert board is not None
+    [row] = [row for row in board.rows if row.model == model]
+    return row
+
+
+async def test_an_import_after_a_live_evaluation_keeps_the_live_rows(
+    store: Store, bus: Bus, tmp_path: Path
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM, BGE))
+    submission_id = await evaluate_here(store, bus, checkout, 0.5)
+    live = {task: await minilm_results(store, task) for task in LIVE_TASKS}
+
+    report = await run_import(store, checkout, resamples=0)
+
+    assert kept_files(report) == [f"{task}.json" for task in LIVE_TASKS]
+    assert report.stored == len(result_files(checkout)) - len(LIVE_TASKS)
+    for task in LIVE_TASKS:
+        assert await minilm_results(store, task) == live[task]  # not even restamped
+        row = await task_row(store, task, MINILM)
+        assert (row.source, row.submission_id, row.main_score) == ("evaluator", submission_id, 0.5)
+        assert row.evaluated_at == live[task][0].evaluated_at
+        imported = await task_row(store, task, BGE)
+        assert (imported.source, imported.submission_id) == ("import", None)
+        assert imported.source_file and imported.source_file.endswith(f"/{task}.json")
+    table = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(ENG_V2))
+    assert table is not None
+    [minilm] = [row for row in table.table.rows if row.model == MINILM]
+    assert minilm.task_scores["BIOSSES"] == 0.5
+
+    again = await run_import(store, checkout, resamples=0)
+
+    assert (again.stored, kept_files(again)) == (0, kept_files(report))
+
+
+async def test_an_import_with_replace_overwrites_the_live_results(
+    store: Store, bus: Bus, tmp_path: Path
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    await evaluate_here(store, bus, checkout, 0.5)
+
+    report = await run_import(store, checkout, resamples=0, replace=True)
+
+    assert (report.replaced_evaluated, kept_files(report)) == (len(LIVE_TASKS), [])
+    assert report.stored == len(result_files(checkout))
+    for task in LIVE_TASKS:
+        [result] = await minilm_results(store, task)
+        assert (result.source, result.submission_id) == ("import", None)
+        assert result.main_score != 0.5
+        row = await task_row(store, task, MINILM)
+        assert (row.source, row.submission_id, row.source_file) == (
+            "import",
+            None,
+            result.source_file,
+        )
+
+
+async def test_a_live_result_of_another_mteb_version_is_stored_beside_the_import(
+    store: Store, bus: Bus, tmp_path: Path
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    submission_id = await evaluate_here(store, bus, checkout, 0.5, mteb_version="2.26.24")
+
+    report = await run_import(store, checkout, resamples=0)
+
+    assert (report.stored, kept_files(report)) == (len(result_files(checkout)), [])
+    for task in LIVE_TASKS:
+        results = await minilm_results(store, task)
+        assert sorted(result.source for result in results) == ["evaluator", "import"]
+        # the imported file has no date (dated when read, after the live result): still the
+        # result evaluated here is the model's row
+        row = await task_row(store, task, MINILM)
+        assert (row.source, row.submission_id) == ("evaluator", submission_id)
+
+
+def git(folder: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_the_checkouts_commit_is_read_from_each_git_layout(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    results = checkout / "results"
+    results.mkdir(parents=True)
+    assert checkout_commit(results) is None  # not a git checkout
+    git(checkout, "init", "--quiet", "--initial-branch=main")
+    assert checkout_commit(results) is None  # no commit yet
+    git(checkout, "commit", "--quiet", "--allow-empty", "-m", "first")
+    head = git(checkout, "rev-parse", "HEAD")
+
+    assert checkout_commit(results) == checkout_commit(checkout) == head  # a loose ref
+    git(checkout, "pack-refs", "--all")
+    assert not (checkout / ".git" / "refs" / "heads" / "main").exists()
+    assert checkout_commit(results) == head  # packed-refs
+    git(checkout, "checkout", "--quiet", "--detach")
+    assert checkout_commit(results) == head  # a detached HEAD
+    git(checkout, "worktree", "add", "--quiet", "--detach", str(tmp_path / "other"))
+    assert (tmp_path / "other" / ".git").is_file()
+    assert checkout_commit(tmp_path / "other" / "results") == head  # asked of git
+    (checkout / ".git" / "HEAD").write_text("not a ref\n")
+    assert checkout_commit(results) is None  # unreadable, to git too
+
+
+async def test_imported_rows_name_their_file_and_the_checkouts_commit(
+    store: Store, tmp_path: Path
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    git(checkout, "init", "--quiet")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "--quiet", "-m", "results")
+    head = git(checkout, "rev-parse", "HEAD")
+
+    await run_import(store, checkout, resamples=0)
+
+    stored = await store.results_stored_since(None)
+    assert stored and {result.source_commit for result in stored} == {head}
+    [biosses] = await minilm_results(store, "BIOSSES")
+    row = await task_row(store, "BIOSSES", MINILM)
+    assert (row.source, row.source_file, row.source_commit) == ("import", biosses.source_file, head)
+    assert (
+        biosses.source_file
+        == next(checkout.glob("results/*/*/BIOSSES.json"))
+        .relative_to(checkout / "results")
+        .as_posix()
+    )
+
+
+async def test_the_task_page_says_where_each_row_came_from(
+    store: Store, bus: Bus, mongodb_url: str, tmp_path: Path
+) -> None:
+    checkout = copy_checkout(tmp_path / "checkout", (MINILM, BGE))
+    submission_id = await evaluate_here(store, bus, checkout, 0.5)
+    await run_import(store, checkout, resamples=0)
+    settings = Settings(
+        mongodb_url=mongodb_url, mongodb_database=store.db.name, bootstrap_resamples=0
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as web:
+            data = (await web.get("/tasks/BIOSSES.json")).json()
+            table = (await web.get("/tasks/BIOSSES.csv")).text
+            html = (await web.get("/tasks/BIOSSES")).text
+
+    rows = {row["model"]: row for row in data["rows"]}
+    assert (rows[MINILM]["source"], rows[MINILM]["submission_id"]) == ("evaluator", submission_id)
+    assert (rows[BGE]["source"], rows[BGE]["source_commit"]) == ("import", None)
+    assert rows[BGE]["source_file"].endswith("/BIOSSES.json")
+    by_model = {row["model"]: row for row in csv.DictReader(io.StringIO(table))}
+    assert (by_model[MINILM]["source"], by_model[BGE]["source_file"]) == (
+        "evaluator",
+        rows[BGE]["source_file"],
+    )
+    assert f'href="/submissions/{submission_id}"' in html
+    assert "(imported)" not in html
+    assert f"<code>{rows[BGE]['source_file']}</code> at an unknown commit" in html

@@ -592,6 +592,29 @@ async def test_bulk_write_duplicate_insert_raises(coll: Coll) -> None:
     assert await ids(coll, {}) == ["x", "y"]
 
 
+async def test_bulk_guarded_upsert_missing_a_stored_id_fails_as_duplicate(coll: Coll) -> None:
+    """A guard on the stored document keeps it: the upsert's insert collides with its id."""
+    await coll.insert_many(
+        [{"_id": "mine", "source": "evaluator"}, {"_id": "old", "source": "import"}]
+    )
+    guarded = [
+        ReplaceOne(
+            {"_id": key, "source": "import"}, {"_id": key, "source": "import", "v": 1}, upsert=True
+        )
+        for key in ("mine", "old", "new")
+    ]
+    with pytest.raises(BulkWriteError) as raised:
+        await coll.bulk_write(guarded, ordered=False)
+    errors = raised.value.details["writeErrors"]
+    assert [(error["index"], error["code"]) for error in errors] == [(0, 11000)]
+    docs = [doc async for doc in coll.find({}).sort("_id", ASCENDING)]
+    assert docs == [
+        {"_id": "mine", "source": "evaluator"},
+        {"_id": "new", "source": "import", "v": 1},
+        {"_id": "old", "source": "import", "v": 1},
+    ]
+
+
 # unique indexes
 
 

@@ -52,6 +52,8 @@ def print_report(report: ImportReport) -> None:
         f"{len(report.benchmarks)} benchmark leaderboards updated; "
         f"{report.seconds:.1f} s ({report.store_seconds:.1f} s to store)"
     )
+    if report.replaced_evaluated:
+        print(f"  replaced {report.replaced_evaluated} results evaluated here (--replace)")
     for reason, count in Counter(skip.reason for skip in report.skipped).most_common():
         print(f"  skipped {count}× {reason}")
     for skip in report.skipped:
@@ -172,7 +174,8 @@ def add_parsers(commands: Any) -> None:
     imports.add_argument(
         "--replace",
         action="store_true",
-        help="let imported files replace results evaluated here (kept by default)",
+        help="let files replace results evaluated here with the same model, revision, task and "
+        "mteb version (kept by default)",
     )
     imports.set_defaults(run=run_reporting_errors, command_run=cmd_import_results)
 

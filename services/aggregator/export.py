@@ -1,5 +1,5 @@
-"""Export of a model's results evaluated here (or of every stored one) in the results-repository
-layout, ready for upstream.
+"""Export of a model's results evaluated here in the results-repository layout, ready for
+upstream (imported results too when asked).
 
 `<out>/<org>__<name>/<revision>/<Task>.json` written by mteb's own `TaskResult.to_disk`, and
 `model_meta.json` beside them when the model's metadata is known.
@@ -24,7 +24,7 @@ from shared.store import Store
 
 
 class NothingToExportError(LookupError):
-    """The store holds no result of the model."""
+    """The store holds no result of the model to export."""
 
 
 @dataclass
@@ -80,15 +80,18 @@ def newest_first(result: ResultDoc) -> tuple[bool, Version]:
 async def export_model(
     store: Store, model: str, out: Path, everything: bool = False
 ) -> ExportReport:
-    """Write the results of `model` evaluated here (with `everything`, imported ones too)
-    under `out`; one file per (revision, task).
+    """Write the results of `model` evaluated here (`everything`: every stored one, imported
+    too) under `out`; one file per (revision, task).
 
     Of several mteb versions' results of one (revision, task), the newest mteb's is written.
     """
     results = await store.results_of_model(model, None if everything else "evaluator")
     if not results:
-        which = "stored" if everything else "evaluated here (--all exports imported ones too)"
-        raise NothingToExportError(f"no results of {model} {which}")
+        if everything:
+            raise NothingToExportError(f"no stored results of {model}")
+        raise NothingToExportError(
+            f"no results of {model} evaluated here (--all exports imported ones too)"
+        )
     stored_model = (await store.get_models([model])).get(model)
     report = ExportReport()
     for revision in sorted({result.revision for result in results}):

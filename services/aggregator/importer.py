@@ -9,7 +9,8 @@ hash as the stored one's is taken as unchanged). `experiments/` folders (runs wi
 model settings) are skipped and reported: mteb's leaderboard shows them as rows of their own,
 and our results are keyed by model revision only. Of two files with the same result key (same
 model, revision, task and mteb minor version) the first in path order is kept, as mteb keeps
-the first of equal rows.
+the first of equal rows. A result evaluated here is kept over a file of its key (reported as
+skipped) unless the import is told to `replace` it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from services.aggregator.results_repo import (
     FolderRead,
     PreparedResult,
     Skipped,
+    checkout_commit,
     file_names,
     read_folders,
     results_folder,
@@ -45,8 +47,11 @@ WRITE_BATCH = 500
 WRITES_IN_FLIGHT = 2
 """Bulk writes sent and not yet answered at most: the store has the next one at hand."""
 FOLDERS_PER_TASK = 8
-KEPT_LIVE = "kept the result evaluated here for this model, revision and task (--replace)"
 MODEL_WRITE_ATTEMPTS = 5
+KEPT_EVALUATED = (
+    "a result evaluated here has the same model, revision, task and mteb version and is kept "
+    "(--replace overwrites it)"
+)
 
 
 @dataclass
@@ -57,6 +62,8 @@ class ImportReport:
     stored: int = 0
     unchanged: int = 0
     models_stored: int = 0
+    replaced_evaluated: int = 0
+    """Results evaluated here that imported files replaced (only when told to)."""
     skipped: list[Skipped] = field(default_factory=list)
     benchmarks: list[str] = field(default_factory=list)
     store_seconds: float = 0.0
@@ -76,7 +83,10 @@ class Progress:
 
 
 class Importer:
-    """Reads a results checkout into the store, then recomputes the affected benchmarks once."""
+    """Reads a results checkout into the store, then recomputes the affected benchmarks once.
+
+    With `replace`, imported files also replace results evaluated here under the same key.
+    """
 
     def __init__(
         self,
@@ -91,8 +101,6 @@ class Importer:
         self.progress = progress or (lambda _: None)
         self.workers = workers or os.cpu_count() or 1
         self.replace = replace
-        """Whether imported files replace results evaluated here (same model, revision, task
-        and mteb minor version); by default those are kept and the files reported skipped."""
 
     async def run(self, path: Path) -> ImportReport:
         started, began_us = time.perf_counter(), now_us()
@@ -108,7 +116,8 @@ class Importer:
             and not await self.store.holds_results()
         )
         mirror = self.updater.mirror if adopting and self.updater is not None else None
-        writes = _Writes(self.store, report, {r for _, r in known.values()}, mirror, self.replace)
+        stored_ids = {r for _, r in known.values()}
+        writes = _Writes(self.store, report, stored_ids, self.replace, mirror)
         try:
             await self._read(root, folders, known, report, revisions, writes)
             written_tasks = await writes.finish()
@@ -151,6 +160,7 @@ class Importer:
         """Read and convert `folders` in worker processes; their results taken in path order and
         written in batches while the workers go on."""
         by_folder = _by_folder(known)
+        commit = checkout_commit(root)
         kept: dict[str, str] = {}
         pending: list[PreparedResult] = []
         chunks = [
@@ -163,7 +173,9 @@ class Importer:
             self.workers, mp_context=context, initializer=validate_parsed_json
         ) as pool:
             reads = [
-                loop.run_in_executor(pool, read_folders, root, chunk, _known_in(by_folder, chunk))
+                loop.run_in_executor(
+                    pool, read_folders, root, chunk, _known_in(by_folder, chunk), commit
+                )
                 for chunk in chunks
             ]
             try:
@@ -271,7 +283,8 @@ class _Writes:
 
     A result whose id no stored file names is inserted without a lookup (on an empty store,
     every one); only those found stored already have their digests compared and, when they
-    differ, are replaced.
+    differ, are replaced: a result evaluated here only when `replace`, else it is kept and the
+    file reported as skipped.
     """
 
     def __init__(
@@ -279,14 +292,13 @@ class _Writes:
         store: Store,
         report: ImportReport,
         stored_ids: set[str],
+        replace: bool,
         mirror: ResultMirror | None = None,
-        replace: bool = False,
     ) -> None:
         self.store = store
-        self.replace = replace
-        """Whether a result evaluated here may be replaced by an imported one."""
         self.report = report
         self.stored_ids = stored_ids
+        self.replace = replace
         self.mirror = mirror
         """Where written results are mirrored, when given."""
         self.tasks: set[str] = set()
@@ -327,22 +339,25 @@ class _Writes:
         new = [doc for doc in results if doc.id not in self.stored_ids]
         found = await self.store.insert_result_documents([doc.document for doc in new])
         stored = [doc for doc in results if doc.id in self.stored_ids or doc.id in found]
-        digests = await self.store.result_digests([doc.id for doc in stored]) if stored else {}
-        evaluated_here = {id_ for id_, (_, source) in digests.items() if source == "evaluator"}
-        kept = [doc for doc in stored if doc.id in evaluated_here and not self.replace]
-        self.report.skipped += [Skipped(doc.source, KEPT_LIVE) for doc in kept]
+        before = await self.store.result_provenance([doc.id for doc in stored]) if stored else {}
         changed = [
-            doc
-            for doc in stored
-            if digests.get(doc.id, ("", ""))[0] != doc.digest and doc not in kept
+            doc for doc in stored if doc.id not in before or before[doc.id].digest != doc.digest
         ]
-        await self.store.write_result_documents([doc.document for doc in changed])
-        written = [doc for doc in new if doc.id not in found] + changed
+        kept_ids = await self.store.write_result_documents(
+            [doc.document for doc in changed], over_evaluated=self.replace
+        )
+        kept = [doc for doc in changed if doc.id in kept_ids]
+        replaced = [doc for doc in changed if doc.id not in kept_ids]
+        written = [doc for doc in new if doc.id not in found] + replaced
         if self.mirror is not None:
             for doc in written:
                 self.mirror.add(listing(doc.document))
         self.report.stored += len(written)
         self.report.unchanged += len(results) - len(written) - len(kept)
+        self.report.skipped += [Skipped(doc.source, KEPT_EVALUATED) for doc in kept]
+        self.report.replaced_evaluated += sum(
+            doc.id in before and before[doc.id].source == "evaluator" for doc in replaced
+        )
         self.tasks |= {doc.task for doc in written}
 
 

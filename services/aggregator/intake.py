@@ -73,12 +73,14 @@ def result_doc(
     source_json: str | None = None,
     source_file: str | None = None,
     source_sha: str | None = None,
+    source_commit: str | None = None,
 ) -> ResultDoc:
     """The stored form of one TaskResult of `model` at `revision`.
 
     `evaluated_at` defaults to the TaskResult's own date, else now (most public files have none).
     `source_json` is the file `task_result` was validated from as is, kept instead of a re-dump;
-    `source_file` and `source_sha` name an imported file and the SHA-256 of its bytes.
+    `source_file` and `source_sha` name an imported file and the SHA-256 of its bytes,
+    `source_commit` the git commit of the checkout it was read from.
     """
     task = known_task(task_result.task_name)
     try:
@@ -105,6 +107,7 @@ def result_doc(
         source=source,
         source_file=source_file,
         source_sha=source_sha,
+        source_commit=source_commit,
     )
     result.digest = content_digest(result)
     return result

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,9 @@ MODEL_META = "model_meta.json"
 EXPERIMENTS = "experiments"
 PAIR_SCORES_FIXED_IN = Version("1.12.48")
 """mteb's `from_disk` rewrites pair-classification scores of files older than this."""
+GIT_TIMEOUT_S = 10.0
+COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+"""A full SHA-1 or SHA-256 git object name."""
 HISTORIC_BEFORE = Version("1.11.0")
 """mteb's `from_disk` converts files of this format (or without `mteb_version`) that do not
 validate as they are."""
@@ -77,6 +82,56 @@ def results_folder(path: Path) -> Path:
     if not folder.is_dir():
         raise ImportSourceError(f"{path} is not a folder")
     return folder
+
+
+def checkout_commit(results: Path) -> str | None:
+    """The commit HEAD names in the git checkout holding `results` (the `results/` folder's
+    parent, else `results` itself); None when it is not a git checkout or HEAD is unreadable.
+
+    A plain `.git` folder is read without git; another layout (a worktree's or submodule's `.git`
+    file) is asked of `git rev-parse`. Local changes to the files are not seen.
+    """
+    checkout = results.parent if results.name == "results" else results
+    git = checkout / ".git"
+    if git.is_dir() and (commit := _head_commit(git)) is not None:
+        return commit
+    return _rev_parse_head(checkout) if git.exists() else None
+
+
+def _head_commit(git: Path) -> str | None:
+    """HEAD of the `.git` folder `git`, read from its files (loose ref, else packed-refs)."""
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head if COMMIT.fullmatch(head) else None
+        ref = head.removeprefix("ref: ")
+        if (git / ref).is_file():
+            loose = (git / ref).read_text(encoding="utf-8").strip()
+            return loose if COMMIT.fullmatch(loose) else None
+        packed = (git / "packed-refs").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in packed.splitlines():
+        commit, _, name = line.partition(" ")
+        if name == ref and COMMIT.fullmatch(commit):
+            return commit
+    return None
+
+
+def _rev_parse_head(checkout: Path) -> str | None:
+    """`git rev-parse HEAD` in `checkout`; None when git fails or is not installed."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--verify", "--quiet", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and COMMIT.fullmatch(commit) else None
 
 
 def revision_folders(results: Path) -> list[Path]:
@@ -179,11 +234,14 @@ def folder_identity(folder: Path) -> tuple[str, str, str | None]:
     return meta["name"], revision, json.dumps(meta, sort_keys=True)
 
 
-def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) -> FolderRead:
+def read_folder(
+    root: Path, folder: Path, known: Mapping[str, tuple[str, str]], commit: str | None
+) -> FolderRead:
     """One revision folder's results; malformed files are reported in `skipped`, never raised.
 
     `known` holds the files already stored (path inside `root` → SHA-256 and result id): those
-    whose bytes are unchanged are not validated again.
+    whose bytes are unchanged are not validated again. `commit` is the checkout's git commit,
+    kept with each result.
     """
     read = FolderRead()
     if (folder / EXPERIMENTS).is_dir():
@@ -213,6 +271,7 @@ def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) 
                 source_json=text,
                 source_file=name,
                 source_sha=sha,
+                source_commit=commit,
             )
             read.results.append(PreparedResult.of(doc, str(path)))
         except Exception as error:  # a malformed file is reported, never fatal
@@ -221,10 +280,10 @@ def read_folder(root: Path, folder: Path, known: Mapping[str, tuple[str, str]]) 
 
 
 def read_folders(
-    root: Path, folders: list[Path], known: Mapping[str, tuple[str, str]]
+    root: Path, folders: list[Path], known: Mapping[str, tuple[str, str]], commit: str | None
 ) -> list[FolderRead]:
     """`read_folder` of each folder (one unit of work for a worker process)."""
-    return [read_folder(root, folder, known) for folder in folders]
+    return [read_folder(root, folder, known, commit) for folder in folders]
 
 
 def file_names(root: Path, folders: list[Path]) -> list[str]:

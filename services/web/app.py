@@ -30,7 +30,17 @@ from shared.summary.display import Pool
 from shared.summary.history import history
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TASK_COLUMNS = ("rank", "model", "revision", "main_score", "evaluated_at", "submission_id")
+TASK_COLUMNS = (
+    "rank",
+    "model",
+    "revision",
+    "main_score",
+    "evaluated_at",
+    "source",
+    "submission_id",
+    "source_file",
+    "source_commit",
+)
 SORTABLE = {"rank", "model", "main_score", "evaluated_at"}
 
 

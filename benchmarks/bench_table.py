@@ -27,7 +27,7 @@ import numpy as np
 from shared.summary.models import in_official_pool, model_meta
 from shared.summary.rows import ResultRow
 from shared.summary.table import summarize
-from tests.results_repo import load_mteb_results, mteb_frame, result_rows
+from tests.support.results_repo import load_mteb_results, mteb_frame, result_rows
 
 BENCHMARK = "MTEB(eng, v2)"
 RESAMPLES = 1000

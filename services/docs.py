@@ -604,7 +604,7 @@ sentence-transformers) and the tests do.
   and evaluators download, private or gated models the token can read. It belongs to the
   deployment: the API has no per-submission token.
 - `MONGODB_URL` (tests only): points the store tests (`tests/conftest.py`,
-  `tests/test_store_conformance.py`) at another MongoDB, e.g. a real `mongod`, instead of an
+  `tests/shared/test_store_conformance.py`) at another MongoDB, e.g. a real `mongod`, instead of an
   embedded `nx-27017`. The services ignore it; they read `LEADERBOARD_MONGODB_URL`.
 """
 

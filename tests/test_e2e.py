@@ -16,7 +16,7 @@ from shared.documents import result_id, task_leaderboard_id
 from shared.events import LeaderboardUpdated, ResultEvent, Subjects
 from shared.store import Store
 from tests.conftest import MODEL_ID
-from tests.helpers import wait_for_submission
+from tests.support.helpers import wait_for_submission
 
 # The official MTEB results of all-MiniLM-L6-v2 (results repository, revision 8b3219a9…).
 OFFICIAL = {"BIOSSES": 0.8164041444909368, "STSBenchmark": 0.8203246731235654}

@@ -19,10 +19,10 @@ from mteb.models.model_implementations import MODEL_REGISTRY
 from shared.documents import benchmark_leaderboard_id
 from shared.store import Store
 from shared.summary.table import BenchmarkTable
-from tests.aggregation_fixtures import run_import
 from tests.conftest import fresh_store
-from tests.mteb_oracle import mteb_summary
-from tests.results_repo import RESULTS_CHECKOUT
+from tests.support.aggregation_fixtures import run_import
+from tests.support.mteb_oracle import mteb_summary
+from tests.support.results_repo import RESULTS_CHECKOUT
 
 pytestmark = pytest.mark.skipif(
     not RESULTS_CHECKOUT.exists(), reason="the shared public results checkout is not here"

@@ -10,7 +10,7 @@ from shared.summary.display import Format, Pool, in_pool, render
 from shared.summary.models import in_official_pool, model_meta
 from shared.summary.rows import ResultRow
 from shared.summary.table import BenchmarkTable, summarize
-from tests.results_repo import RESULTS_CHECKOUT, result_rows
+from tests.support.results_repo import RESULTS_CHECKOUT, result_rows
 
 pytestmark = pytest.mark.skipif(
     not RESULTS_CHECKOUT.exists(), reason="the shared public results checkout is not here"

@@ -42,7 +42,8 @@ from shared.events import LeaderboardUpdated
 from shared.settings import Settings
 from shared.store import Store
 from shared.summary.mirror import ResultMirror
-from tests.aggregation_fixtures import (
+from tests.conftest import fresh_store
+from tests.support.aggregation_fixtures import (
     LIVE_TASKS,
     MINILM,
     MODELS,
@@ -51,9 +52,8 @@ from tests.aggregation_fixtures import (
     evaluate_here,
     run_import,
 )
-from tests.conftest import fresh_store
-from tests.mteb_oracle import mteb_summary
-from tests.results_repo import load_mteb_results
+from tests.support.mteb_oracle import mteb_summary
+from tests.support.results_repo import load_mteb_results
 
 pytestmark = pytest.mark.skipif(
     not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"

@@ -22,7 +22,7 @@ from shared.events import ResultEvent, StatusEvent, Subjects, TaskState
 from shared.settings import Settings
 from shared.store import Store
 from tests.conftest import MODEL_ID
-from tests.helpers import wait_for_submission
+from tests.support.helpers import wait_for_submission
 from tests.test_e2e import OFFICIAL
 
 ACK_WAIT = 4.0

@@ -18,7 +18,7 @@ from shared.settings import get_settings
 from shared.store import Store
 from shared.summary.display import Format, columns, render
 from shared.summary.table import summarize
-from tests.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.support.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
 
 pytestmark = pytest.mark.skipif(
     not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"

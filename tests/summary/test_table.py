@@ -17,8 +17,8 @@ from mteb.results import TaskResult
 
 from shared.summary.rows import InvalidTaskResultError, ResultRow, result_row_from_task_result
 from shared.summary.table import BenchmarkTable, summarize
-from tests.mteb_oracle import mteb_results, mteb_summary
-from tests.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
+from tests.support.mteb_oracle import mteb_results, mteb_summary
+from tests.support.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
 
 ENG_V2 = "MTEB(eng, v2)"
 A, B, C = "intfloat/e5-small", "BAAI/bge-small-en-v1.5", "sentence-transformers/all-MiniLM-L6-v2"

@@ -13,7 +13,7 @@ from services.submission.auth import key_hash
 from shared.bus import JOBS, SUBMISSIONS, Bus
 from shared.store import Store
 from tests.conftest import MODEL_ID
-from tests.helpers import last_sequence
+from tests.support.helpers import last_sequence
 
 BAD_REQUESTS = [
     pytest.param(None, 422, "invalid_request", None, id="empty body"),

@@ -26,8 +26,8 @@ from shared.events import (
     SubmissionCancelled,
     TaskState,
 )
-from tests.helpers import make_envelope
-from tests.test_dead_letters import dead_letter_for
+from tests.shared.test_dead_letters import dead_letter_for
+from tests.support.helpers import make_envelope
 
 ACK_WAIT = 2.0
 

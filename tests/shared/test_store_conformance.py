@@ -1,7 +1,7 @@
 """Conformance of the MongoDB subset DESIGN §6 allows, against whatever `mongodb_url` is.
 
 Every assertion states real MongoDB semantics, so the module passes unchanged on a real mongod
-(`MONGODB_URL=mongodb://... pytest tests/test_store_conformance.py`) and fails wherever the
+(`MONGODB_URL=mongodb://... pytest tests/shared/test_store_conformance.py`) and fails wherever the
 embedded server `nx-27017` departs from them.
 """
 

@@ -14,7 +14,7 @@ from shared.events import (
     is_valid_model_id,
     subject_token,
 )
-from tests.helpers import make_envelope
+from tests.support.helpers import make_envelope
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from services.stack import Stack
 from shared.bus import DLQ, ORIGINAL_SUBJECT_HEADER, REASON_HEADER, Bus
 from shared.events import Subjects
 from tests.conftest import MODEL_ID
-from tests.helpers import wait_for_submission
+from tests.support.helpers import wait_for_submission
 
 
 async def dead_letter_for(bus: Bus, stream: str, original_subject: str, timeout: float = 30.0):

@@ -11,8 +11,8 @@ from services.stack import Stack
 from shared.bus import REASON_HEADER, Bus
 from shared.events import Priority, Subjects
 from tests.conftest import MODEL_ID
-from tests.helpers import wait_for_submission
-from tests.test_dead_letters import dead_letter_for
+from tests.shared.test_dead_letters import dead_letter_for
+from tests.support.helpers import wait_for_submission
 
 
 async def test_failed_task_is_reported_and_the_rest_completes(

@@ -19,7 +19,7 @@ from mteb.models.model_implementations import MODEL_REGISTRY
 
 from shared.summary.rows import ResultRow, result_row_from_task_result
 
-RESULTS_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "mteb-results"
+RESULTS_CHECKOUT = Path(__file__).resolve().parents[3] / "shared" / "mteb-results"
 
 
 def load_mteb_results(

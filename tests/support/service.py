@@ -24,8 +24,8 @@ from shared.embedded import free_port, start_nats, stop
 from shared.secrets import make_key_file
 from shared.settings import Settings
 from shared.store import Store
-from tests.helpers import last_sequence
-from tests.hub_server import running_hub
+from tests.support.helpers import last_sequence
+from tests.support.hub_server import running_hub
 
 
 @dataclass

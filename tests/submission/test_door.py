@@ -14,8 +14,8 @@ from nats.js.errors import NotFoundError
 from services.submission.door import REPLY_HEADER
 from shared.bus import DLQ, REASON_HEADER, SUBMISSIONS
 from shared.events import Subjects, SubmissionAccepted, SubmissionRejected, SubmissionRequest
-from tests.hub_server import ORG, PRIVATE_TOKEN
-from tests.service import Service, hub_url, own_nats_url, service
+from tests.support.hub_server import ORG, PRIVATE_TOKEN
+from tests.support.service import Service, hub_url, own_nats_url, service
 
 __all__ = ["hub_url", "own_nats_url"]  # fixtures
 
@@ -120,7 +120,7 @@ async def test_no_key_or_token_stays_on_the_bus(svc: Service) -> None:
 
 
 def test_reply_header_is_documented() -> None:
-    events = (Path(__file__).resolve().parents[1] / "docs" / "events.md").read_text()
+    events = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
     assert REPLY_HEADER in events
 
 

@@ -33,8 +33,8 @@ from shared.summary.history import history
 from shared.summary.mirror import ResultMirror
 from shared.summary.table import summarize
 from shared.summary.tasks import benchmarks_containing
-from tests.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
-from tests.helpers import make_envelope
+from tests.support.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.support.helpers import make_envelope
 
 pytestmark = pytest.mark.skipif(
     not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"

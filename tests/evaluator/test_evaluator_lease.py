@@ -12,7 +12,7 @@ from services.evaluator.runner import Evaluation
 from services.evaluator.worker import Evaluator
 from shared.bus import FETCH_TIMEOUTS, JOBS, RESULTS, Bus
 from shared.events import Job, Priority, ResultEvent, Subjects
-from tests.helpers import make_envelope
+from tests.support.helpers import make_envelope
 
 ACK_WAIT = 1.0
 

@@ -16,7 +16,13 @@ from services.aggregator.benchmarks import BenchmarkUpdater
 from services.web.app import create_app
 from shared.settings import Settings
 from shared.store import Store
-from tests.aggregation_fixtures import MINILM, MODELS, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.support.aggregation_fixtures import (
+    MINILM,
+    MODELS,
+    PUBLIC_RESULTS,
+    copy_checkout,
+    run_import,
+)
 
 pytestmark = pytest.mark.skipif(
     not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"

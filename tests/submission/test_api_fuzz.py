@@ -18,8 +18,8 @@ from services.submission.operator import ensure_operator_key
 from services.submission.refusals import HTTP_STATUS, RefusalCode
 from shared.embedded import free_port
 from shared.settings import Settings
-from tests.hub_server import running_hub
-from tests.service import own_nats_url, service_settings
+from tests.support.hub_server import running_hub
+from tests.support.service import own_nats_url, service_settings
 
 __all__ = ["own_nats_url"]  # fixture
 

@@ -13,8 +13,8 @@ from services.aggregator.handlers import Aggregator
 from shared.bus import JOBS, SUBMISSIONS, consume
 from shared.documents import SubmissionDoc, SubmissionStatus
 from shared.events import Subjects, SubmissionCancelled, SubmissionStatusChanged, TaskState
-from tests.hub_server import ORG
-from tests.service import Service, hub_url, own_nats_url, service
+from tests.support.hub_server import ORG
+from tests.support.service import Service, hub_url, own_nats_url, service
 
 __all__ = ["hub_url", "own_nats_url"]  # fixtures
 

@@ -18,8 +18,8 @@ from shared.documents import SubmissionDoc, SubmissionStatus
 from shared.events import Job, Subjects, SubmissionAccepted, SubmissionStatusChanged, TaskState
 from shared.secrets import open_token
 from tests.conftest import MODEL_ID
-from tests.hub_server import GATED_TOKEN, ORG, PRIVATE_TOKEN, SMALL_PARAMETERS, sha_of
-from tests.service import Service, hub_url, own_nats_url, service, serving
+from tests.support.hub_server import GATED_TOKEN, ORG, PRIVATE_TOKEN, SMALL_PARAMETERS, sha_of
+from tests.support.service import Service, hub_url, own_nats_url, service, serving
 
 __all__ = ["hub_url", "own_nats_url"]  # fixtures
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from services.aggregator.rankings import task_leaderboard
 from shared.documents import ResultDoc
-from tests.helpers import make_envelope
+from tests.support.helpers import make_envelope
 
 
 def result(model: str, score: float, day: int, revision: str = "r1") -> ResultDoc:

@@ -23,7 +23,7 @@ from shared.documents import (
 )
 from shared.events import Envelope, Priority, TaskState
 from shared.store import ConflictError, Store
-from tests.helpers import make_envelope
+from tests.support.helpers import make_envelope
 
 # Millisecond precision: what MongoDB keeps of a datetime.
 T0 = datetime(2025, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)

@@ -16,9 +16,9 @@ from shared.bus import RESULTS, Bus
 from shared.documents import SubmissionDoc, TaskProgress
 from shared.events import ResultEvent, Subjects
 from shared.store import Store
-from tests.helpers import make_envelope
+from tests.support.helpers import make_envelope
 
-PUBLIC_RESULTS = Path(__file__).resolve().parents[2] / "shared" / "mteb-results" / "results"
+PUBLIC_RESULTS = Path(__file__).resolve().parents[3] / "shared" / "mteb-results" / "results"
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MODELS = (

@@ -13,7 +13,7 @@ from services.cli import main
 from shared.bus import Bus
 from shared.settings import get_settings
 from shared.store import Store
-from tests.aggregation_fixtures import (
+from tests.support.aggregation_fixtures import (
     LIVE_TASKS,
     PUBLIC_RESULTS,
     copy_checkout,

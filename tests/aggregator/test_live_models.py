@@ -32,7 +32,7 @@ from shared.summary import models as model_columns
 from shared.summary.models import model_meta
 from shared.summary.table import BenchmarkRow
 from tests.conftest import MODEL_ID
-from tests.helpers import make_envelope, wait_for_submission
+from tests.support.helpers import make_envelope, wait_for_submission
 
 NEW_MODEL = "org/unregistered-minilm"
 FACTS = ModelFacts(

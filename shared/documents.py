@@ -62,6 +62,18 @@ class ModelFacts(BaseModel):
     """What validation learned about the model, kept for the model page."""
 
     parameters: int | None = Field(default=None, description="From the safetensors header.")
+    embed_dim: int | None = Field(
+        default=None, description="Embedding dimension, from the sentence-transformers modules."
+    )
+    max_tokens: int | None = Field(
+        default=None, description="`max_seq_length` of the Transformer module (or the context)."
+    )
+    embedding_parameters: int | None = Field(
+        default=None, description="Vocabulary × hidden size of `config.json`, as mteb estimates."
+    )
+    release_date: str | None = Field(
+        default=None, description="Day of the Hub repository's first commit (YYYY-MM-DD)."
+    )
     license: str | None = None
     languages: list[str] = Field(default_factory=list)
     base_model: list[str] = Field(default_factory=list)

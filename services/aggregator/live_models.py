@@ -2,10 +2,12 @@
 
 Tables take a model's metadata from mteb's registry, else from the stored `model_meta.json` of
 its `models` document (`mirror.model_meta`). For a submitted model the registry lacks, that
-entry is made here in mteb's ModelMeta fields, from what validation read (the Hub card's
-license, languages and base model; the parameter count of the safetensors header) and what the
-evaluator measured (parameters, embedding dimension). A stored field is never replaced: live
-data only fills the fields a stored `model_meta.json` lacks.
+entry is made here in mteb's ModelMeta fields, from what validation read of the model, on the
+Hub or in the mirror (its card's license, languages and base model; the parameter count of the
+safetensors header; sizes from its configuration files; the Hub's release date) and, for what
+that left unknown, what the evaluator measured (parameters, embedding dimension, max tokens).
+A stored field is never replaced: live data only fills the fields a stored `model_meta.json`
+lacks.
 """
 
 from __future__ import annotations
@@ -50,12 +52,17 @@ def measured(envelope: Envelope) -> Measured:
     )
 
 
+def first_known(declared: int | None, measured: int | None) -> int | None:
+    return declared if declared is not None else measured
+
+
 def live_meta(model: str, revision: str, facts: ModelFacts, seen: Measured) -> dict[str, Any]:
     """`model`'s ModelMeta at `revision` as mteb's `to_dict` writes `model_meta.json`.
 
     Read as mteb's `ModelMeta.from_hub` reads a card (license `other` is none, languages as
-    ISO codes, the first base model as `adapted_from`); what nobody said stays None, training
-    datasets included (Zero-shot unknown).
+    ISO codes, the first base model as `adapted_from`); what the model's files declare comes
+    before what was measured; what nobody said stays None, training datasets included (mteb
+    reads none from a card: Zero-shot unknown).
     """
     hub = facts.source == "hub"
     meta = ModelMeta.create_empty(
@@ -63,9 +70,11 @@ def live_meta(model: str, revision: str, facts: ModelFacts, seen: Measured) -> d
             "name": model,
             "revision": revision,
             "languages": _hf_langs_to_iso_lang_scripts(facts.languages or None),
-            "n_parameters": facts.parameters if facts.parameters is not None else seen.parameters,
-            "max_tokens": seen.max_tokens,
-            "embed_dim": seen.embed_dim,
+            "release_date": facts.release_date,
+            "n_parameters": first_known(facts.parameters, seen.parameters),
+            "n_embedding_parameters": facts.embedding_parameters,
+            "max_tokens": first_known(facts.max_tokens, seen.max_tokens),
+            "embed_dim": first_known(facts.embed_dim, seen.embed_dim),
             "license": facts.license if facts.license != "other" else None,
             "open_weights": not facts.private if hub else None,
             "framework": ["Sentence Transformers", "PyTorch"],

@@ -1,11 +1,14 @@
-"""What the Hugging Face Hub says about a model, each Hub failure turned into a typed refusal."""
+"""What the Hugging Face Hub says about a model, each failure of a check turned into a typed
+refusal (what is only recorded, sizes and release date, stays unknown instead)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi
@@ -20,7 +23,15 @@ from huggingface_hub.errors import (
     SafetensorsParsingError,
 )
 
+from services.submission.model_files import ModelDetails, card_facts, config_details, json_of
 from services.submission.refusals import Refusal, RefusalCode
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+HUB_FAILURES = (HfHubHTTPError, httpx2.TransportError, OSError)
+"""What a failed Hub call raises, after the errors that mean something of the model."""
 
 SENTENCE_TRANSFORMERS_FILES = ("modules.json", "config_sentence_transformers.json")
 
@@ -41,13 +52,6 @@ class ModelDescription:
     @property
     def sentence_transformers(self) -> bool:
         return any(name in self.files for name in SENTENCE_TRANSFORMERS_FILES)
-
-
-def as_list(value: object) -> list[str]:
-    """A card field that may be a string, a list of strings or absent, as a list."""
-    if value is None:
-        return []
-    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
 
 
 @contextmanager
@@ -85,7 +89,7 @@ def hub_refusals(model: str, revision: str | None) -> Iterator[None]:
             f"{model} has no readable safetensors weights (model.safetensors or its index)",
             "model",
         ) from None
-    except (HfHubHTTPError, httpx2.TransportError, OSError) as error:
+    except HUB_FAILURES as error:
         raise Refusal(
             RefusalCode.HUB_UNREACHABLE, f"the Hugging Face Hub failed: {type(error).__name__}"
         ) from None
@@ -111,15 +115,15 @@ class Hub:
             if info.gated and files:
                 self.api.file_exists(model, min(files), revision=info.sha, token=token or None)
         config: dict[str, Any] = info.config or {}
-        card = info.card_data
+        card = card_facts(info.card_data)
         return ModelDescription(
             sha=info.sha,
             private=bool(info.private),
             files=files,
             remote_code="auto_map" in config or "custom_code" in (info.tags or []),
-            license=card.license if card else None,
-            languages=as_list(card.language) if card else [],
-            base_model=as_list(card.base_model) if card else [],
+            license=card.license,
+            languages=card.languages,
+            base_model=card.base_model,
         )
 
     def parameters(self, model: str, sha: str, token: str | None) -> int:
@@ -127,3 +131,34 @@ class Hub:
         with hub_refusals(model, sha):
             metadata = self.api.get_safetensors_metadata(model, revision=sha, token=token or None)
         return sum(metadata.parameter_count.values())
+
+    def details(self, model: str, described: ModelDescription, token: str | None) -> ModelDetails:
+        """Sizes from the model's configuration files, and its release date, at the pinned
+        commit; what the Hub fails to give stays unknown (never a refusal)."""
+
+        def read(name: str) -> Any:
+            if name not in described.files:
+                return None
+            path = self.api.hf_hub_download(
+                model, name, revision=described.sha, token=token or None
+            )
+            return json_of(Path(path).read_bytes())
+
+        found = unless_failed(model, lambda: config_details(model, read)) or ModelDetails()
+        released = unless_failed(model, lambda: self.release_date(model, described.sha, token))
+        return replace(found, release_date=released)
+
+    def release_date(self, model: str, sha: str, token: str | None) -> str | None:
+        """The day of the repository's first commit, as mteb's `ModelMeta.fetch_release_date`
+        dates a model."""
+        commits = self.api.list_repo_commits(model, revision=sha, token=token or None)
+        return commits[-1].created_at.strftime("%Y-%m-%d") if commits else None
+
+
+def unless_failed(model: str, call: Callable[[], T]) -> T | None:
+    """`call()`, or None (logged) when the Hub fails."""
+    try:
+        return call()
+    except HUB_FAILURES as error:
+        log.warning("reading %s on the Hub failed: %s", model, type(error).__name__)
+        return None

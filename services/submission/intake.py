@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from services.submission import duplicates
 from services.submission.auth import authenticate, check_rate
 from services.submission.hub import ModelDescription
+from services.submission.model_files import ModelDetails
 from services.submission.refusals import Refusal, RefusalCode
 from services.submission.validation import ModelResolver, Policy, check_model, check_request
 from shared.bus import Bus
@@ -84,6 +85,7 @@ class Intake:
             raise duplicate_refusal(request.model, held)
         parameters = await self.resolver.parameters(request.model, described, token)
         check_model(request.model, described, parameters, self.policy)
+        details = await self.resolver.details(request.model, described, token)
         submission = SubmissionDoc(
             _id=submission_id,
             model=request.model,
@@ -92,7 +94,7 @@ class Intake:
             benchmark=request.benchmark,
             priority=priority,
             submitted_by=key.name,
-            facts=facts(described, parameters),
+            facts=facts(described, parameters, details),
             tasks=[TaskProgress(task=task) for task in new],
             history=[StatusChange(status=SubmissionStatus.ACCEPTED)],
         )
@@ -160,9 +162,13 @@ class Intake:
         )
 
 
-def facts(described: ModelDescription, parameters: int | None) -> ModelFacts:
+def facts(described: ModelDescription, parameters: int | None, details: ModelDetails) -> ModelFacts:
     return ModelFacts(
         parameters=parameters,
+        embed_dim=details.embed_dim,
+        max_tokens=details.max_tokens,
+        embedding_parameters=details.embedding_parameters,
+        release_date=details.release_date,
         license=described.license,
         languages=described.languages,
         base_model=described.base_model,

@@ -14,6 +14,13 @@ import mteb
 from huggingface_hub import HfApi
 
 from services.submission.hub import Hub, ModelDescription
+from services.submission.model_files import (
+    ModelDetails,
+    card_facts,
+    config_details,
+    folder_card,
+    folder_reader,
+)
 from services.submission.refusals import Refusal, RefusalCode
 from shared.events import SubmissionRequest, is_valid_model_id
 from shared.settings import Settings
@@ -90,17 +97,18 @@ def mirror_revision(model: str, folder: Path, requested: str | None) -> str:
 
 
 def describe_mirror(model: str, folder: Path, requested: str | None) -> ModelDescription:
-    """A mirrored model described as the Hub would: files, remote code; no card."""
+    """A mirrored model described as the Hub would: files, remote code, its card's metadata."""
     config_file = folder / "config.json"
     config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    card = card_facts(folder_card(folder))
     return ModelDescription(
         sha=mirror_revision(model, folder, requested),
         private=False,
         files=frozenset(path.name for path in folder.iterdir()),
         remote_code=isinstance(config, dict) and "auto_map" in config,
-        license=None,
-        languages=[],
-        base_model=[],
+        license=card.license,
+        languages=card.languages,
+        base_model=card.base_model,
         source="mirror",
     )
 
@@ -147,6 +155,14 @@ class ModelResolver:
                 else None
             )
         return await asyncio.to_thread(self.hub.parameters, model, described.sha, token)
+
+    async def details(
+        self, model: str, described: ModelDescription, token: str | None = None
+    ) -> ModelDetails:
+        """The sizes the model's configuration declares; its release date (Hub models only)."""
+        if folder := self.mirror_folder(model):
+            return await asyncio.to_thread(config_details, model, folder_reader(folder))
+        return await asyncio.to_thread(self.hub.details, model, described, token)
 
 
 def check_model(

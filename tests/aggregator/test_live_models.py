@@ -8,15 +8,19 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
+import mteb
+import pytest
 from mteb.models import ModelMeta
 
 from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
 from services.aggregator.live_models import Measured, live_meta, with_live_revision
 from services.stack import Stack
-from services.submission.validation import safetensors_parameters
+from services.submission.model_files import ModelDetails, config_details, folder_reader
+from services.submission.validation import ModelResolver, safetensors_parameters
 from shared.bus import RESULTS, Bus
 from shared.documents import (
     ModelDoc,
@@ -33,6 +37,10 @@ from shared.summary.models import model_meta
 from shared.summary.table import BenchmarkRow
 from tests.conftest import MODEL_ID
 from tests.support.helpers import make_envelope, wait_for_submission
+from tests.support.hub_server import ORG, SMALL_PARAMETERS, sha_of
+from tests.support.service import hub_url, own_nats_url, service
+
+__all__ = ["hub_url", "own_nats_url"]  # fixtures
 
 NEW_MODEL = "org/unregistered-minilm"
 FACTS = ModelFacts(
@@ -145,6 +153,119 @@ def test_live_metadata_is_an_mteb_model_meta_the_table_reads() -> None:
     assert model_columns.zero_shot(meta, frozenset({"BIOSSES"})) == -1
 
 
+def test_declared_sizes_come_before_measured_ones_and_give_active_parameters() -> None:
+    declared = FACTS.model_copy(
+        update={
+            "embed_dim": 256,
+            "max_tokens": 128,
+            "embedding_parameters": 11_720_448,
+            "release_date": "2021-08-30",
+        }
+    )
+
+    meta = ModelMeta.model_validate(live_meta(NEW_MODEL, "r1", declared, Measured(1, 384, 512)))
+
+    assert (meta.embed_dim, meta.max_tokens, meta.release_date) == (256, 128, "2021-08-30")
+    assert meta.n_active_parameters == 22_713_216 - 11_720_448
+    measured_only = live_meta(NEW_MODEL, "r1", ModelFacts(), Measured(7, 384, 512))
+    assert (measured_only["n_parameters"], measured_only["embed_dim"]) == (7, 384)
+    assert measured_only["max_tokens"] == 512
+
+
+async def test_a_mirrored_models_files_say_what_mtebs_registry_says_of_it(
+    models_dir: Path,
+) -> None:
+    """all-MiniLM-L6-v2's folder read as any mirrored model's: its registry entry's figures."""
+    registry = mteb.get_model_meta(MODEL_ID)
+    resolver = ModelResolver(models_dir)
+    described = await resolver.describe(MODEL_ID, None)
+
+    details = await resolver.details(MODEL_ID, described)
+
+    assert (details.embed_dim, details.max_tokens, details.embedding_parameters) == (
+        registry.embed_dim,
+        registry.max_tokens,
+        registry.n_embedding_parameters,
+    )
+    assert details.release_date is None  # a folder has no history
+    assert described.license == registry.license
+    assert described.languages == ["en"] and described.base_model == []
+
+
+def write_json(folder: Path, files: dict[str, Any]) -> None:
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(body if isinstance(body, str) else json.dumps(body))
+
+
+TRANSFORMER = {"type": "sentence_transformers.models.Transformer", "path": "0_Transformer"}
+POOLING = {"type": "sentence_transformers.models.Pooling", "path": "1_Pooling"}
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(
+            {
+                "modules.json": [TRANSFORMER, POOLING],
+                "0_Transformer/config.json": {"hidden_size": 768, "vocab_size": 10},
+                "0_Transformer/sentence_bert_config.json": {"max_seq_length": 384},
+                "1_Pooling/config.json": {
+                    "word_embedding_dimension": 768,
+                    "pooling_mode_cls_token": True,
+                    "pooling_mode_mean_tokens": True,
+                },
+            },
+            ModelDetails(embed_dim=1536, max_tokens=384, embedding_parameters=7680),
+            id="module-folders-and-two-pooling-modes",
+        ),
+        pytest.param(
+            {
+                "config_sentence_transformers.json": {},
+                "config.json": {"hidden_size": 1024, "max_position_embeddings": 8192},
+            },
+            ModelDetails(embed_dim=1024, max_tokens=8192),
+            id="no-modules-mtebs-config-fields",
+        ),
+        pytest.param(
+            {"modules.json": "{not json", "config.json": {"hidden_size": True}},
+            ModelDetails(),
+            id="unreadable",
+        ),
+    ],
+)
+def test_sizes_are_read_as_sentence_transformers_builds_the_model(
+    tmp_path: Path, files: dict[str, Any], expected: ModelDetails
+) -> None:
+    write_json(tmp_path, files)
+
+    assert config_details(NEW_MODEL, folder_reader(tmp_path)) == expected
+
+
+async def test_a_broken_card_leaves_a_mirrored_models_card_facts_unknown(tmp_path: Path) -> None:
+    folder = tmp_path / NEW_MODEL
+    folder.mkdir(parents=True)
+    write_json(folder, {"modules.json": [], "README.md": "---\nlicense: [mit\n---\n"})
+
+    described = await ModelResolver(tmp_path).describe(NEW_MODEL, None)
+
+    assert (described.license, described.languages, described.base_model) == (None, [], [])
+
+
+async def test_a_hub_failure_reading_sizes_and_date_leaves_them_unknown(
+    own_nats_url: str, mongodb_url: str, hub_url: str, tmp_path: Path
+) -> None:
+    async with service(own_nats_url, mongodb_url, hub_url, tmp_path) as svc:
+        body = {"model": f"{ORG}/flaky", "tasks": ["BIOSSES"]}
+        response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth())
+        assert response.status_code == 202, response.text  # not refused for them
+        validated = await svc.store.get_submission(response.json()["id"])
+
+    assert validated is not None and validated.facts.parameters == SMALL_PARAMETERS
+    unknown = (validated.facts.embed_dim, validated.facts.max_tokens, validated.facts.release_date)
+    assert unknown == (None, None, None)
+
+
 def test_unknown_figures_stay_unknown() -> None:
     mirrored = ModelFacts(source="mirror", license="other")
 
@@ -242,6 +363,47 @@ async def test_a_registry_model_gets_no_models_document(store: Store, bus: Bus) 
     assert await store.results.count_documents({"model": MODEL_ID}) == 1
 
 
+async def test_a_hub_models_validated_facts_make_its_model_document_and_table_row(
+    store: Store,
+    bus: Bus,
+    own_nats_url: str,
+    mongodb_url: str,
+    hub_url: str,
+    tmp_path: Path,
+) -> None:
+    """A Hub model's card, configuration and history, read by validation (the fake Hub)."""
+    model = f"{ORG}/public"
+    async with service(own_nats_url, mongodb_url, hub_url, tmp_path) as svc:
+        body = {"model": model, "tasks": ["BIOSSES"]}
+        response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth())
+        assert response.status_code == 202, response.text
+        validated = await svc.store.get_submission(response.json()["id"])
+    assert validated is not None
+    await store.ensure_aggregation_indexes()
+    aggregator = Aggregator(bus, store, BenchmarkUpdater(store, None, bootstrap_resamples=0))
+    sha = sha_of("public")
+    submission_id = await submit(store, model, sha, validated.facts)
+
+    await deliver_result(bus, aggregator, submission_id, model, sha)
+
+    meta = ModelMeta.model_validate(metas((await store.get_models([model]))[model])[sha])
+    assert (meta.n_parameters, meta.n_embedding_parameters) == (SMALL_PARAMETERS, 1000 * 384)
+    assert (meta.embed_dim, meta.max_tokens) == (256, 128)  # the Dense layer's; not measured
+    assert (meta.release_date, meta.license, meta.languages) == (
+        "2023-05-17",
+        "mit",
+        ["deu-Latn", "eng-Latn"],
+    )
+    assert meta.adapted_from == "org/base" and meta.training_datasets is None
+    row = await benchmark_row(store, "MTEB(eng, v2)", model)
+    assert (row.n_parameters_b, row.embed_dim, row.max_tokens, row.zero_shot) == (
+        0.001,
+        256,
+        128,
+        -1,
+    )
+
+
 async def test_a_guarded_model_write_loses_to_a_concurrent_one(store: Store) -> None:
     first = ModelDoc(_id=NEW_MODEL, revisions=[ModelRevision(revision="r1")])
     second = ModelDoc(_id=NEW_MODEL, revisions=[ModelRevision(revision="r2")])
@@ -278,12 +440,17 @@ async def test_end_to_end_an_unregistered_model_shows_its_measured_sizes(
     stored = (await stack_store.get_models([NEW_MODEL]))[NEW_MODEL]
     [meta] = metas(stored).values()
     header = safetensors_parameters(alias / "model.safetensors")
-    assert (meta["n_parameters"], meta["embed_dim"], meta["max_tokens"]) == (header, 384, 256)
+    assert meta["n_parameters"] == header
+    registry = mteb.get_model_meta(MODEL_ID).to_dict()  # what mteb says of the original
+    same = ("n_embedding_parameters", "embed_dim", "max_tokens", "license", "languages")
+    assert {name: meta[name] for name in same} == {name: registry[name] for name in same}
+    assert meta["release_date"] is None  # a mirrored folder has no history
     assert meta["open_weights"] is None and meta["training_datasets"] is None  # not known
     row = await benchmark_row(stack_store, "MTEB(eng, v2)", NEW_MODEL)
-    assert (row.n_parameters_b, row.embed_dim, row.max_tokens, row.zero_shot) == (
+    assert (row.n_parameters_b, row.n_active_parameters_b, row.embed_dim, row.max_tokens) == (
         0.023,
+        0.011,
         384,
         256,
-        -1,
     )
+    assert row.zero_shot == -1

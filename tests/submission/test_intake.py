@@ -141,6 +141,10 @@ async def test_branch_is_pinned_and_card_facts_are_kept(svc: Service) -> None:
     assert stored["submitted_by"] == "user"
     assert stored["facts"] == {
         "parameters": SMALL_PARAMETERS,
+        "embed_dim": 256,
+        "max_tokens": 128,
+        "embedding_parameters": 1000 * 384,
+        "release_date": "2023-05-17",
         "license": "mit",
         "languages": ["en", "de"],
         "base_model": ["org/base"],

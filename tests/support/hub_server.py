@@ -1,10 +1,12 @@
 """A small local HTTP server answering as the Hugging Face Hub does, for `HfApi(endpoint=...)`.
 
-It serves `model_info` (`/api/models/<id>[/revision/<rev>]`) and files (`/<id>/resolve/<rev>/<f>`,
-HEAD and GET with `Range`), with the Hub's error headers (`X-Error-Code`, `X-Error-Message`), for
-a handful of models: public, private, gated, disabled, with remote code, 10B parameters, without
-sentence-transformers files, without license, without weights. Safetensors files are real
-headers (8-byte length + JSON) declaring the model's tensors; no tensor data follows.
+It serves `model_info` (`/api/models/<id>[/revision/<rev>]`), commits
+(`/api/models/<id>/commits/<rev>`) and files (`/<id>/resolve/<rev>/<f>`, HEAD and GET with
+`Range`), with the Hub's error headers (`X-Error-Code`, `X-Error-Message`), for a handful of
+models: public, private, gated, disabled, with remote code, 10B parameters, without
+sentence-transformers files, without license, without weights, failing to serve some files.
+Safetensors files are real headers (8-byte length + JSON) declaring the model's tensors; no
+tensor data follows.
 """
 
 from __future__ import annotations
@@ -39,6 +41,27 @@ def safetensors_header(shapes: dict[str, list[int]]) -> bytes:
     return struct.pack("<Q", len(raw)) + raw
 
 
+FIRST_COMMIT_AT = "2023-05-17T09:30:00.000Z"
+"""When every fake repository was created: its first commit."""
+
+PUBLIC_CONFIG = {
+    "config.json": {"hidden_size": 384, "vocab_size": 1000, "max_position_embeddings": 512},
+    "sentence_bert_config.json": {"max_seq_length": 128},
+    "modules.json": [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+    ],
+    "1_Pooling/config.json": {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True},
+    "2_Dense/config.json": {"in_features": 384, "out_features": 256},
+}
+"""The sentence-transformers configuration of `public`: 384-dim tokens, a Dense layer to 256."""
+
 SMALL_WEIGHTS = {"embeddings.weight": [1000, 384], "pooler.weight": [384, 384]}
 SMALL_PARAMETERS = 1000 * 384 + 384 * 384
 
@@ -56,6 +79,8 @@ class FakeModel:
     disabled: bool = False
     config: dict[str, Any] = field(default_factory=lambda: {"model_type": "bert"})
     tags: list[str] = field(default_factory=list)
+    failing: tuple[str, ...] = ()
+    """Files, and `commits`, that the Hub refuses to serve (403, which is not retried)."""
 
     @property
     def repo_id(self) -> str:
@@ -93,6 +118,7 @@ MODELS = {
             "public",
             SMALL_WEIGHTS,
             card={"license": "mit", "language": ["en", "de"], "base_model": "org/base"},
+            extra_files={name: json.dumps(body).encode() for name, body in PUBLIC_CONFIG.items()},
         ),
         model("another", SMALL_WEIGHTS),
         model("private", SMALL_WEIGHTS, private=True),
@@ -110,6 +136,7 @@ MODELS = {
         ),
         model("no-license", SMALL_WEIGHTS, card={"language": "en"}),
         model("no-weights", None),
+        model("flaky", SMALL_WEIGHTS, failing=("config.json", "commits")),
     )
 }
 
@@ -150,6 +177,8 @@ class HubHandler(BaseHTTPRequestHandler):
             r"/api/models/([^/]+/[^/]+)(?:/revision/([^/?]+))?(\?.*)?", self.path
         ):
             self.model_info(match.group(1), match.group(2))
+        elif match := re.fullmatch(r"/api/models/([^/]+/[^/]+)/commits/([^/?]+)(\?.*)?", self.path):
+            self.commits(match.group(1), match.group(2))
         elif match := re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/([^?]+)(\?.*)?", self.path):
             self.file(match.group(1), match.group(2), match.group(3))
         else:
@@ -190,7 +219,31 @@ class HubHandler(BaseHTTPRequestHandler):
         }
         self.send_json(body)
 
-    def send_json(self, body: dict[str, Any]) -> None:
+    def commits(self, repo_id: str, revision: str) -> None:
+        """The history down to `revision`: that commit, then the repository's first."""
+        from urllib.parse import unquote
+
+        fake = self.visible(MODELS.get(repo_id))
+        if fake is None:
+            self.error(401, "RepoNotFound", "Repository not found")
+            return
+        sha = fake.sha(unquote(revision))
+        if sha is None:
+            self.error(404, "RevisionNotFound", "Invalid rev id")
+            return
+        if "commits" in fake.failing:
+            self.error(403, None, "Forbidden")
+            return
+        first = sha_of(fake.name, "initial")
+        dates = {sha: "2024-02-01T12:00:00.000Z", first: FIRST_COMMIT_AT}
+        self.send_json(
+            [
+                {"id": commit, "authors": [], "date": date, "title": "", "message": ""}
+                for commit, date in dates.items()
+            ]
+        )
+
+    def send_json(self, body: dict[str, Any] | list[Any]) -> None:
         raw = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -212,6 +265,9 @@ class HubHandler(BaseHTTPRequestHandler):
             return
         if name not in fake.files:
             self.error(404, "EntryNotFound", "Entry not found")
+            return
+        if name in fake.failing:
+            self.error(403, None, "Forbidden")
             return
         content = fake.files[name]
         start, end, status = 0, len(content) - 1, 200

@@ -85,8 +85,8 @@ def part_mteb(checkout: Path) -> dict[str, Any]:
 
 
 async def part_import(checkout: Path, url: str) -> dict[str, Any]:
-    from services.aggregator.benchmarks import BenchmarkUpdater
-    from services.aggregator.importer import Importer
+    from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+    from services.aggregator.results.importer import Importer
     from shared.store import Store
 
     store = Store(url, DATABASE)
@@ -125,8 +125,8 @@ async def part_import(checkout: Path, url: str) -> dict[str, Any]:
 async def part_update(url: str, repeats: int, resamples: int) -> dict[str, Any]:
     from mteb.results import TaskResult
 
-    from services.aggregator.benchmarks import BenchmarkUpdater
-    from services.aggregator.intake import result_doc
+    from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+    from services.aggregator.results.intake import result_doc
     from shared.store import Store
     from shared.summary.tasks import benchmarks_containing
 

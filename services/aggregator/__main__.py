@@ -3,8 +3,8 @@
 import asyncio
 import signal
 
-from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
 from shared.logs import configure_logging
 from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory

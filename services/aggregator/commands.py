@@ -13,10 +13,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.export import NothingToExportError, export_model
-from services.aggregator.importer import Importer, ImportReport, Progress
-from services.aggregator.results_repo import ImportSourceError
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.results.checkout import ImportSourceError
+from services.aggregator.results.export import NothingToExportError, export_model
+from services.aggregator.results.importer import Importer, ImportReport, Progress
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
 from shared.memory import collect_cycles_rarely, keep_freed_memory

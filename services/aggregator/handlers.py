@@ -9,10 +9,10 @@ from mteb.results import TaskResult
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.intake import InvalidResultError, result_doc
-from services.aggregator.live_models import record_live_model
-from services.aggregator.task_boards import refresh_task_leaderboard
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.leaderboards.tasks import refresh_task_leaderboard
+from services.aggregator.results.intake import InvalidResultError, result_doc
+from services.aggregator.results.models import record_live_model
 from shared.bus import Bus, InvalidMessage, decode
 from shared.documents import (
     SubmissionDoc,

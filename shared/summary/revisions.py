@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Protocol, TypeVar
 
 from mteb.models import ModelMeta
 from packaging.version import InvalidVersion, Version
 
-from shared.summary.rows import ResultRow
+
+class Result(Protocol):
+    """What the join reads of a result: a `ResultRow` or a stored `ResultDoc`."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def revision(self) -> str: ...
+    @property
+    def task(self) -> str: ...
+    @property
+    def mteb_version(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=Result)
 
 NO_REVISION = frozenset({"no_revision_available", "external"})
 """Revision folder names of the results repository that stand for "revision unknown"."""
@@ -24,7 +39,7 @@ def _parsed_version(version: str | None) -> Version | None:
         return None
 
 
-def _preference(row: ResultRow, main_revision: str | None) -> tuple[int, Version | None]:
+def _preference(row: Result, main_revision: str | None) -> tuple[int, Version | None]:
     """mteb's priority: main revision 1000, parsable mteb version 100, a real revision 10."""
     version = _parsed_version(row.mteb_version)
     priority = 1000 if row.revision == main_revision else 0
@@ -43,10 +58,10 @@ def _preferred(challenger: tuple[int, Version | None], kept: tuple[int, Version 
 
 
 def join_revisions(
-    results: Iterable[ResultRow],
+    results: Iterable[R],
     models: Mapping[str, ModelMeta],
     tasks: frozenset[str],
-) -> dict[tuple[str, str], ResultRow]:
+) -> dict[tuple[str, str], R]:
     """The kept result per (model, task) among `tasks`, for the models of the pool `models`.
 
     mteb 2.26 `BenchmarkResults.join_revisions`, per (model, task): the row of the model's main
@@ -55,7 +70,7 @@ def join_revisions(
     newest mteb version; remaining ties keep the first row in input order (pandas' stable sort).
     Different tasks of one model may so come from different revisions, as in mteb.
     """
-    kept: dict[tuple[str, str], ResultRow] = {}
+    kept: dict[tuple[str, str], R] = {}
     for row in results:
         if row.task not in tasks or row.model not in models:
             continue

@@ -14,9 +14,9 @@ import pytest
 from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
-from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
-from services.aggregator.intake import result_doc
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.results.intake import result_doc
 from shared.bus import RESULTS, Bus, InvalidMessage
 from shared.documents import (
     BenchmarkLeaderboardDoc,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mteb.results import TaskResult
 
-from services.aggregator.export import NothingToExportError, export_model
+from services.aggregator.results.export import NothingToExportError, export_model
 from services.cli import main
 from shared.bus import Bus
 from shared.settings import get_settings

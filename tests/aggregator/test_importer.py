@@ -18,16 +18,16 @@ import pytest
 from mteb.results import TaskResult
 from pydantic import ValidationError
 
-from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.importer import KEPT_EVALUATED, Importer, ImportReport
-from services.aggregator.intake import result_doc
-from services.aggregator.rankings import task_leaderboard
-from services.aggregator.results_repo import (
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.leaderboards.tasks import task_leaderboard
+from services.aggregator.results.checkout import (
     checkout_commit,
     folder_identity,
     read_task_result,
     validate_parsed_json,
 )
+from services.aggregator.results.importer import KEPT_EVALUATED, Importer, ImportReport
+from services.aggregator.results.intake import result_doc
 from services.web.app import create_app
 from shared.bus import Bus
 from shared.documents import (

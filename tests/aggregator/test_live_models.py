@@ -15,9 +15,9 @@ import mteb
 import pytest
 from mteb.models import ModelMeta
 
-from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
-from services.aggregator.live_models import Measured, live_meta, with_live_revision
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.results.models import Measured, live_meta, with_live_revision
 from services.stack import Stack
 from services.submission.model_files import ModelDetails, config_details, folder_reader
 from services.submission.validation import ModelResolver, safetensors_parameters

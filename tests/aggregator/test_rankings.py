@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.aggregator.rankings import task_leaderboard
+from services.aggregator.leaderboards.tasks import task_leaderboard
 from shared.documents import ResultDoc
 from tests.support.helpers import make_envelope
 

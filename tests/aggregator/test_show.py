@@ -11,8 +11,8 @@ from pathlib import Path
 import mteb
 import pytest
 
-from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.commands import load_table
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.cli import main
 from shared.settings import get_settings
 from shared.store import Store

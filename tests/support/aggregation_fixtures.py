@@ -8,10 +8,10 @@ import shutil
 import uuid
 from pathlib import Path
 
-from services.aggregator.benchmarks import BenchmarkUpdater
 from services.aggregator.handlers import Aggregator
-from services.aggregator.importer import Importer, ImportReport
-from services.aggregator.results_repo import folder_identity
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.results.checkout import folder_identity
+from services.aggregator.results.importer import Importer, ImportReport
 from shared.bus import RESULTS, Bus
 from shared.documents import SubmissionDoc, TaskProgress
 from shared.events import ResultEvent, Subjects

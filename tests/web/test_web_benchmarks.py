@@ -12,7 +12,7 @@ import httpx
 import mteb
 import pytest
 
-from services.aggregator.benchmarks import BenchmarkUpdater
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.web.app import create_app
 from shared.settings import Settings
 from shared.store import Store

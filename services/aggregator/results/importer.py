@@ -1,6 +1,6 @@
 """Import of a checkout of the public MTEB results repository into the store.
 
-Files are read and converted in worker processes (`results_repo`, validating as mteb does,
+Files are read and converted in worker processes (`checkout`, validating as mteb does,
 less what cannot fail for parsed JSON: `validate_parsed_json`) while the main process writes;
 only results whose content changed are written (bulk writes, the next batch sent while the
 store writes the last, new results inserted without a lookup), so a second import of the same
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.aggregator.benchmarks import BenchmarkUpdater
-from services.aggregator.results_repo import (
+from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.leaderboards.tasks import refresh_task_leaderboard
+from services.aggregator.results.checkout import (
     FolderRead,
     PreparedResult,
     Skipped,
@@ -37,7 +38,6 @@ from services.aggregator.results_repo import (
     revision_folders,
     validate_parsed_json,
 )
-from services.aggregator.task_boards import refresh_task_leaderboard
 from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
 from shared.store import RESULT_LISTING, ConflictError, Store
 from shared.summary.mirror import ResultMirror

@@ -20,7 +20,7 @@ from mteb.results import TaskResult
 from packaging.version import Version
 from pydantic import ValidationError
 
-from services.aggregator.intake import InvalidResultError, result_doc
+from services.aggregator.results.intake import InvalidResultError, result_doc
 from shared.documents import ResultDoc
 
 MODEL_META = "model_meta.json"

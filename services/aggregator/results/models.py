@@ -1,7 +1,7 @@
 """Model metadata of live results: a `models` revision entry for models outside mteb's registry.
 
 Tables take a model's metadata from mteb's registry, else from the stored `model_meta.json` of
-its `models` document (`mirror.model_meta`). For a submitted model the registry lacks, that
+its `models` document (`summary.models.model_meta`). For a submitted model the registry lacks, that
 entry is made here in mteb's ModelMeta fields, from what validation read of the model, on the
 Hub or in the mirror (its card's license, languages and base model; the parameter count of the
 safetensors header; sizes from its configuration files; the Hub's release date) and, for what
@@ -103,7 +103,7 @@ def with_live_revision(
     """`stored` (or a new document) with `revision`'s metadata filled from `live`.
 
     A stored revision's metadata keeps every field it has. A revision without any takes `live`,
-    then what the model's last stored metadata (by revision, as `mirror.model_meta` picks it)
+    then what the model's last stored metadata (by revision, as `model_meta` picks it)
     adds: mteb's registry holds its metadata per model, too. Revisions are kept sorted, as the
     importer writes them.
     """

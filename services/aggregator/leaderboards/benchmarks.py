@@ -10,8 +10,8 @@ from datetime import datetime
 
 import mteb
 
-from services.aggregator.snapshots import prune_snapshots, take_snapshot
-from services.aggregator.task_boards import announce
+from services.aggregator.leaderboards.announce import announce
+from services.aggregator.leaderboards.snapshots import prune_snapshots, take_snapshot
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, ResultDoc, benchmark_leaderboard_id
 from shared.store import UNLISTED, ConflictError, Store

@@ -18,7 +18,7 @@ from mteb.results import TaskResult
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 
-from services.aggregator.intake import stored_task_json
+from services.aggregator.results.intake import stored_task_json
 from shared.documents import ModelDoc, ResultDoc
 from shared.store import Store
 

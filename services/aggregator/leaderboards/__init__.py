@@ -1,0 +1,1 @@
+"""Tables out: benchmark and task leaderboards, their snapshots, and their announcements."""

@@ -1,0 +1,1 @@
+"""Results in: live results and imported files become stored results; export; model documents."""

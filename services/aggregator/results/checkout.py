@@ -11,7 +11,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,48 +175,6 @@ def _converted(text: str, invalid: ValidationError) -> TaskResult:
     except Exception:
         raise invalid from None
     return result
-
-
-class _Installed:
-    """What mteb's TaskResult module reads of its installed distribution: the version."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-
-
-def _checked_scores(scores: dict[str, Any]) -> None:
-    """mteb 2.26's `TaskResult._validate_scores_dict` less its `json.dumps` probe, which a
-    scores dict parsed from JSON text always passes."""
-    if "main_score" not in scores:
-        raise ValueError("'main_score' should be in scores")
-    if "hf_subset" not in scores or not isinstance(scores["hf_subset"], str):
-        raise ValueError("hf_subset should be in scores and should be a string")
-    if "languages" not in scores or not isinstance(scores["languages"], list):
-        raise ValueError("languages should be in scores and should be a list")
-
-
-def validate_parsed_json() -> Callable[[], None]:
-    """Make this process's mteb validate TaskResults read from JSON text without two costs
-    that cannot change what it accepts or makes of them; the function that undoes it.
-
-    mteb (pinned at 2.26) re-serializes every scores dict to check that it is JSON (40 % of a
-    file's validation), and a pre-1.11 file's conversion reads mteb's version from the package
-    metadata (5 ms a file); here the version is read once and the check skipped. The import's
-    worker processes, which only validate file text, run this way.
-    """
-    from mteb.results import task_result
-
-    distribution = task_result._mteb_distribution
-    validator = TaskResult.__dict__["_validate_scores_dict"]
-    installed = _Installed(distribution().version)
-    task_result._mteb_distribution = lambda: installed  # type: ignore[assignment]
-    TaskResult._validate_scores_dict = staticmethod(_checked_scores)  # type: ignore[method-assign, assignment]
-
-    def undo() -> None:
-        task_result._mteb_distribution = distribution
-        TaskResult._validate_scores_dict = validator  # type: ignore[method-assign]
-
-    return undo
 
 
 def folder_identity(folder: Path) -> tuple[str, str, str | None]:

@@ -1,7 +1,7 @@
 """Import of a checkout of the public MTEB results repository into the store.
 
-Files are read and converted in worker processes (`checkout`, validating as mteb does,
-less what cannot fail for parsed JSON: `validate_parsed_json`) while the main process writes;
+Files are read and converted in worker processes (`checkout`, validating as mteb's
+`TaskResult.from_disk` does) while the main process writes;
 only results whose content changed are written (bulk writes, the next batch sent while the
 store writes the last, new results inserted without a lookup), so a second import of the same
 files writes nothing and recomputes nothing (and validates nothing again: a file whose bytes
@@ -36,7 +36,6 @@ from services.aggregator.results.checkout import (
     read_folders,
     results_folder,
     revision_folders,
-    validate_parsed_json,
 )
 from shared.documents import ModelDoc, ModelRevision, ResultDoc, now_us
 from shared.store import RESULT_LISTING, ConflictError, Store
@@ -169,9 +168,7 @@ class Importer:
         ]
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=validate_parsed_json
-        ) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
             reads = [
                 loop.run_in_executor(
                     pool, read_folders, root, chunk, _known_in(by_folder, chunk), commit

@@ -47,7 +47,7 @@ from services.stack import spawn
 from shared.bus import RESULTS, Bus
 from shared.embedded import free_port, start_nats, stop
 from shared.events import Job, Priority, ResultEvent, StatusEvent, Subjects, TaskState
-from shared.scoring import task_score
+from shared.summary.rows import result_row_from_task_result, task_main_score
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 REVISION = "8b3219a92973c328a8e22fadcfa821b5dc75636a"
@@ -95,8 +95,8 @@ def overhead(models: Path, datasets: Path, tasks: list[str]) -> None:
             show_progress_bar=False,
             encode_kwargs={"batch_size": BATCH_SIZE},
         )
-        scores = json.loads(result.task_results[0].model_dump_json())["scores"]
-        return task_score(scores, loaded.metadata.eval_splits, loaded.hf_subsets)
+        row = result_row_from_task_result(result.task_results[0], "model", "revision")
+        return task_main_score(row.scores, loaded)
 
     def evaluator_run(task: str) -> float:
         return runner.run(job[task], attempt=1).main_score

@@ -25,7 +25,7 @@ from services.evaluator.failures import (
 from services.evaluator.hardware import describe
 from services.evaluator.metadata import load_task, mirror_folder, package_versions
 from shared.events import Envelope, FailureKind, Job
-from shared.scoring import task_score
+from shared.summary.rows import result_row_from_task_result, task_main_score
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class Runner:
         task_result = json.loads(result.model_dump_json())
         splits = list(task.metadata.eval_splits)
         subsets = list(task.hf_subsets)
-        score = task_score(task_result["scores"], splits, subsets)
+        row = result_row_from_task_result(result, job.model, job.revision)
+        score = task_main_score(row.scores, task)
         if score is None:
             raise RuntimeError(f"{job.task} produced no score for {splits} × {subsets}")
         device = self.models.device

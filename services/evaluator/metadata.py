@@ -10,6 +10,8 @@ import mteb
 from mteb.abstasks import AbsTask
 from mteb.models import ModelMeta
 
+from shared.summary.models import registered
+
 VERSIONED_PACKAGES = ("mteb", "sentence-transformers", "transformers", "torch")
 
 
@@ -22,9 +24,8 @@ def package_versions() -> dict[str, str]:
 
 def model_meta(model: str, revision: str) -> ModelMeta:
     """mteb's registry entry for `model` at `revision`, or an empty one carrying the name."""
-    try:
-        meta = mteb.get_model_meta(model)
-    except KeyError:
+    meta = registered(model)
+    if meta is None:
         return ModelMeta.create_empty(overwrites={"name": model, "revision": revision})
     return meta.model_copy(update={"revision": revision})
 

@@ -24,6 +24,7 @@ from services.submission.model_files import (
 from services.submission.refusals import Refusal, RefusalCode
 from shared.events import SubmissionRequest, is_valid_model_id
 from shared.settings import Settings
+from shared.summary.models import registered
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,9 @@ def mirror_revision(model: str, folder: Path, requested: str | None) -> str:
     """The revision of a mirrored model: the requested one, mteb's registry's, or a content hash."""
     if requested:
         return requested
-    try:
-        known = mteb.get_model_meta(model).revision
-    except KeyError:
-        known = None
-    if known:
-        return known
+    entry = registered(model)
+    if entry is not None and entry.revision:
+        return entry.revision
     digest = hashlib.sha1()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode())

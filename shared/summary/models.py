@@ -13,11 +13,17 @@ from mteb.models import ModelMeta
 from mteb.models.model_implementations import MODEL_REGISTRY
 
 
+def registered(name: str) -> ModelMeta | None:
+    """mteb's registry entry named exactly `name` (no renames followed, as mteb's result loading
+    follows none), else None: the one registry lookup of every service."""
+    return MODEL_REGISTRY.get(name)
+
+
 def in_official_pool(name: str) -> bool:
     """Whether mteb's leaderboard ranks a model of this name: its results are loaded for the
     registry's model names only (`ResultCache._rebuild_from_full_repository`), so a name mteb
     renamed (`voyageai/*` → `mongodb/*`) or never registered is left out."""
-    return name in MODEL_REGISTRY
+    return registered(name) is not None
 
 
 def lenient_meta(fields: dict[str, Any]) -> ModelMeta:
@@ -40,9 +46,9 @@ def model_meta(name: str, meta_jsons: Sequence[str | None] = ()) -> ModelMeta:
     Outside the registry no revision is the main one (`revision` None), as in mteb's
     `join_revisions`, which takes main revisions from the registry only.
     """
-    registered = MODEL_REGISTRY.get(name)
-    if registered is not None:
-        return registered
+    entry = registered(name)
+    if entry is not None:
+        return entry
     metas = [meta for meta in meta_jsons if meta]
     fields = json.loads(metas[-1]) if metas else {}
     return lenient_meta(fields | {"name": name, "revision": None})

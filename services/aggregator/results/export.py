@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from services.aggregator.results.intake import stored_task_json
 from shared.documents import ModelDoc, ResultDoc
 from shared.store import Store
+from shared.summary.models import registered
 
 
 class NothingToExportError(LookupError):
@@ -48,8 +48,8 @@ def meta_file_json(name: str, model: ModelDoc | None, revision: str) -> str | No
     entry = model.revision(revision) if model else None
     if entry is not None and entry.meta_json is not None:
         meta = json.loads(entry.meta_json)
-    elif (registered := MODEL_REGISTRY.get(name)) is not None:
-        meta = registered.model_copy(update={"revision": revision}).to_dict()
+    elif (registry_meta := registered(name)) is not None:
+        meta = registry_meta.model_copy(update={"revision": revision}).to_dict()
     else:
         return None
     return json.dumps(meta, default=str, indent=4)

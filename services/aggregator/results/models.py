@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mteb.models import ModelMeta
-from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.models.model_meta import _hf_langs_to_iso_lang_scripts
 
 from shared.documents import ModelDoc, ModelFacts, ModelRevision, SubmissionDoc
 from shared.events import Envelope
 from shared.store import ConflictError, Store
+from shared.summary.models import registered
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ async def record_live_model(store: Store, submission: SubmissionDoc, envelope: E
     """Ensure the `models` entry of a live result's model revision, when mteb's registry lacks
     the model; whether the document changed. The same result again changes nothing."""
     name, revision = submission.model, submission.revision
-    if name in MODEL_REGISTRY:
+    if registered(name) is not None:
         return False
     live = live_meta(name, revision, submission.facts, measured(envelope))
     for _ in range(WRITE_ATTEMPTS):

@@ -3,13 +3,14 @@ TaskResult, and the one task main score."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from mteb.abstasks import AbsTask
 from mteb.results import TaskResult
 from packaging.version import Version
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class ResultRow(BaseModel):
@@ -31,28 +32,42 @@ class InvalidTaskResultError(ValueError):
     """A TaskResult (object or JSON) that cannot be reduced to a ResultRow."""
 
 
-def task_result_from_json(data: Mapping[str, Any]) -> TaskResult:
-    """A TaskResult from its JSON, read exactly as mteb's `TaskResult.from_disk` reads a file.
+PAIR_SCORES_FIXED_IN = Version("1.12.48")
+"""mteb's `from_disk` rewrites pair-classification scores of files older than this."""
+HISTORIC_BEFORE = Version("1.11.0")
+"""mteb's `from_disk` converts files of this format (or without `mteb_version`) that do not
+validate as they are."""
 
-    Files written before mteb 1.11.0 are converted, and pair-classification scores of files
-    before 1.12.48 fixed, by mteb's own code, so old results score as on mteb's leaderboard.
-    """
-    raw = dict(data)
-    min_version = TaskResult._parse_mteb_version_min(raw.get("mteb_version"))
-    historic = "mteb_version" not in raw or (
-        min_version is not None and min_version < Version("1.11.0")
-    )
+
+def read_task_result(text: str) -> tuple[TaskResult, str | None]:
+    """One result file's text, read as mteb's `TaskResult.from_disk` reads it (the same
+    validation, old formats converted and old pair-classification scores fixed by mteb's own
+    code), the text validated once; with it the text when mteb takes it as it is, None when mteb
+    changes it."""
     try:
-        try:
-            result = TaskResult.model_validate(raw)
-        except ValueError:
-            if not historic:
-                raise
-            result = TaskResult._convert_from_before_v1_11_0(raw)
-        if min_version is not None and min_version < Version("1.12.48"):
+        result = TaskResult.model_validate_json(text)
+    except ValidationError as invalid:
+        return _converted(text, invalid), None
+    version = TaskResult._parse_mteb_version_min(result.mteb_version)
+    if version is not None and version < PAIR_SCORES_FIXED_IN:
+        TaskResult._fix_pair_classification_scores(result)
+        return result, None
+    return result, text
+
+
+def _converted(text: str, invalid: ValidationError) -> TaskResult:
+    """`from_disk`'s fallback for a file that does not validate as it is: the pre-1.11 format
+    (or no `mteb_version`) converted by mteb; else, or when that fails, `invalid` is raised."""
+    try:
+        data = json.loads(text)
+        version = TaskResult._parse_mteb_version_min(data.get("mteb_version"))
+        if "mteb_version" in data and (version is None or version >= HISTORIC_BEFORE):
+            raise invalid
+        result = TaskResult._convert_from_before_v1_11_0(data)
+        if version is not None and version < PAIR_SCORES_FIXED_IN:
             TaskResult._fix_pair_classification_scores(result)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise InvalidTaskResultError(f"not an mteb TaskResult: {error}") from error
+    except Exception:
+        raise invalid from None
     return result
 
 
@@ -67,7 +82,10 @@ def result_row_from_task_result(
     treats exactly like a missing (split, subset); NaN is kept and counts as missing too.
     """
     if not isinstance(task_result, TaskResult):
-        task_result = task_result_from_json(task_result)
+        try:
+            task_result, _ = read_task_result(json.dumps(task_result))
+        except (ValueError, TypeError) as error:
+            raise InvalidTaskResultError(f"not an mteb TaskResult: {error}") from error
     scores: dict[str, dict[str, float]] = {}
     for split, items in task_result.scores.items():
         by_subset: dict[str, float] = {}

@@ -22,7 +22,6 @@ from services.aggregator.leaderboards.tasks import task_leaderboard
 from services.aggregator.results.checkout import (
     checkout_commit,
     folder_identity,
-    read_task_result,
 )
 from services.aggregator.results.importer import KEPT_EVALUATED, Importer, ImportReport
 from services.aggregator.results.intake import result_doc
@@ -40,6 +39,7 @@ from shared.events import LeaderboardUpdated
 from shared.settings import Settings
 from shared.store import Store
 from shared.summary.mirror import ResultMirror
+from shared.summary.rows import read_task_result
 from tests.conftest import fresh_store
 from tests.support.aggregation_fixtures import (
     LIVE_TASKS,

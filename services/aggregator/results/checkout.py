@@ -16,23 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mteb.results import TaskResult
-from packaging.version import Version
 from pydantic import ValidationError
 
 from services.aggregator.results.intake import InvalidResultError, result_doc
 from shared.documents import ResultDoc
+from shared.summary.rows import read_task_result
 
 MODEL_META = "model_meta.json"
 EXPERIMENTS = "experiments"
-PAIR_SCORES_FIXED_IN = Version("1.12.48")
-"""mteb's `from_disk` rewrites pair-classification scores of files older than this."""
 GIT_TIMEOUT_S = 10.0
 COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 """A full SHA-1 or SHA-256 git object name."""
-HISTORIC_BEFORE = Version("1.11.0")
-"""mteb's `from_disk` converts files of this format (or without `mteb_version`) that do not
-validate as they are."""
 
 
 class ImportSourceError(ValueError):
@@ -143,38 +137,6 @@ def revision_folders(results: Path) -> list[Path]:
         for revision in model.iterdir()
         if revision.is_dir()
     )
-
-
-def read_task_result(text: str) -> tuple[TaskResult, str | None]:
-    """One result file's text, read as mteb's `TaskResult.from_disk` reads it (the same
-    validation, old formats converted and old pair-classification scores fixed by mteb's own
-    code), the text validated once; with it the text when mteb takes it as it is, None when mteb
-    changes it."""
-    try:
-        result = TaskResult.model_validate_json(text)
-    except ValidationError as invalid:
-        return _converted(text, invalid), None
-    version = TaskResult._parse_mteb_version_min(result.mteb_version)
-    if version is not None and version < PAIR_SCORES_FIXED_IN:
-        TaskResult._fix_pair_classification_scores(result)
-        return result, None
-    return result, text
-
-
-def _converted(text: str, invalid: ValidationError) -> TaskResult:
-    """`from_disk`'s fallback for a file that does not validate as it is: the pre-1.11 format
-    (or no `mteb_version`) converted by mteb; else, or when that fails, `invalid` is raised."""
-    try:
-        data = json.loads(text)
-        version = TaskResult._parse_mteb_version_min(data.get("mteb_version"))
-        if "mteb_version" in data and (version is None or version >= HISTORIC_BEFORE):
-            raise invalid
-        result = TaskResult._convert_from_before_v1_11_0(data)
-        if version is not None and version < PAIR_SCORES_FIXED_IN:
-            TaskResult._fix_pair_classification_scores(result)
-    except Exception:
-        raise invalid from None
-    return result
 
 
 def folder_identity(folder: Path) -> tuple[str, str, str | None]:

@@ -286,8 +286,21 @@ class BenchmarkLeaderboardDoc(Document):
 
     @cached_property
     def table(self) -> BenchmarkTable:
-        """The table, validated (ValidationError for a malformed stored one)."""
-        return BenchmarkTable.model_validate_json(self.table_json)
+        """The table, validated (ValidationError for a malformed stored one). A table stored by
+        an earlier version with its rows as lists (`row_fields`) is read too."""
+        data = json.loads(self.table_json)
+        if isinstance(data, dict) and "row_fields" in data:
+            data["rows"] = [_row_of_lists(data, values) for values in data["rows"]]
+        return BenchmarkTable.model_validate(data)
+
+
+def _row_of_lists(table: dict[str, Any], values: list[Any]) -> dict[str, Any]:
+    """A row stored as a list: the values of `row_fields`, then type means and task scores."""
+    *scalars, type_means, task_scores = values
+    row = dict(zip(table["row_fields"], scalars, strict=True))
+    row["type_means"] = dict(zip(table["task_types"], type_means, strict=True))
+    row["task_scores"] = dict(zip(table["tasks"], task_scores, strict=True))
+    return row
 
 
 class SnapshotRow(BaseModel):

@@ -56,9 +56,9 @@ def mean_intervals(task_scores: np.ndarray, resamples: int, seed: int) -> np.nda
     counts = _draw_counts(n_tasks, resamples, seed)
     complete = ~np.isnan(task_scores).any(axis=1)
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        means = np.sort(counts @ task_scores[complete].T / n_tasks, axis=0)
+        means = task_scores[complete] @ counts.T / n_tasks  # (models, resamples)
     intervals = np.full((task_scores.shape[0], 2), np.nan)
-    intervals[complete] = np.stack([_linear_quantile(means.T, q) for q in QUANTILES], axis=1)
+    intervals[complete] = np.quantile(means, QUANTILES, axis=1).T
     return intervals
 
 
@@ -85,15 +85,6 @@ def _draw_counts(n_tasks: int, resamples: int, seed: int) -> np.ndarray:
 
 
 QUANTILES = (0.025, 0.975)
-
-
-def _linear_quantile(ordered: np.ndarray, q: float) -> np.ndarray:
-    """numpy's default ("linear") percentile of each row of a row-sorted array."""
-    last = ordered.shape[1] - 1
-    position = last * q
-    below = int(np.floor(position))
-    above = min(below + 1, last)
-    return ordered[:, below] + (position - below) * (ordered[:, above] - ordered[:, below])
 
 
 def _observed_quantile(cumulative: np.ndarray, q: float) -> np.ndarray:

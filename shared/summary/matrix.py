@@ -45,14 +45,17 @@ class ScoreMatrix:
 def scored_cells(task: TaskCells, row: ResultRow) -> list[tuple[str, str, float]]:
     """The benchmark's (split, subset) cells of `task` that `row` scores, in the result's own
     split and subset order (absent and NaN cells left out)."""
-    cells = []
-    for split, by_subset in row.scores.items():
-        if split not in task.splits:
-            continue
-        for subset, value in by_subset.items():
-            if subset in task.subsets and value == value:
-                cells.append((split, subset, value))
-    return cells
+    if len(task.splits) == 1 and len(task.subsets) == 1:  # most tasks: one cell to look up
+        [split], [subset] = task.splits, task.subsets
+        value = row.scores.get(split, {}).get(subset)
+        return [] if value is None or value != value else [(split, subset, value)]
+    return [
+        (split, subset, value)
+        for split, by_subset in row.scores.items()
+        if split in task.splits
+        for subset, value in by_subset.items()
+        if subset in task.subsets and value == value
+    ]
 
 
 def kahan_sum(values: Sequence[float]) -> float:

@@ -140,11 +140,12 @@ class BenchmarkViews:
                 benchmark_leaderboard_id(benchmark.name)
             )
         if stored is not None:
-            table = stored.table
+            table = await asyncio.to_thread(lambda: stored.table)  # parsed off the event loop
             version, generated_at = stored.version, stored.generated_at.isoformat()
         else:
             table = await self.computed(benchmark, list(query.tasks) or None)
-        return TableView(
+        return await asyncio.to_thread(
+            TableView,
             benchmark=benchmark.name,
             description=benchmark.description or "",
             all_tasks=names,

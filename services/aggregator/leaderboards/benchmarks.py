@@ -99,33 +99,38 @@ class BenchmarkUpdater:
             changed = await self.mirror.sync(self.store) if sync else set()
             written = []
             for benchmark in benchmarks_containing(changed | set(tasks)):
-                table = await asyncio.to_thread(self.table, benchmark)
-                leaderboard = await self.publish(benchmark, table)
+                document = await asyncio.to_thread(self.document, benchmark)
+                leaderboard = await self.publish(document)
                 if leaderboard is not None:
                     written.append(leaderboard)
             return written
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
-        return await self.publish(benchmark, await asyncio.to_thread(self.table, benchmark))
+        return await self.publish(await asyncio.to_thread(self.document, benchmark))
 
-    async def publish(
-        self, benchmark: mteb.Benchmark, table: BenchmarkTable
-    ) -> BenchmarkLeaderboardDoc | None:
-        """Store a table as `benchmark`'s document and announce it; None for a table without
-        rows."""
+    def document(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
+        """`benchmark`'s document of its table now (the CPU part of an update, for a worker
+        thread); None for a table without rows."""
+        table = self.table(benchmark)
         if not table.rows:
             return None
-        leaderboard = await self.replace(
-            BenchmarkLeaderboardDoc(
-                _id=benchmark_leaderboard_id(benchmark.name),
-                name=benchmark.name,
-                table=table.model_dump_json(),
-            )
+        return BenchmarkLeaderboardDoc(
+            _id=benchmark_leaderboard_id(benchmark.name),
+            name=benchmark.name,
+            table=table.model_dump_json(),
         )
+
+    async def publish(
+        self, document: BenchmarkLeaderboardDoc | None
+    ) -> BenchmarkLeaderboardDoc | None:
+        """Store `document` (one version up) and announce it; None for none."""
+        if document is None:
+            return None
+        leaderboard = await self.replace(document)
         if self.bus is not None:
             await announce(self.bus, leaderboard.id, leaderboard.version, leaderboard.generated_at)
-        log.info("benchmark %s: version %d", benchmark.name, leaderboard.version)
+        log.info("benchmark %s: version %d", leaderboard.name, leaderboard.version)
         return leaderboard
 
     async def replace(

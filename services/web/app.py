@@ -13,6 +13,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from mteb.abstasks import AbsTask
+from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.benchmarks import (
@@ -42,6 +43,14 @@ TASK_COLUMNS = (
     "source_commit",
 )
 SORTABLE = {"rank", "model", "main_score", "evaluated_at"}
+
+
+def blank_as_unset(value: Any) -> Any:
+    """A form field left empty (`min_params=`, as a browser submits it) as not given."""
+    return None if value == "" else value
+
+
+Blank = BeforeValidator(blank_as_unset)
 
 
 def display_score(value: float | None) -> str:
@@ -174,15 +183,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_name: str,
         task: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
         q: str = "",
-        min_params: float | None = None,
-        max_params: float | None = None,
-        zero_shot: int | None = None,
+        min_params: Annotated[float | None, Blank] = None,
+        max_params: Annotated[float | None, Blank] = None,
+        zero_shot: Annotated[int | None, Blank] = None,
         sort: str = "",
-        pool: Pool = Pool.ALL,
+        pool: Annotated[Pool | None, Blank] = None,
     ) -> Response:
         name, fmt = split_format(path_name)
         benchmark = known_benchmark(name)
-        query = TableQuery(tuple(task), q, min_params, max_params, zero_shot, sort, pool)
+        query = TableQuery(
+            tuple(task), q, min_params, max_params, zero_shot, sort, pool or Pool.ALL
+        )
         views: BenchmarkViews = request.app.state.benchmarks
         try:
             view = await views.table_view(benchmark, query)

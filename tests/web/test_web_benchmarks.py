@@ -112,6 +112,22 @@ async def test_filters_and_sort_live_in_the_url(web: httpx.AsyncClient) -> None:
     assert [row["Model"] for row in by_name] == sorted(sizes, reverse=True)
 
 
+async def test_the_filter_form_submits_as_a_browser_sends_it(web: httpx.AsyncClient) -> None:
+    """Fields left empty are not given; the pool select's choice stays selected."""
+    form = {"q": "", "min_params": "", "max_params": "", "zero_shot": "", "sort": ""}
+    every = (await web.get(page(ENG_V2, ".json"))).json()["rows"]
+    for pool in ("all", "official", ""):
+        submitted = await web.get(page(ENG_V2, ".json"), params=form | {"pool": pool})
+        assert submitted.status_code == 200, submitted.text
+        assert submitted.json()["rows"] == every  # an import holds mteb's pool only
+    html = await web.get(page(ENG_V2), params=form | {"pool": "official"})
+    assert html.status_code == 200
+    assert '<option value="official" selected>' in html.text
+    assert "not in mteb's pool</span>" not in html.text
+    wrong = await web.get(page(ENG_V2, ".json"), params={"min_params": "many"})
+    assert wrong.status_code == 422
+
+
 async def test_history_shows_the_days_snapshot(web: httpx.AsyncClient) -> None:
     body: dict[str, Any] = (await web.get(f"/history/{ENG_V2}.json")).json()
     current = (await web.get(page(ENG_V2, ".json"))).json()["rows"]

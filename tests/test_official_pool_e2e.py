@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -21,16 +22,17 @@ from services.stack import Stack, start_stack
 from shared.embedded import free_port
 from shared.settings import Settings
 from tests.conftest import MODEL_ID
-from tests.support.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout
 from tests.support.helpers import wait_for_submission
+from tests.support.results_repo import RESULTS_CHECKOUT
 
 pytestmark = pytest.mark.skipif(
-    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
+    not RESULTS_CHECKOUT.exists(), reason="the shared public results checkout is not here"
 )
 
 ENG_V2 = "MTEB(eng, v2)"
 COPY = "myorg/minilm-copy"
 """The mirrored all-MiniLM-L6-v2 under a name mteb's registry lacks."""
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 IMPORTED = (MINILM, "BAAI/bge-base-en-v1.5", "Alibaba-NLP/gte-Qwen2-1.5B-instruct")
 TASKS = ("BIOSSES", "STSBenchmark")
 OFFICIAL = "Official Pool"
@@ -38,6 +40,14 @@ HERE = "Evaluated Here"
 BADGE = "not in mteb's pool</span>"
 # What a browser sends for the filter form with every field left as it is but the pool select.
 FORM = {"q": "", "min_params": "", "max_params": "", "zero_shot": "", "sort": ""}
+
+
+def public_copy(target: Path, models: tuple[str, ...]) -> Path:
+    """A checkout holding `models`' folders of the public results (copied, never edited)."""
+    for model in models:
+        folder = model.replace("/", "__")
+        shutil.copytree(RESULTS_CHECKOUT / "results" / folder, target / "results" / folder)
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +135,7 @@ def html_rows(page: str) -> dict[str, str]:
 async def outcome(pool_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """An imported checkout of three registry models, the tables before, then `COPY` submitted
     on `TASKS` and run to its end; the tables after."""
-    checkout = copy_checkout(tmp_path_factory.mktemp("checkout"), IMPORTED)
+    checkout = public_copy(tmp_path_factory.mktemp("checkout"), IMPORTED)
     started = time.monotonic()
     cli(pool_stack, "import-results", str(checkout), timeout=300)
     imported_s = time.monotonic() - started

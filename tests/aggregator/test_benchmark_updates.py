@@ -33,28 +33,25 @@ from shared.summary.history import history
 from shared.summary.mirror import ResultMirror
 from shared.summary.table import summarize
 from shared.summary.tasks import benchmarks_containing
-from tests.support.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
+from tests.support.aggregation_fixtures import run_import
 from tests.support.helpers import make_envelope
-
-pytestmark = pytest.mark.skipif(
-    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
-)
+from tests.support.synthetic_results import BGE, MINILM, QWEN2, synthetic_checkout
+from tests.support.synthetic_results import task_result as synthetic_result
 
 ENG_V2 = "MTEB(eng, v2)"
 NEW_MODEL = "org/new-model"
-SMALL = (MINILM, "BAAI/bge-base-en-v1.5", "Alibaba-NLP/gte-Qwen2-1.5B-instruct")
+SMALL = (MINILM, BGE, QWEN2)
 
 
 @pytest.fixture
 async def seeded(store: Store, tmp_path: Path) -> Store:
-    await run_import(store, copy_checkout(tmp_path / "checkout", SMALL), resamples=20)
+    await run_import(store, synthetic_checkout(tmp_path / "checkout", SMALL), resamples=20)
     return store
 
 
 def biosses_result(score: float) -> dict[str, Any]:
     """all-MiniLM-L6-v2's BIOSSES TaskResult JSON with its main score set to `score`."""
-    path = next((PUBLIC_RESULTS / MINILM.replace("/", "__")).glob("*/BIOSSES.json"))
-    data = json.loads(TaskResult.from_disk(path).model_dump_json())
+    data = json.loads(synthetic_result(mteb.get_task("BIOSSES"), MINILM, "r1").model_dump_json())
     data["scores"]["test"][0]["main_score"] = score
     return data
 

@@ -13,20 +13,10 @@ from services.cli import main
 from shared.bus import Bus
 from shared.settings import get_settings
 from shared.store import Store
-from tests.support.aggregation_fixtures import (
-    LIVE_TASKS,
-    PUBLIC_RESULTS,
-    copy_checkout,
-    evaluate_here,
-    run_import,
-)
+from tests.support.aggregation_fixtures import LIVE_TASKS, evaluate_here, run_import
+from tests.support.synthetic_results import MINILM, QWEN15, synthetic_checkout
 
-pytestmark = pytest.mark.skipif(
-    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
-)
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-QWEN = "Alibaba-NLP/gte-Qwen1.5-7B-instruct"  # old files too, which mteb converts on reading
+QWEN = QWEN15  # old files too, which mteb converts on reading
 
 
 def mteb_written(original: Path, scratch: Path) -> bytes:
@@ -40,7 +30,7 @@ def mteb_written(original: Path, scratch: Path) -> bytes:
 async def test_exported_task_files_are_mtebs_own_to_disk_output(
     store: Store, tmp_path: Path, model: str
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (model,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (model,))
     await run_import(store, checkout, resamples=0)
     out = tmp_path / "out"
 
@@ -61,7 +51,7 @@ async def test_exported_task_files_are_mtebs_own_to_disk_output(
 
 
 async def test_model_meta_is_exported_beside_the_results(store: Store, tmp_path: Path) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
     await run_import(store, checkout, resamples=0)
 
     await export_model(store, MINILM, tmp_path / "out", everything=True)
@@ -80,7 +70,7 @@ async def test_a_model_without_results_is_refused(store: Store, tmp_path: Path) 
 async def test_only_results_evaluated_here_are_exported_unless_all(
     store: Store, bus: Bus, tmp_path: Path
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
     await evaluate_here(store, bus, checkout, 0.5)
     await run_import(store, checkout, resamples=0)
     [folder] = checkout.glob("results/*/*/")
@@ -105,7 +95,7 @@ async def test_only_results_evaluated_here_are_exported_unless_all(
 async def test_a_model_with_imported_results_only_is_refused_without_all(
     store: Store, tmp_path: Path
 ) -> None:
-    await run_import(store, copy_checkout(tmp_path / "checkout", (MINILM,)), resamples=0)
+    await run_import(store, synthetic_checkout(tmp_path / "checkout", (MINILM,)), resamples=0)
 
     with pytest.raises(NothingToExportError, match="--all"):
         await export_model(store, MINILM, tmp_path / "out")
@@ -115,7 +105,7 @@ async def test_a_model_with_imported_results_only_is_refused_without_all(
 async def test_the_export_command_writes_the_layout(
     store: Store, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
     await run_import(store, checkout, resamples=0)
     monkeypatch.setenv("LEADERBOARD_MONGODB_URL", mongodb_url)
     monkeypatch.setenv("LEADERBOARD_MONGODB_DATABASE", store.db.name)

@@ -1,4 +1,5 @@
-"""`import-results`: the public results repository in, mteb's own numbers out, idempotently."""
+"""`import-results`: a results repository (made here, in the public one's layout) in, mteb's own
+numbers out, idempotently."""
 
 from __future__ import annotations
 
@@ -41,28 +42,17 @@ from shared.store import Store
 from shared.summary.mirror import ResultMirror
 from shared.summary.rows import read_task_result
 from tests.conftest import fresh_store
-from tests.support.aggregation_fixtures import (
-    LIVE_TASKS,
-    MINILM,
-    MODELS,
-    PUBLIC_RESULTS,
-    copy_checkout,
-    evaluate_here,
-    run_import,
-)
+from tests.support.aggregation_fixtures import LIVE_TASKS, evaluate_here, run_import
 from tests.support.mteb_oracle import mteb_summary
 from tests.support.results_repo import load_mteb_results
-
-pytestmark = pytest.mark.skipif(
-    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
-)
+from tests.support.synthetic_results import BGE, MINILM, MODELS, OLD_VERSION, synthetic_checkout
 
 ENG_V2 = "MTEB(eng, v2)"
 
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    return copy_checkout(tmp_path / "checkout")
+    return synthetic_checkout(tmp_path / "checkout")
 
 
 def identity(path: Path) -> tuple[str, str, str]:
@@ -247,7 +237,7 @@ def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path) -> None:
     data = json.loads(pair.read_text())
     data["mteb_version"] = "1.12.0"  # valid as it is, but nested scores as before 1.12.48
     for scores in data["scores"]["test"]:
-        scores["max"] = {"ap": scores.pop("max_ap"), "f1": scores.pop("max_f1")}
+        scores["max"] = {"ap": scores.pop("max_ap")}
     (pair.parent / "SprintBefore1.12.48.json").write_text(json.dumps(data))
     converted = 0
     for path in result_files(checkout):
@@ -261,7 +251,9 @@ def test_files_are_read_as_mtebs_from_disk_reads_them(checkout: Path) -> None:
             assert (
                 TaskResult.model_validate_json(text).model_dump_json() == expected.model_dump_json()
             )
-    assert converted >= 20  # the pre-1.11 format and old pair-classification scores are here
+    versions = [json.loads(p.read_text()).get("mteb_version") for p in result_files(checkout)]
+    assert converted == 1 + versions.count(OLD_VERSION)  # the pre-1.11 files, the pair one above
+    assert converted > 10
 
 
 async def test_inserting_stored_results_leaves_them_as_they_are(
@@ -289,7 +281,7 @@ async def test_an_import_over_stored_results_stores_what_one_into_an_empty_store
 ) -> None:
     """Results stored already (from an older copy of some files, or by an evaluator under the
     same key, with `replace`) are compared and replaced; the rest inserted."""
-    part = copy_checkout(tmp_path / "part", MODELS[:2])
+    part = synthetic_checkout(tmp_path / "part", MODELS[:2])
     older = next((part / "results" / MINILM.replace("/", "__")).glob("*/BIOSSES.json"))
     data = json.loads(older.read_text())
     data["scores"]["test"][0]["main_score"] = 0.5
@@ -373,9 +365,6 @@ async def test_a_model_document_written_during_an_import_is_merged_not_lost(
     assert report.models_stored == len(MODELS)
 
 
-BGE = "BAAI/bge-base-en-v1.5"
-
-
 def kept_files(report: ImportReport) -> list[str]:
     """The names of the files an import skipped for a result evaluated here."""
     return sorted(Path(skip.path).name for skip in report.skipped if skip.reason == KEPT_EVALUATED)
@@ -395,7 +384,7 @@ async def task_row(store: Store, task: str, model: str) -> LeaderboardRow:
 async def test_an_import_after_a_live_evaluation_keeps_the_live_rows(
     store: Store, bus: Bus, tmp_path: Path
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM, BGE))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM, BGE))
     submission_id = await evaluate_here(store, bus, checkout, 0.5)
     live = {task: await minilm_results(store, task) for task in LIVE_TASKS}
 
@@ -424,7 +413,7 @@ async def test_an_import_after_a_live_evaluation_keeps_the_live_rows(
 async def test_an_import_with_replace_overwrites_the_live_results(
     store: Store, bus: Bus, tmp_path: Path
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
     await evaluate_here(store, bus, checkout, 0.5)
 
     report = await run_import(store, checkout, resamples=0, replace=True)
@@ -446,7 +435,7 @@ async def test_an_import_with_replace_overwrites_the_live_results(
 async def test_a_live_result_of_another_mteb_version_is_stored_beside_the_import(
     store: Store, bus: Bus, tmp_path: Path
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
     submission_id = await evaluate_here(store, bus, checkout, 0.5, mteb_version="2.26.24")
 
     report = await run_import(store, checkout, resamples=0)
@@ -497,7 +486,7 @@ def test_the_checkouts_commit_is_read_from_each_git_layout(tmp_path: Path) -> No
 async def test_imported_rows_name_their_file_and_the_checkouts_commit(
     store: Store, tmp_path: Path
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM,))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
     git(checkout, "init", "--quiet")
     git(checkout, "add", ".")
     git(checkout, "commit", "--quiet", "-m", "results")
@@ -521,7 +510,7 @@ async def test_imported_rows_name_their_file_and_the_checkouts_commit(
 async def test_the_task_page_says_where_each_row_came_from(
     store: Store, bus: Bus, mongodb_url: str, tmp_path: Path
 ) -> None:
-    checkout = copy_checkout(tmp_path / "checkout", (MINILM, BGE))
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM, BGE))
     submission_id = await evaluate_here(store, bus, checkout, 0.5)
     await run_import(store, checkout, resamples=0)
     settings = Settings(

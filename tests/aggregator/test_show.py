@@ -18,11 +18,8 @@ from shared.settings import get_settings
 from shared.store import Store
 from shared.summary.display import Format, columns, render
 from shared.summary.table import summarize
-from tests.support.aggregation_fixtures import MINILM, PUBLIC_RESULTS, copy_checkout, run_import
-
-pytestmark = pytest.mark.skipif(
-    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
-)
+from tests.support.aggregation_fixtures import run_import
+from tests.support.synthetic_results import MINILM, synthetic_checkout
 
 ENG_V2 = "MTEB(eng, v2)"
 MTEB_COLUMNS = [
@@ -41,7 +38,7 @@ SUBSET = ["BIOSSES", "STSBenchmark", "SCIDOCS"]
 
 @pytest.fixture
 async def imported(store: Store, tmp_path: Path) -> Store:
-    await run_import(store, copy_checkout(tmp_path / "checkout"), resamples=50)
+    await run_import(store, synthetic_checkout(tmp_path / "checkout"), resamples=50)
     return store
 
 

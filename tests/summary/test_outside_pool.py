@@ -10,11 +10,8 @@ from shared.summary.display import Format, Pool, in_pool, render
 from shared.summary.models import in_official_pool, model_meta
 from shared.summary.rows import ResultRow
 from shared.summary.table import BenchmarkTable, summarize
-from tests.support.results_repo import RESULTS_CHECKOUT, result_rows
-
-pytestmark = pytest.mark.skipif(
-    not RESULTS_CHECKOUT.exists(), reason="the shared public results checkout is not here"
-)
+from tests.support.results_repo import result_rows
+from tests.support.synthetic_results import OUTSIDE, summary_checkout
 
 ENG_V2 = "MTEB(eng, v2)"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -22,9 +19,11 @@ COPY = "myorg/minilm-copy"
 
 
 @pytest.fixture(scope="module")
-def public() -> tuple[mteb.Benchmark, list[ResultRow]]:
+def public(tmp_path_factory: pytest.TempPathFactory) -> tuple[mteb.Benchmark, list[ResultRow]]:
+    """MTEB(eng, v2) and the ResultRows of a checkout made here."""
     benchmark = mteb.get_benchmark(ENG_V2)
-    return benchmark, list(result_rows({task.metadata.name for task in benchmark.tasks}))
+    checkout = summary_checkout(tmp_path_factory.mktemp("results"))
+    return benchmark, list(result_rows({task.metadata.name for task in benchmark.tasks}, checkout))
 
 
 def evaluated_here(
@@ -57,14 +56,14 @@ def test_a_model_outside_the_pool_shows_the_rank_it_would_take_and_moves_nobody(
     public: tuple[mteb.Benchmark, list[ResultRow]],
 ) -> None:
     benchmark, rows = public
-    assert any(row.model.startswith("voyageai/") for row in rows)  # imported, outside the pool
+    assert any(row.model == OUTSIDE for row in rows)  # imported, outside the pool
     all_tasks = {task.metadata.name for task in benchmark.tasks}
     live = evaluated_here(rows, COPY, all_tasks, 0.02)
     before = summarize(benchmark, rows, model_meta, bootstrap_resamples=100)
     after = summarize(benchmark, rows + live, model_meta, bootstrap_resamples=100)
 
     assert official_part(after) == official_part(before)
-    assert not any(row.model.startswith("voyageai/") for row in after.rows)
+    assert not any(row.model == OUTSIDE for row in after.rows)
     [marked] = [row for row in after.rows if not row.official]
     assert (marked.model, marked.evaluated_here) == (COPY, True)
     joined = summarize(

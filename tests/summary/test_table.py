@@ -1,4 +1,4 @@
-"""Benchmark tables equal mteb 2.26's own table code, on the public results and hand-made cases."""
+"""Benchmark tables equal mteb 2.26's own table code, on results checkouts and hand-made cases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import itertools
 import json
 import random
 from collections.abc import Iterable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import mteb
 import polars as pl
@@ -19,6 +20,7 @@ from shared.summary.rows import InvalidTaskResultError, ResultRow, result_row_fr
 from shared.summary.table import BenchmarkTable, summarize
 from tests.support.mteb_oracle import mteb_results, mteb_summary
 from tests.support.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
+from tests.support.synthetic_results import summary_checkout, synthetic_checkout
 
 ENG_V2 = "MTEB(eng, v2)"
 A, B, C = "intfloat/e5-small", "BAAI/bge-small-en-v1.5", "sentence-transformers/all-MiniLM-L6-v2"
@@ -109,27 +111,38 @@ def tiny_benchmark(*names: str) -> mteb.Benchmark:
     return mteb.Benchmark(name="tiny", tasks=mteb.get_tasks(list(names)))
 
 
-# --- the public results, MTEB(eng, v2) ---------------------------------------------------
+# --- a results checkout, MTEB(eng, v2): one made here, and the public one ----------------
 
 
-@pytest.fixture(scope="module")
-def public() -> tuple[mteb.Benchmark, pl.DataFrame, list[ResultRow]]:
-    """mteb's frame of the checkout and our ResultRows of the same files."""
+class Loaded(NamedTuple):
+    """mteb's frame of a checkout, our ResultRows of the same files, and how many models of
+    mteb's registry its table has at least."""
+
+    benchmark: mteb.Benchmark
+    frame: pl.DataFrame
+    rows: list[ResultRow]
+    many: int
+
+
+@pytest.fixture(scope="module", params=["synthetic", pytest.param("public", marks=needs_results)])
+def public(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    """The checkout (made here, or the shared public one) read by mteb and by us."""
+    if request.param == "public":
+        checkout, many = RESULTS_CHECKOUT, 300
+    else:
+        checkout, many = summary_checkout(tmp_path_factory.mktemp("results")), 10
     benchmark = mteb.get_benchmark(ENG_V2)
-    frame = mteb_frame(load_mteb_results(benchmark), benchmark)
-    rows = list(result_rows({task.metadata.name for task in benchmark.tasks}))
-    return benchmark, frame, rows
+    frame = mteb_frame(load_mteb_results(benchmark, checkout), benchmark)
+    rows = list(result_rows({task.metadata.name for task in benchmark.tasks}, checkout))
+    return Loaded(benchmark, frame, rows, many)
 
 
-@needs_results
-def test_every_value_and_rank_equals_mteb_on_the_public_results(
-    public: tuple[mteb.Benchmark, pl.DataFrame, list[ResultRow]],
-) -> None:
-    benchmark, frame, rows = public
+def test_every_value_and_rank_equals_mteb_on_a_checkout(public: Loaded) -> None:
+    benchmark, frame, rows, many = public
     summary = benchmark._create_summary_table(frame)
     reference = {r["Model"]: r for r in summary.df.iter_rows(named=True)}
     table = build_table(benchmark, rows, MODEL_REGISTRY, bootstrap_resamples=0)
-    assert len(table.rows) > 300
+    assert len(table.rows) > many
     assert len(table.tasks) == 41
     assert mismatches(reference, table) == []
     per_task = benchmark._create_per_task_table(frame)
@@ -143,11 +156,8 @@ def test_every_value_and_rank_equals_mteb_on_the_public_results(
     assert wrong == []
 
 
-@needs_results
-def test_a_custom_subset_equals_mteb_on_a_benchmark_of_those_tasks(
-    public: tuple[mteb.Benchmark, pl.DataFrame, list[ResultRow]],
-) -> None:
-    benchmark, frame, rows = public
+def test_a_custom_subset_equals_mteb_on_a_benchmark_of_those_tasks(public: Loaded) -> None:
+    benchmark, frame, rows, _ = public
     subset = [task.metadata.name for task in benchmark.tasks[::4]][:10]
     restricted = mteb.Benchmark(
         name="subset", tasks=[t for t in benchmark.tasks if t.metadata.name in subset]
@@ -158,11 +168,8 @@ def test_a_custom_subset_equals_mteb_on_a_benchmark_of_those_tasks(
     assert mismatches(reference, table) == []
 
 
-@needs_results
-def test_bootstrap_intervals_hold_the_point_and_repeat_with_the_seed(
-    public: tuple[mteb.Benchmark, pl.DataFrame, list[ResultRow]],
-) -> None:
-    benchmark, _, rows = public
+def test_bootstrap_intervals_hold_the_point_and_repeat_with_the_seed(public: Loaded) -> None:
+    benchmark, _, rows, many = public
     table = build_table(benchmark, rows, MODEL_REGISTRY, seed=7)
     again = build_table(benchmark, rows, MODEL_REGISTRY, seed=7)
     other = build_table(benchmark, rows, MODEL_REGISTRY, seed=8)
@@ -170,7 +177,7 @@ def test_bootstrap_intervals_hold_the_point_and_repeat_with_the_seed(
     assert intervals == [(r.mean_task_ci, r.rank_ci, r.tie_group) for r in again.rows]
     assert intervals != [(r.mean_task_ci, r.rank_ci, r.tie_group) for r in other.rows]
     complete = [r for r in table.rows if r.mean_task is not None]
-    assert len(complete) > 100
+    assert len(complete) > many // 3
     for r in complete:
         assert r.mean_task_ci is not None
         assert r.mean_task_ci[0] <= r.mean_task <= r.mean_task_ci[1]
@@ -180,11 +187,8 @@ def test_bootstrap_intervals_hold_the_point_and_repeat_with_the_seed(
     assert all(r.mean_task_ci is None for r in table.rows if r.mean_task is None)
 
 
-@needs_results
-def test_tie_groups_hold_models_whose_rank_intervals_overlap_their_leader(
-    public: tuple[mteb.Benchmark, pl.DataFrame, list[ResultRow]],
-) -> None:
-    benchmark, _, rows = public
+def test_tie_groups_hold_models_whose_rank_intervals_overlap_their_leader(public: Loaded) -> None:
+    benchmark, _, rows, _ = public
     table = build_table(benchmark, rows, MODEL_REGISTRY)
     leaders: dict[int, tuple[int, int]] = {}
     for r in table.rows:  # best rank first
@@ -378,9 +382,8 @@ def test_random_results_equal_mteb_on_every_kind_of_benchmark(name: str) -> None
 # --- TaskResults to ResultRows ---------------------------------------------------------------
 
 
-@needs_results
-def test_a_task_result_file_and_its_object_give_the_same_row() -> None:
-    path = next(RESULTS_CHECKOUT.glob("results/*/*/STS17.json"))
+def test_a_task_result_file_and_its_object_give_the_same_row(tmp_path: Path) -> None:
+    path = next(synthetic_checkout(tmp_path).glob("results/*/*/STS17.json"))
     from_json = result_row_from_task_result(json.loads(path.read_text()), "m", "r")
     from_object = result_row_from_task_result(TaskResult.from_disk(path), "m", "r")
     assert from_json == from_object

@@ -1,10 +1,9 @@
-"""A small copy of the public results checkout, an importer over it, and live results of the
-same keys, for the issue-5 tests."""
+"""An importer over a synthetic results checkout, and live results of the same keys, for the
+issue-5 tests."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 
@@ -17,25 +16,7 @@ from shared.documents import SubmissionDoc, TaskProgress
 from shared.events import ResultEvent, Subjects
 from shared.store import Store
 from tests.support.helpers import make_envelope
-
-PUBLIC_RESULTS = Path(__file__).resolve().parents[3] / "shared" / "mteb-results" / "results"
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-MODELS = (
-    MINILM,  # one revision, all 41 MTEB(eng, v2) tasks
-    "Alibaba-NLP/gte-Qwen1.5-7B-instruct",  # a sha, `no_revision_available`, an empty `external`
-    "Alibaba-NLP/gte-Qwen2-1.5B-instruct",  # a sha and `external`
-    "BAAI/bge-base-en-v1.5",  # `external` and a sha
-    "codefuse-ai/F2LLM-v2-80M",  # an `experiments/` folder
-)
-
-
-def copy_checkout(target: Path, models: tuple[str, ...] = MODELS) -> Path:
-    """A checkout holding `models`' folders of the public results (copied: tests may edit it)."""
-    for model in models:
-        folder = model.replace("/", "__")
-        shutil.copytree(PUBLIC_RESULTS / folder, target / "results" / folder)
-    return target
+from tests.support.synthetic_results import MINILM
 
 
 async def run_import(

@@ -16,17 +16,8 @@ from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.web.app import create_app
 from shared.settings import Settings
 from shared.store import Store
-from tests.support.aggregation_fixtures import (
-    MINILM,
-    MODELS,
-    PUBLIC_RESULTS,
-    copy_checkout,
-    run_import,
-)
-
-pytestmark = pytest.mark.skipif(
-    not PUBLIC_RESULTS.exists(), reason="the shared public results checkout is not here"
-)
+from tests.support.aggregation_fixtures import run_import
+from tests.support.synthetic_results import MINILM, MODELS, synthetic_checkout
 
 ENG_V2 = "MTEB(eng, v2)"
 RESAMPLES = 100
@@ -35,8 +26,8 @@ SUBSET = ["BIOSSES", "STSBenchmark", "Banking77Classification"]
 
 @pytest.fixture
 async def web(store: Store, mongodb_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The web app over a store holding an import of a few public result folders."""
-    await run_import(store, copy_checkout(tmp_path / "checkout"), resamples=RESAMPLES)
+    """The web app over a store holding an import of a synthetic results checkout."""
+    await run_import(store, synthetic_checkout(tmp_path / "checkout"), resamples=RESAMPLES)
     settings = Settings(
         mongodb_url=mongodb_url, mongodb_database=store.db.name, bootstrap_resamples=RESAMPLES
     )

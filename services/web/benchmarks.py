@@ -26,8 +26,8 @@ from shared.summary.display import (
     columns,
     raw_row,
 )
-from shared.summary.mirror import ResultMirror
-from shared.summary.table import BenchmarkTable, summarize
+from shared.summary.mirror import ResultMirror, TaskParts
+from shared.summary.table import BenchmarkTable
 
 REVISION = "Revision"
 HISTORY_MODELS = 10
@@ -127,6 +127,8 @@ class BenchmarkViews:
         self.store = store
         self.bootstrap_resamples = bootstrap_resamples
         self.mirror = ResultMirror()
+        self.parts = TaskParts(self.mirror)
+        self._computing = asyncio.Lock()
         self._synced = False
 
     async def table_view(self, benchmark: mteb.Benchmark, query: TableQuery) -> TableView:
@@ -156,15 +158,16 @@ class BenchmarkViews:
         )
 
     async def computed(self, benchmark: mteb.Benchmark, tasks: list[str] | None) -> BenchmarkTable:
-        """The table of `benchmark` (or its `tasks` subset) from the stored results now."""
-        await self.mirror.sync(self.store)
-        if not self._synced:
-            freeze_loaded_objects()  # the mirror lives as long as the process
-            self._synced = True
-        rows = list(self.mirror.rows(dict.fromkeys(t.metadata.name for t in benchmark.tasks)))
-        return await asyncio.to_thread(
-            summarize, benchmark, rows, self.mirror.meta, tasks, self.bootstrap_resamples
-        )
+        """The table of `benchmark` (or its `tasks` subset) from the stored results now; one
+        at a time, as the mirror changes only between them."""
+        async with self._computing:
+            await self.mirror.sync(self.store)
+            if not self._synced:
+                freeze_loaded_objects()  # the mirror lives as long as the process
+                self._synced = True
+            return await asyncio.to_thread(
+                self.parts.table, benchmark, tasks, self.bootstrap_resamples
+            )
 
 
 def history_rows(snapshots: list[SnapshotDoc], models: list[str]) -> list[dict[str, Any]]:

@@ -8,14 +8,17 @@ sync (a margin for writers whose commits or clocks lag), so results written by a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
+import mteb
 from mteb.models import ModelMeta
 
 from shared.documents import ModelDoc, ResultDoc, now_us
 from shared.store import Store
 from shared.summary.models import model_meta
 from shared.summary.rows import ResultRow
+from shared.summary.table import BenchmarkTable, TaskPart, summary_table, task_part
+from shared.summary.tasks import TaskCells, benchmark_tasks, partitions_by_subset
 
 SYNC_MARGIN_US = 5_000_000
 """Each sync reads what was stamped from this long (µs) before the previous sync began on: a
@@ -45,6 +48,8 @@ class ResultMirror:
         self._unsorted: set[str] = set()
         self._metas: dict[str, ModelMeta] = {}
         self._synced_us: int | None = None
+        self.versions: dict[str, int] = {}
+        """Per task, a number that changes whenever its results or their models' metadata do."""
         self._stamps: dict[str, int] = {}
         """`stored_us` of each mirrored result, as read (0 for one `add`ed as it was written)."""
 
@@ -88,6 +93,8 @@ class ResultMirror:
                 self.model_docs[model.id] = model
                 self._metas.pop(model.id, None)
                 changed |= self._tasks_of_model.get(model.id, set())
+        for task in changed:
+            self.versions[task] = self.versions.get(task, 0) + 1
         return changed
 
     def add(self, result: ResultDoc) -> bool:
@@ -109,6 +116,7 @@ class ResultMirror:
             self._unsorted.add(row.task)
         rows[result_id] = row
         self._tasks_of_model.setdefault(row.model, set()).add(row.task)
+        self.versions[row.task] = self.versions.get(row.task, 0) + 1
         return True
 
     def tasks_of_models(self, names: Iterable[str]) -> set[str]:
@@ -131,3 +139,39 @@ class ResultMirror:
             revisions = stored.revisions if stored else []
             known = self._metas[name] = model_meta(name, [entry.meta_json for entry in revisions])
         return known
+
+
+class TaskParts:
+    """The task parts (`table.task_part`) of a mirror's results, each computed once per change
+    of its task's results or their models' metadata (`ResultMirror.versions`): a new result
+    recomputes its task's part only, and benchmarks reading a task alike share its part."""
+
+    def __init__(self, mirror: ResultMirror) -> None:
+        self.mirror = mirror
+        self._parts: dict[tuple[TaskCells, bool], tuple[int, TaskPart]] = {}
+
+    def table(
+        self,
+        benchmark: mteb.Benchmark,
+        tasks: Sequence[str] | None = None,
+        bootstrap_resamples: int = 1000,
+        seed: int = 0,
+    ) -> BenchmarkTable:
+        """`summarize` of the mirrored results, from the parts kept since the last change.
+
+        Raises ValueError for names that are not tasks of the benchmark.
+        """
+        by_subset = partitions_by_subset(benchmark)
+        parts = [self._part(task, by_subset) for task in benchmark_tasks(benchmark, tasks)]
+        return summary_table(
+            benchmark.name, parts, self.mirror.meta, by_subset, bootstrap_resamples, seed
+        )
+
+    def _part(self, task: TaskCells, by_subset: bool) -> TaskPart:
+        version = self.mirror.versions.get(task.name, 0)
+        known = self._parts.get((task, by_subset))
+        if known is not None and known[0] == version:
+            return known[1]
+        part = task_part(task, self.mirror.rows([task.name]), self.mirror.meta, by_subset)
+        self._parts[(task, by_subset)] = (version, part)
+        return part

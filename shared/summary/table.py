@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import mteb
 import numpy as np
@@ -19,11 +20,11 @@ from pydantic import BaseModel
 
 from shared.summary.bootstrap import bootstrap, mean_intervals, tie_groups
 from shared.summary.borda import min_ranks, points_of
-from shared.summary.matrix import ScoreMatrix, assemble, task_column
+from shared.summary.matrix import ScoreMatrix, TaskColumn, assemble, task_column
 from shared.summary.models import in_official_pool, model_cells
 from shared.summary.revisions import join_revisions
 from shared.summary.rows import ResultRow
-from shared.summary.tasks import benchmark_tasks, partitions_by_subset
+from shared.summary.tasks import TaskCells, benchmark_tasks, partitions_by_subset
 
 
 class BenchmarkRow(BaseModel):
@@ -69,6 +70,42 @@ class BenchmarkTable(BaseModel):
 MetaLookup = Callable[[str], ModelMeta]
 
 
+@dataclass(frozen=True)
+class TaskPart:
+    """One task's share of every table that reads it with the same cells: its kept results
+    (one per model, `join_revisions`) and the official pool's column."""
+
+    task: TaskCells
+    pool: list[ResultRow]
+    """The kept results of the official pool's models."""
+    outside: dict[str, ResultRow]
+    """The kept result of each model outside the pool with a result evaluated here."""
+    column: TaskColumn | None
+    """The pool's column; None without a result of the pool."""
+
+
+def task_part(
+    task: TaskCells,
+    results: Iterable[ResultRow],
+    meta_of: MetaLookup,
+    by_subset: bool,
+    is_official: Callable[[str], bool] = in_official_pool,
+) -> TaskPart:
+    """The part of `task` from its results (of any model and revision)."""
+    rows = [row for row in results if row.task == task.name]
+    official = {model for model in {row.model for row in rows} if is_official(model)}
+    outside = {row.model for row in rows if row.evaluated_here} - official
+    metas = {model: meta_of(model) for model in official | outside}
+    kept = join_revisions(rows, metas, frozenset({task.name}))
+    pool = [row for (model, _), row in kept.items() if model in official]
+    return TaskPart(
+        task=task,
+        pool=pool,
+        outside={model: row for (model, _), row in kept.items() if model in outside},
+        column=task_column(task, pool, by_subset) if pool else None,
+    )
+
+
 def summarize(
     benchmark: mteb.Benchmark,
     results: Iterable[ResultRow],
@@ -81,55 +118,58 @@ def summarize(
     """The summary table of `benchmark` (or of its `tasks` subset) over `results`.
 
     The official pool is mteb's: models of its registry (`is_official`, by default
-    `models.in_official_pool`). Their
-    rows, values and ranks are mteb's: per model and task one result (`join_revisions`), a task
-    score the mean of the benchmark's (split, subset) cells (`matrix`), Mean (Task), Mean
-    (TaskType) and the type means null when a task is, Rank (Borda) over tasks (or (task,
-    subset) pairs for subset-weighted benchmarks) among every model with a result (one without
-    any complete task gets no row but still takes part, as in mteb). Tasks without any result
-    are no columns. A model outside the pool with a result evaluated here gets the row it would
-    have in the pool, computed with it alone added, and moves nobody; other models outside it
-    are left out, as mteb leaves them out. With `bootstrap_resamples` > 0, rows carry intervals
-    (and official rows tie groups), reproducible for a given `seed`. Rows are ordered by rank,
-    official first, then by name. Raises ValueError for names that are not tasks of it.
+    `models.in_official_pool`). Their rows, values and ranks are mteb's: per model and task one
+    result (`join_revisions`), a task score the mean of the benchmark's (split, subset) cells
+    (`matrix`), Mean (Task), Mean (TaskType) and the type means null when a task is, Rank
+    (Borda) over tasks (or (task, subset) pairs for subset-weighted benchmarks) among every
+    model with a result (one without any complete task gets no row but still takes part, as in
+    mteb). Tasks without any result are no columns. A model outside the pool with a result
+    evaluated here gets the row it would have in the pool, computed with it alone added, and
+    moves nobody; other models outside it are left out, as mteb leaves them out. With
+    `bootstrap_resamples` > 0, rows carry intervals (and official rows tie groups),
+    reproducible for a given `seed`. Rows are ordered by rank, official first, then by name.
+    Raises ValueError for names that are not tasks of it.
     """
     cells = benchmark_tasks(benchmark, tasks)
-    wanted = frozenset(task.name for task in cells)
-    every = [row for row in results if row.task in wanted]
-    official = {model for model in {row.model for row in every} if is_official(model)}
-    outside = sorted({row.model for row in every if row.evaluated_here} - official)
-    metas = {model: meta_of(model) for model in [*official, *outside]}
-    kept = join_revisions(every, metas, wanted)
     by_subset = partitions_by_subset(benchmark)
-    pool: defaultdict[str, list[ResultRow]] = defaultdict(list)
-    for (model, task_name), result in kept.items():
-        if model in official:
-            pool[task_name].append(result)
-    columns = {
-        task.name: task_column(task, pool[task.name], by_subset)
-        for task in cells
-        if pool[task.name]
-    }
-    matrix = assemble([columns[task.name] for task in cells if task.name in columns])
-    rows = _rows(matrix, metas, kept, bootstrap_resamples, seed)
+    by_task: defaultdict[str, list[ResultRow]] = defaultdict(list)
+    for row in results:
+        by_task[row.task].append(row)
+    parts = [task_part(task, by_task[task.name], meta_of, by_subset, is_official) for task in cells]
+    return summary_table(benchmark.name, parts, meta_of, by_subset, bootstrap_resamples, seed)
+
+
+def summary_table(
+    benchmark: str,
+    parts: Sequence[TaskPart],
+    meta_of: MetaLookup,
+    by_subset: bool,
+    bootstrap_resamples: int = 1000,
+    seed: int = 0,
+) -> BenchmarkTable:
+    """The summary table of a benchmark's task parts (`summarize`, which makes them)."""
+    columns = {part.task.name: part.column for part in parts if part.column is not None}
+    matrix = assemble(list(columns.values()))
+    live = {row.model for part in parts for row in part.pool if row.evaluated_here}
+    rows = _rows(matrix, meta_of, live, bootstrap_resamples, seed)
     shown = set(columns)
-    for model in outside:  # its own tasks' columns recomputed with it: others' stay
-        with_it = dict(columns)
-        for task in cells:
-            if (model, task.name) in kept:
-                with_it[task.name] = task_column(
-                    task, [*pool[task.name], kept[(model, task.name)]], by_subset
-                )
-        matrix_with_it = assemble([with_it[task.name] for task in cells if task.name in with_it])
-        rows += _rows(matrix_with_it, metas, kept, bootstrap_resamples, seed, only=model)
-        shown |= set(with_it)
-    shown_tasks = [task for task in cells if task.name in shown]
+    for model in sorted({model for part in parts for model in part.outside}):
+        with_it = [  # its own tasks' columns recomputed with it: others' stay
+            task_column(part.task, [*part.pool, part.outside[model]], by_subset)
+            if model in part.outside
+            else part.column
+            for part in parts
+        ]
+        matrix_with_it = assemble([column for column in with_it if column is not None])
+        rows += _rows(matrix_with_it, meta_of, {model}, bootstrap_resamples, seed, only=model)
+        shown |= {part.task.name for part in parts if model in part.outside}
+    shown_tasks = [part.task for part in parts if part.task.name in shown]
     names = [task.name for task in shown_tasks]
     for row in rows:
         row.task_scores = {name: row.task_scores.get(name) for name in names}
     rows.sort(key=lambda row: (row.rank_borda or 0, not row.official, row.model))
     return BenchmarkTable(
-        benchmark=benchmark.name,
+        benchmark=benchmark,
         tasks=names,
         task_types=list(dict.fromkeys(task.task_type for task in shown_tasks)),
         rows=rows,
@@ -140,8 +180,8 @@ def summarize(
 
 def _rows(
     matrix: ScoreMatrix,
-    metas: dict[str, ModelMeta],
-    kept: dict[tuple[str, str], ResultRow],
+    meta_of: MetaLookup,
+    live: set[str],
     resamples: int,
     seed: int,
     only: str | None = None,
@@ -175,11 +215,10 @@ def _rows(
         mean_ci, rank_ci = uncertain.mean_task_ci, uncertain.rank_ci
         groups[shown] = tie_groups(ranks[shown], rank_ci[shown])
     task_set = frozenset(task_names)
-    live = {model for (model, task), row in kept.items() if row.evaluated_here and task in task_set}
     rows = []
     for m in shown:
         name = names[m]
-        zero_shot, total, active, dims, tokens = model_cells(metas[name], task_set)
+        zero_shot, total, active, dims, tokens = model_cells(meta_of(name), task_set)
         rows.append(
             BenchmarkRow(
                 model=name,

@@ -15,8 +15,8 @@ from services.aggregator.leaderboards.snapshots import prune_snapshots, take_sna
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, ResultDoc, benchmark_leaderboard_id
 from shared.store import UNLISTED, ConflictError, Store
-from shared.summary.mirror import ResultMirror
-from shared.summary.table import BenchmarkTable, summarize
+from shared.summary.mirror import ResultMirror, TaskParts
+from shared.summary.table import BenchmarkTable
 from shared.summary.tasks import benchmarks_containing
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class BenchmarkUpdater:
         self.bootstrap_resamples = bootstrap_resamples
         self.snapshot_retention_days = snapshot_retention_days
         self.mirror = ResultMirror()
+        self.parts = TaskParts(self.mirror)
         self._refreshing = asyncio.Lock()
         self._noted: list[ResultDoc] = []
         """Results stored by this process, mirrored by the next `refresh` (`note_stored`)."""
@@ -72,14 +73,7 @@ class BenchmarkUpdater:
 
         Raises ValueError for names that are not tasks of the benchmark.
         """
-        names = [task.metadata.name for task in benchmark.tasks]
-        return summarize(
-            benchmark,
-            self.mirror.rows(dict.fromkeys(names)),
-            self.mirror.meta,
-            tasks,
-            self.bootstrap_resamples,
-        )
+        return self.parts.table(benchmark, tasks, self.bootstrap_resamples)
 
     async def refresh(
         self, tasks: Iterable[str] = (), sync: bool = True

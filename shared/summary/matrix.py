@@ -79,9 +79,10 @@ class TaskColumn:
     revisions: list[str]
     scores: np.ndarray
     """Per model, mteb's task score (NaN when a cell that the column has is missing)."""
-    partial_means: np.ndarray
-    """(models, partitions): the mean of the model's scored cells in each Borda partition (the
-    task, or each subset for subset-weighted benchmarks); NaN without one."""
+    partial_ranks: np.ndarray
+    """(models, partitions): the model's `borda.average_ranks` rank by the mean of its scored
+    cells in each Borda partition (the task, or each subset for subset-weighted benchmarks);
+    NaN without one. A partition's ranks depend on its own column only."""
 
 
 def task_column(task: TaskCells, rows: Sequence[ResultRow], by_subset: bool) -> TaskColumn:
@@ -104,7 +105,7 @@ def task_column(task: TaskCells, rows: Sequence[ResultRow], by_subset: bool) -> 
         models=[row.model for row in rows],
         revisions=[row.revision for row in rows],
         scores=scores,
-        partial_means=partial_means,
+        partial_ranks=average_ranks(partial_means),
     )
 
 
@@ -118,8 +119,8 @@ def assemble(columns: Sequence[TaskColumn]) -> ScoreMatrix:
     for t, column in enumerate(columns):
         rows = np.asarray([index[model] for model in column.models], dtype=np.intp)
         task_scores[rows, t] = column.scores
-        ranks = np.full((len(models), column.partial_means.shape[1]), np.nan)
-        ranks[rows] = average_ranks(column.partial_means)
+        ranks = np.full((len(models), column.partial_ranks.shape[1]), np.nan)
+        ranks[rows] = column.partial_ranks
         rank_columns.append(ranks)
         for m, revision in zip(rows.tolist(), column.revisions, strict=True):
             revisions[m].append(revision)

@@ -82,6 +82,8 @@ class TaskPart:
     """The kept result of each model outside the pool with a result evaluated here."""
     column: TaskColumn | None
     """The pool's column; None without a result of the pool."""
+    live: frozenset[str]
+    """The pool's models whose kept result was evaluated here."""
 
 
 def task_part(
@@ -103,6 +105,7 @@ def task_part(
         pool=pool,
         outside={model: row for (model, _), row in kept.items() if model in outside},
         column=task_column(task, pool, by_subset) if pool else None,
+        live=frozenset(row.model for row in pool if row.evaluated_here),
     )
 
 
@@ -150,7 +153,7 @@ def summary_table(
     """The summary table of a benchmark's task parts (`summarize`, which makes them)."""
     columns = {part.task.name: part.column for part in parts if part.column is not None}
     matrix = assemble(list(columns.values()))
-    live = {row.model for part in parts for row in part.pool if row.evaluated_here}
+    live = set().union(*(part.live for part in parts))
     rows = _rows(matrix, meta_of, live, bootstrap_resamples, seed)
     shown = set(columns)
     for model in sorted({model for part in parts for model in part.outside}):
@@ -165,8 +168,9 @@ def summary_table(
         shown |= {part.task.name for part in parts if model in part.outside}
     shown_tasks = [part.task for part in parts if part.task.name in shown]
     names = [task.name for task in shown_tasks]
-    for row in rows:
-        row.task_scores = {name: row.task_scores.get(name) for name in names}
+    if names != list(columns):  # outside models brought tasks of their own
+        for row in rows:
+            row.task_scores = {name: row.task_scores.get(name) for name in names}
     rows.sort(key=lambda row: (row.rank_borda or 0, not row.official, row.model))
     return BenchmarkTable(
         benchmark=benchmark,
@@ -208,15 +212,17 @@ def _rows(
     groups = np.zeros(len(names), dtype=np.int64)
     if only is not None:
         shown = [names.index(only)] if only in names and in_table[names.index(only)] else []
-        if resamples > 0:
-            mean_ci = mean_intervals(scores, resamples, seed)
+        if resamples > 0 and shown:
+            mean_ci = np.full((len(names), 2), np.nan)
+            mean_ci[shown] = mean_intervals(scores[shown], resamples, seed)
     elif resamples > 0:
         uncertain = bootstrap(scores, task_points, resamples, seed)
         mean_ci, rank_ci = uncertain.mean_task_ci, uncertain.rank_ci
         groups[shown] = tie_groups(ranks[shown], rank_ci[shown])
     task_set = frozenset(task_names)
+    values = _nullable(np.column_stack([mean_task, mean_task_type, type_means, scores])[shown])
     rows = []
-    for m in shown:
+    for m, (mean, mean_of_types, *by_type_then_task) in zip(shown, values, strict=True):
         name = names[m]
         zero_shot, total, active, dims, tokens = model_cells(meta_of(name), task_set)
         rows.append(
@@ -229,10 +235,10 @@ def _rows(
                 n_active_parameters_b=active,
                 embed_dim=dims,
                 max_tokens=tokens,
-                mean_task=_value(mean_task[m]),
-                mean_task_type=_value(mean_task_type[m]),
-                type_means=dict(zip(types, map(_value, type_means[m]), strict=True)),
-                task_scores=dict(zip(task_names, map(_value, scores[m]), strict=True)),
+                mean_task=mean,
+                mean_task_type=mean_of_types,
+                type_means=dict(zip(types, by_type_then_task[: len(types)], strict=True)),
+                task_scores=dict(zip(task_names, by_type_then_task[len(types) :], strict=True)),
                 mean_task_ci=_interval(mean_ci[m]),
                 rank_ci=_rank_interval(rank_ci[m]),
                 tie_group=int(groups[m]) if groups[m] else None,
@@ -243,8 +249,12 @@ def _rows(
     return rows
 
 
-def _value(value: float) -> float | None:
-    return None if value != value else float(value)
+def _nullable(values: np.ndarray) -> list[list[float | None]]:
+    """Rows of Python floats, NaN as None."""
+    cells = values.astype(object)
+    cells[np.isnan(values)] = None
+    rows: list[list[float | None]] = cells.tolist()
+    return rows
 
 
 def _rank_interval(bounds: np.ndarray) -> tuple[int, int] | None:

@@ -5,8 +5,9 @@ Run from the repository root: `python -m benchmarks.bench_table [--repeats N]`.
 mteb's path is its leaderboard's: `ResultCache.load_results` of the checkout (registry models),
 the benchmark frame (`_to_results_df`), `Benchmark._create_summary_table`. Ours is `summarize`
 on ResultRows already in memory (loading them is the store's part, see bench_import.py): the
-whole MTEB(eng, v2) table and a 10-task subset, with 1,000 bootstrap resamples as the services
-compute them; then the scale run: the same table on a synthetic pool ten times larger (each
+whole MTEB(eng, v2) table and a 10-task subset, with 1,000 bootstrap resamples, computed from
+scratch and, as the aggregator and the web compute them, from task parts kept between tables
+(`mirror.TaskParts`; for the full table, after one new result of a model outside the pool); then the scale run: the same table on a synthetic pool ten times larger (each
 model's results copied nine times under other names, scores jittered, all in the official pool).
 Each step runs once first (it fills the Zero-shot training-data walk's cache), then `repeats`
 times for the median wall time. Prints a Markdown table; nothing here is a test.
@@ -24,6 +25,7 @@ from typing import Any
 import mteb
 import numpy as np
 
+from shared.summary.mirror import ResultMirror, TaskParts
 from shared.summary.models import in_official_pool, model_meta
 from shared.summary.rows import ResultRow
 from shared.summary.table import summarize
@@ -61,6 +63,23 @@ def base_name(name: str) -> str:
     return name.split("#")[0]
 
 
+def changed_one(
+    mirror: ResultMirror, parts: TaskParts, benchmark: mteb.Benchmark, tasks: list[str] | None
+) -> Any:
+    """A live update's table: one new BIOSSES result mirrored, the table from the kept parts."""
+    score = float(np.random.default_rng().random())
+    new = ResultRow(
+        model="bench/new-model",
+        revision="r1",
+        task="BIOSSES",
+        mteb_version="2.26.24",
+        scores={"test": {"default": score}},
+        evaluated_here=True,
+    )
+    mirror.put("bench/new-model|BIOSSES", new)
+    return parts.table(benchmark, tasks, RESAMPLES)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -72,6 +91,10 @@ def main() -> None:
     rows = list(result_rows({task.metadata.name for task in benchmark.tasks}))
     subset = [task.metadata.name for task in benchmark.tasks][:10]
     big = scaled(rows, 10)
+    mirror = ResultMirror()
+    for number, row in enumerate(rows):
+        mirror.put(str(number), row)
+    parts = TaskParts(mirror)
     table = summarize(benchmark, rows, model_meta, bootstrap_resamples=0)
     big_table = summarize(
         benchmark,
@@ -93,6 +116,14 @@ def main() -> None:
         (
             f"ours: 10-task subset, {RESAMPLES} resamples",
             median_ms(lambda: summarize(benchmark, rows, model_meta, subset, RESAMPLES), repeats),
+        ),
+        (
+            f"ours: full table, {RESAMPLES} resamples, from kept task parts, one task changed",
+            median_ms(lambda: changed_one(mirror, parts, benchmark, None), repeats),
+        ),
+        (
+            f"ours: 10-task subset, {RESAMPLES} resamples, from kept task parts",
+            median_ms(lambda: parts.table(benchmark, subset, RESAMPLES), repeats),
         ),
         (
             f"ours: full table ×10 pool, {len(big_table.rows)} rows, {RESAMPLES} resamples",

@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from shared.summary.borda import rank_counts
+from shared.summary.borda import resampled_ranks
 
 _THREADPOOLS = ThreadpoolController()
 
@@ -42,9 +42,9 @@ def bootstrap(
     distinct, which, alike = _distinct_rows(np.ascontiguousarray(2 * task_points))
     # Small products: BLAS threads cost more than they save.
     with _THREADPOOLS.limit(limits=1, user_api="blas"):
-        reached = rank_counts(counts @ distinct.T, alike)  # twice the totals: whole numbers
-    cumulative = np.cumsum(reached, axis=1)
-    distinct_ci = np.stack([_observed_quantile(cumulative, q) for q in QUANTILES], axis=1)
+        ranks = resampled_ranks(counts @ distinct.T, alike).T.copy()  # (distinct, resamples)
+    # numpy's "inverted_cdf" percentiles: ranks that occurred
+    distinct_ci = np.quantile(ranks, QUANTILES, axis=1, method="inverted_cdf").T.astype(np.int64)
     mean_ci = mean_intervals(task_scores, resamples, seed)
     return Uncertainty(mean_task_ci=mean_ci, rank_ci=distinct_ci[which])
 
@@ -85,13 +85,6 @@ def _draw_counts(n_tasks: int, resamples: int, seed: int) -> np.ndarray:
 
 
 QUANTILES = (0.025, 0.975)
-
-
-def _observed_quantile(cumulative: np.ndarray, q: float) -> np.ndarray:
-    """numpy's "inverted_cdf" percentile (a rank that occurred) per model, from cumulative rank
-    counts: the smallest rank reached by at least ⌈resamples × q⌉ resamples."""
-    needed = max(int(np.ceil(cumulative[0, -1] * q)), 1)
-    return np.asarray((cumulative >= needed).argmax(axis=1), dtype=np.int64)
 
 
 def tie_groups(ranks: np.ndarray, rank_ci: np.ndarray) -> np.ndarray:

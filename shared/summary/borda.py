@@ -44,15 +44,15 @@ def min_ranks(totals: np.ndarray) -> np.ndarray:
     return ranks.reshape(totals.shape)
 
 
-def rank_counts(doubled_totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """How often each column got each "min" rank over the rows of twice the Borda totals,
-    where column c stands for `weights[c]` models with its totals: (columns, models + 1)
-    counts, indexed by rank (index 0 unused). Cheaper than ranking every row and sorting the
-    ranks."""
-    n_columns = doubled_totals.shape[1]
+def resampled_ranks(doubled_totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each column's "min" rank in each row of twice the Borda totals, where column c stands
+    for `weights[c]` models with its totals: (rows, columns) ranks."""
+    n_rows, n_columns = doubled_totals.shape
     n_ranks = int(weights.sum()) + 1
     cells = _rank_cells(doubled_totals, weights)
-    return np.bincount(cells, minlength=n_columns * n_ranks).reshape(n_columns, n_ranks)
+    ranks = np.empty((n_rows, n_columns), dtype=np.int64)
+    ranks[np.repeat(np.arange(n_rows), n_columns), cells // n_ranks] = cells % n_ranks
+    return ranks
 
 
 def _rank_cells(whole: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ the benchmark frame (`_to_results_df`), `Benchmark._create_summary_table`. Ours 
 on ResultRows already in memory (loading them is the store's part, see bench_import.py): the
 whole MTEB(eng, v2) table and a 10-task subset, with 1,000 bootstrap resamples, computed from
 scratch and, as the aggregator and the web compute them, from task parts kept between tables
-(`mirror.TaskParts`; for the full table, after one new result of a model outside the pool); then the scale run: the same table on a synthetic pool ten times larger (each
-model's results copied nine times under other names, scores jittered, all in the official pool).
+(`mirror.TaskParts`; for the full table, after one new result of a model outside the pool);
+then the scale run: the same table on a synthetic pool ten times larger (each model's results
+copied nine times under other names, scores jittered, all in the official pool).
 Each step runs once first (it fills the Zero-shot training-data walk's cache), then `repeats`
 times for the median wall time. Prints a Markdown table; nothing here is a test.
 """

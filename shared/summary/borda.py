@@ -71,8 +71,9 @@ def _rank_cells(whole: np.ndarray, weights: np.ndarray) -> np.ndarray:
     if whole.size == 0:
         return np.zeros(0, dtype=np.intp)
     below_top = whole.max(axis=1, keepdims=True) - whole
-    narrow = below_top.max() < 2**16 and n_columns <= 2**16
-    kind, shift = (np.uint32, 16) if narrow else (np.uint64, 32)
+    shift = max(n_columns - 1, 1).bit_length()  # bits for a column's index
+    narrow = int(below_top.max()).bit_length() + shift <= 32
+    kind = np.uint32 if narrow else np.uint64
     packed = below_top.astype(kind)
     packed <<= kind(shift)
     packed |= np.arange(n_columns, dtype=kind)

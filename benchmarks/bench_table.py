@@ -10,8 +10,10 @@ scratch and, as the aggregator and the web compute them, from task parts kept be
 (`mirror.TaskParts`; for the full table, after one new result of a model outside the pool);
 then the scale run: the same table on a synthetic pool ten times larger (each model's results
 copied nine times under other names, scores jittered, all in the official pool).
-Each step runs once first (it fills the Zero-shot training-data walk's cache), then `repeats`
-times for the median wall time. Prints a Markdown table; nothing here is a test.
+The process runs with the services' memory settings (`shared.memory`: rare young collections,
+the loaded rows frozen out of cyclic collections). Each step runs once first (it fills the
+Zero-shot training-data walk's cache), then `repeats` times for the median wall time; the scale
+run times both tables in turns. Prints a Markdown table; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import Any
 
 import mteb
 import numpy as np
+from mteb.models import ModelMeta
 
+from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
 from shared.summary.mirror import ResultMirror, TaskParts
 from shared.summary.models import in_official_pool, model_meta
 from shared.summary.rows import ResultRow
@@ -64,6 +68,34 @@ def base_name(name: str) -> str:
     return name.split("#")[0]
 
 
+def base_meta(name: str) -> ModelMeta:
+    return model_meta(base_name(name))
+
+
+def base_pool(name: str) -> bool:
+    return in_official_pool(base_name(name))
+
+
+def interleaved(
+    small: Callable[[], Any], large: Callable[[], Any], repeats: int
+) -> tuple[float, float, float]:
+    """Median ms of `small` and of `large`, run in turns so that both see the same machine,
+    and the median ratio of their times."""
+    small(), large()
+    pairs = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        small()
+        middle = time.perf_counter()
+        large()
+        pairs.append((middle - began, time.perf_counter() - middle))
+    return (
+        statistics.median(a for a, _ in pairs) * 1000,
+        statistics.median(b for _, b in pairs) * 1000,
+        statistics.median(b / a for a, b in pairs),
+    )
+
+
 def changed_one(
     mirror: ResultMirror, parts: TaskParts, benchmark: mteb.Benchmark, tasks: list[str] | None
 ) -> Any:
@@ -85,6 +117,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     repeats = parser.parse_args().repeats
+    keep_freed_memory()  # the services' memory settings (`shared.memory`)
+    collect_cycles_rarely()
     benchmark = mteb.get_benchmark(BENCHMARK)
     began = time.perf_counter()
     frame = mteb_frame(load_mteb_results(benchmark), benchmark)
@@ -92,17 +126,17 @@ def main() -> None:
     rows = list(result_rows({task.metadata.name for task in benchmark.tasks}))
     subset = [task.metadata.name for task in benchmark.tasks][:10]
     big = scaled(rows, 10)
+    freeze_loaded_objects()  # as the aggregator and the web do with what they load
     mirror = ResultMirror()
     for number, row in enumerate(rows):
         mirror.put(str(number), row)
     parts = TaskParts(mirror)
     table = summarize(benchmark, rows, model_meta, bootstrap_resamples=0)
-    big_table = summarize(
-        benchmark,
-        big,
-        lambda name: model_meta(base_name(name)),
-        bootstrap_resamples=0,
-        is_official=lambda name: in_official_pool(base_name(name)),
+    big_table = summarize(benchmark, big, base_meta, bootstrap_resamples=0, is_official=base_pool)
+    scale = interleaved(
+        lambda: summarize(benchmark, rows, base_meta, None, RESAMPLES, is_official=base_pool),
+        lambda: summarize(benchmark, big, base_meta, None, RESAMPLES, is_official=base_pool),
+        max(repeats // 2, 3),
     )
     figures = [
         ("mteb: load the checkout (ResultCache + frame)", mteb_load_s * 1000),
@@ -128,26 +162,17 @@ def main() -> None:
         ),
         (
             f"ours: full table ×10 pool, {len(big_table.rows)} rows, {RESAMPLES} resamples",
-            median_ms(
-                lambda: summarize(
-                    benchmark,
-                    big,
-                    lambda name: model_meta(base_name(name)),
-                    None,
-                    RESAMPLES,
-                    is_official=lambda name: in_official_pool(base_name(name)),
-                ),
-                max(repeats // 4, 3),
-            ),
+            scale[1],
         ),
+        ("ours: ×10 pool ÷ 317-row table, timed in turns (median of ratios)", scale[2]),
     ]
     print(
         f"{BENCHMARK}, {len(rows)} results; {platform.processor() or platform.machine()}, "
         f"median of {repeats}\n"
     )
-    print("| step | ms |\n|---|---:|")
-    for label, ms in figures:
-        print(f"| {label} | {ms:.0f} |")
+    print("| step | ms (or ratio) |\n|---|---:|")
+    for label, figure in figures:
+        print(f"| {label} | {figure:.1f} |" if figure < 100 else f"| {label} | {figure:.0f} |")
 
 
 if __name__ == "__main__":

@@ -100,4 +100,3 @@ async def phone(browser: Browser) -> AsyncIterator[Page]:
     page = await context.new_page()
     yield page
     await context.close()
-

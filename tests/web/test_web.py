@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.web.app import display_score, display_time, sort_rows
+from services.web.app import sort_rows
+from services.web.templating import display_score, display_time
 from services.web.renderings import Format, split_format
 
 

@@ -62,7 +62,7 @@ async def test_csv_and_html_render_the_same_rows(web: httpx.AsyncClient) -> None
     assert [row["Model"] for row in table] == [row["Model"] for row in rows]
     html = await web.get(page(ENG_V2))
     assert html.status_code == 200
-    assert "<table>" in html.text
+    assert "<table" in html.text
     for row in rows:
         assert row["Model"] in html.text
         if row["Mean (Task)"] is not None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import mteb
 import numpy as np
+from mteb.abstasks import AbsTask
 
 from services.web.query import BenchmarkQuery
 from services.web.selection import (
@@ -231,11 +232,10 @@ def _float(value: float) -> float | None:
     return None if value != value else float(value)
 
 
-@lru_cache(maxsize=4096)
-def task_information(task_name: str) -> dict[str, Any]:
-    """A task's metadata as mteb's "Task information" tab shows it, plus its dataset revision
-    and size (evaluation samples over its eval splits)."""
-    task = mteb.get_task(task_name)
+def task_information(task: AbsTask) -> dict[str, Any]:
+    """A benchmark's task (its languages as the benchmark narrows them) as mteb's "Task
+    information" tab shows it, plus its dataset revision and size (evaluation samples over
+    its eval splits)."""
     meta = task.metadata
     stats = meta.descriptive_stats or {}
     samples = [
@@ -273,9 +273,9 @@ class BenchmarkViews:
         """The `kind` view of `benchmark` under `query`."""
         if kind is ViewKind.TASK_INFO:
             tasks = selected_tasks(benchmark, query)
-            every = [task.name for task in benchmark_tasks(benchmark, None)]
-            names = every if tasks is None else tasks
-            rows = [task_information(name) for name in names]
+            objects = {task.metadata.name: task for task in benchmark.tasks}
+            names = list(objects) if tasks is None else tasks
+            rows = [task_information(objects[name]) for name in names]
             return View(benchmark.name, kind, query, list(TASK_INFO_COLUMNS), rows, names)
         if kind is ViewKind.PER_LANGUAGE:
             parts = await self.computing(lambda: self.narrowed_parts(benchmark, query))

@@ -282,9 +282,9 @@ class BenchmarkViews:
             found = {
                 language
                 for part in parts
-                for codes in subset_scripts(part.task.name).values()
-                for language in codes
                 if part.column is not None
+                for subset in part.task.subsets
+                for language in subset_scripts(part.task.name).get(subset, ())
             }
             languages = language_columns(benchmark, found)
             rows = await asyncio.to_thread(per_language_rows, parts, languages)

@@ -146,3 +146,14 @@ async def test_axe_finds_no_serious_violation(page: Page, site: str, path: str) 
     assert await serious_violations(page) == []
     await page.emulate_media(color_scheme="dark")
     assert await serious_violations(page) == []
+
+
+async def test_checked_models_go_to_compare(page: Page, site: str) -> None:
+    await page.goto(f"{site}/benchmarks/{ENG_V2}/per-task")
+    models = await page.locator("table tbody th.c-model a").all_inner_texts()
+    for model in models[:2]:
+        await page.get_by_label(f"Compare {model}", exact=True).check()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Compare the checked models").click()
+    assert urlsplit(page.url).path == "/compare"
+    assert query_of(page.url)["model"] == models[:2]

@@ -19,6 +19,7 @@ from services.web.catalogue import closest, menu, resolve, safe_markdown
 from services.web.query import (
     MODEL_TYPE_CHOICES,
     SIZE_BUCKETS_M,
+    BenchmarkQuery,
     FieldError,
     QueryError,
     parse_query,
@@ -199,13 +200,20 @@ def page_context(
     }
 
 
+def requested_query(request: Request, benchmark: mteb.Benchmark) -> BenchmarkQuery:
+    """The benchmark view state of the request's query string (for any page that shows a
+    benchmark under the same filters: `views(request).table(benchmark, query)`); raises
+    QueryError."""
+    return parse_query(request.query_params.multi_items(), choices_of(benchmark.name))
+
+
 async def render(
     request: Request, benchmark: mteb.Benchmark, kind: ViewKind, fmt: Format, home: bool = False
 ) -> Response:
     """The `kind` view of `benchmark` under the request's query, in `fmt`."""
     status, errors = 200, {}
     try:
-        query = parse_query(request.query_params.multi_items(), choices_of(benchmark.name))
+        query = requested_query(request, benchmark)
     except QueryError as error:
         if fmt is not Format.HTML:
             fields = [vars(field) for field in error.errors]

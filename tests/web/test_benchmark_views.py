@@ -276,3 +276,32 @@ async def test_home_is_the_default_benchmark_with_selector_citation_and_share(
     assert benchmark.citation.splitlines()[0] in home
     assert 'value="http://web/?q=bge"' in home  # the share link keeps the query
     assert "/tasks/BIOSSES" in home
+
+
+async def test_languages_narrow_tasks_and_cells_as_mteb_does(
+    web: httpx.AsyncClient, checkout: Path
+) -> None:
+    """mteb's language chain: the task list (`update_task_list`), then only the score rows of
+    those languages (`update_tables`), summarised; the per-language table of the same rows."""
+    name, chosen = "MTEB(Multilingual, v2)", {"fra", "deu"}
+    benchmark = mteb.get_benchmark(name)
+    frame = mteb_frame(load_mteb_results(benchmark, checkout), benchmark)
+    tasks = [t.metadata.name for t in benchmark.tasks if set(t.languages) & chosen]
+    in_language = pl.col("language").list.eval(
+        pl.element().str.split("-").list.first().is_in(list(chosen))
+    )
+    narrowed = frame.filter(in_language.list.any() & pl.col("task_name").is_in(tasks))
+    reference = mteb_summary(benchmark, narrowed)
+    params = {"language": sorted(chosen)}
+    body = (await web.get(url(suffix=".json", name=name), params=params)).json()
+    assert body["rows"] and same_tables(ranked(body), mteb_ranked(reference))
+    unnarrowed = mteb_summary(benchmark, frame.filter(pl.col("task_name").is_in(tasks)))
+    assert not same_tables(ranked(body), mteb_ranked(unnarrowed))  # the cells were narrowed
+    languages = _create_per_language_table_from_benchmark_results(
+        narrowed, benchmark.language_view or "all"
+    )
+    body = (await web.get(url("/per-language", ".json", name), params=params)).json()
+    assert [row["Model"] for row in body["rows"]] == languages["Model"].to_list()
+    assert set(body["columns"][2:]) == set(languages.columns) - {"Model"}  # mteb's: unordered
+    for row, theirs in zip(body["rows"], languages.iter_rows(named=True), strict=True):
+        assert all(close(row[c], theirs[c]) for c in languages.columns if c != "Model")

@@ -10,8 +10,9 @@ the stored results and re-ranked on the filtered pool, as mteb's leaderboard rec
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -48,6 +49,8 @@ from shared.summary.tasks import benchmark_tasks, partitions_by_subset
 
 T = TypeVar("T")
 REVISION = "Revision"
+COMPUTED_TABLES = 64
+"""Computed tables kept (least recently used dropped) while the stored results are unchanged."""
 HISTORY_MODELS = 10
 """Models shown by default on a history page: the best ranked of the latest snapshot."""
 
@@ -268,6 +271,7 @@ class BenchmarkViews:
         self.parts = TaskParts(self.mirror)
         self._computing = asyncio.Lock()
         self._synced = False
+        self._tables: OrderedDict[tuple[str, BenchmarkQuery, int], BenchmarkTable] = OrderedDict()
 
     async def view(self, benchmark: mteb.Benchmark, kind: ViewKind, query: BenchmarkQuery) -> View:
         """The `kind` view of `benchmark` under `query`."""
@@ -309,6 +313,23 @@ class BenchmarkViews:
         table = await self.computing(lambda: self.computed_table(benchmark, query))
         return table, None, None
 
+    def computed_table(self, benchmark: mteb.Benchmark, query: BenchmarkQuery) -> BenchmarkTable:
+        """The summary table of the query's parts, ranked among them (mteb's recomputation);
+        the last few are kept while the mirror is unchanged."""
+        ranking = replace(query, search="", pool=Pool.ALL, sort="")  # display-only fields out
+        key = (benchmark.name, ranking, sum(self.mirror.versions.values()))
+        table = self._tables.pop(key, None) or summary_table(
+            benchmark.name,
+            self.narrowed_parts(benchmark, query),
+            self.mirror.meta,
+            partitions_by_subset(benchmark),
+            self.bootstrap_resamples,
+        )
+        self._tables[key] = table
+        while len(self._tables) > COMPUTED_TABLES:
+            self._tables.popitem(last=False)
+        return table
+
     async def computing(self, compute: Callable[[], T]) -> T:
         """`compute` in a worker thread over the mirror synced now; one at a time, as the
         mirror changes only between them."""
@@ -337,17 +358,6 @@ class BenchmarkViews:
             )
             for task in cells
         ]
-
-    def computed_table(self, benchmark: mteb.Benchmark, query: BenchmarkQuery) -> BenchmarkTable:
-        """The summary table of the query's parts, ranked among them (mteb's recomputation)."""
-        parts = self.narrowed_parts(benchmark, query)
-        return summary_table(
-            benchmark.name,
-            parts,
-            self.mirror.meta,
-            partitions_by_subset(benchmark),
-            self.bootstrap_resamples,
-        )
 
 
 def _every(_: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,12 @@ import pytest
 from mteb.benchmarks._create_table import _create_per_language_table_from_benchmark_results
 from mteb.models.get_model_meta import get_model_metas
 
+from shared.store import Store
+from tests.support.aggregation_fixtures import run_import
+from tests.support.browser import RESAMPLES
 from tests.support.mteb_oracle import mteb_summary
 from tests.support.results_repo import load_mteb_results, mteb_frame
+from tests.support.synthetic_results import MINILM
 
 ENG_V2 = "MTEB(eng, v2)"
 VIEWS = ("", "/per-task", "/per-language", "/task-info")
@@ -305,3 +310,21 @@ async def test_languages_narrow_tasks_and_cells_as_mteb_does(
     assert set(body["columns"][2:]) == set(languages.columns) - {"Model"}  # mteb's: unordered
     for row, theirs in zip(body["rows"], languages.iter_rows(named=True), strict=True):
         assert all(close(row[c], theirs[c]) for c in languages.columns if c != "Model")
+
+
+async def test_a_computed_table_follows_new_results(
+    web: httpx.AsyncClient, store: Store, checkout: Path
+) -> None:
+    """A kept computed table is not served once the stored results change."""
+    params = {"type": "STS"}
+    before = ranked((await web.get(url(suffix=".json"), params=params)).json())
+    folder = next((checkout / "results" / MINILM.replace("/", "__")).iterdir())
+    path = folder / "BIOSSES.json"
+    result = json.loads(path.read_text())
+    for scores in result["scores"]["test"]:
+        scores["main_score"] -= 0.09
+    path.write_text(json.dumps(result))
+    await run_import(store, checkout, resamples=RESAMPLES)
+    after = ranked((await web.get(url(suffix=".json"), params=params)).json())
+    sts = len([t for t in mteb.get_benchmark(ENG_V2).tasks if t.metadata.type == "STS"])
+    assert after[MINILM][1] == pytest.approx(before[MINILM][1] - 0.09 / sts, abs=1e-9)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import mteb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from mteb.benchmarks.benchmark import RtebBenchmark
 
 from services.web.benchmarks import BenchmarkViews, View, ViewKind
 from services.web.catalogue import closest, menu, resolve, safe_markdown
@@ -186,6 +187,7 @@ def page_context(
         "model_types": MODEL_TYPE_CHOICES,
         "description_html": safe_markdown(benchmark.description or ""),
         "citation": benchmark.citation or "",
+        "zero_shot_filter": not isinstance(benchmark, RtebBenchmark),  # as mteb hides it
         "reference": benchmark.reference or "",
         "score_columns": set(view.score_columns),
         "view_title": VIEW_TITLES[view.kind],

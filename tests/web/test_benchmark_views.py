@@ -328,3 +328,10 @@ async def test_a_computed_table_follows_new_results(
     after = ranked((await web.get(url(suffix=".json"), params=params)).json())
     sts = len([t for t in mteb.get_benchmark(ENG_V2).tasks if t.metadata.type == "STS"])
     assert after[MINILM][1] == pytest.approx(before[MINILM][1] - 0.09 / sts, abs=1e-9)
+
+
+async def test_the_zero_shot_filter_is_offered_where_mteb_offers_it(
+    web: httpx.AsyncClient,
+) -> None:
+    assert "Zero-shot</legend>" in (await web.get(url())).text
+    assert "Zero-shot</legend>" not in (await web.get(url(name="RTEB(beta)"))).text

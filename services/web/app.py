@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import mteb
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web import benchmark_routes
 from services.web.benchmarks import BenchmarkViews, default_history_models, history_rows
+from services.web.catalogue import resolve
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.templating import TEMPLATES
 from shared.documents import task_leaderboard_id
@@ -50,13 +52,6 @@ def sort_rows(rows: list[dict[str, Any]], sort: str | None) -> list[dict[str, An
         return rows
     key = sort.lstrip("-")
     return sorted(rows, key=lambda row: row[key], reverse=sort.startswith("-"))
-
-
-def known_benchmark(name: str) -> mteb.Benchmark:
-    try:
-        return mteb.get_benchmark(name)
-    except (KeyError, ValueError):
-        raise HTTPException(404, f"no benchmark named {name!r}") from None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -131,8 +126,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_name: str,
         m: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
     ) -> Response:
-        name, fmt = split_format(path_name)
-        benchmark = known_benchmark(name)
+        name, fmt = split_format(path_name.rstrip("/"))
+        canonical = resolve(name)
+        if canonical is None:
+            return benchmark_routes.unknown(request, name, fmt)
+        if canonical != path_name.removesuffix(f".{fmt.value}"):  # lenient name, trailing slash
+            suffix = "" if fmt is Format.HTML else f".{fmt.value}"
+            target = f"/history/{quote(canonical, safe='')}{suffix}"
+            return RedirectResponse(benchmark_routes.with_query(target, request), 308)
+        benchmark = mteb.get_benchmark(canonical)
         snapshots = await history(store(request), benchmark.name)
         models = m or default_history_models(snapshots)
         rows = history_rows(snapshots, models)

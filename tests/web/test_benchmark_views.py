@@ -335,3 +335,12 @@ async def test_the_zero_shot_filter_is_offered_where_mteb_offers_it(
 ) -> None:
     assert "Zero-shot</legend>" in (await web.get(url())).text
     assert "Zero-shot</legend>" not in (await web.get(url(name="RTEB(beta)"))).text
+
+
+async def test_history_takes_lenient_names_too(web: httpx.AsyncClient) -> None:
+    response = await web.get("/history/mteb(eng,+v2)/", params={"m": "x"})
+    assert response.status_code == 308
+    assert response.headers["location"] == "/history/MTEB%28eng%2C%20v2%29?m=x"
+    assert (await web.get("/history/MTEB(eng, v2).json")).status_code == 200
+    unknown = await web.get("/history/MTEB(english).json")
+    assert unknown.status_code == 404 and ENG_V2 in unknown.json()["closest"]

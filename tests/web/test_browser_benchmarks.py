@@ -136,6 +136,7 @@ async def serious_violations(page: Page) -> list[dict[str, Any]]:
         *(f"/benchmarks/{ENG_V2}{view}" for view in VIEWS.values()),
         f"/benchmarks/{ENG_V2}?min_params=many&type=STS",
         "/benchmarks/MTEB(english)",
+        f"/history/{ENG_V2}",
     ],
 )
 async def test_axe_finds_no_serious_violation(page: Page, site: str, path: str) -> None:

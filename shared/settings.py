@@ -17,7 +17,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADERBOARD_", extra="ignore")
 
     nats_url: str | None = Field(
-        default=None, description="NATS server URL; unset: `leaderboard up` starts an embedded one."
+        default=None,
+        description="NATS server URL, or several servers of one cluster comma-separated "
+        "(`nats://a:4222,nats://b:4222`); unset: `leaderboard up` starts an embedded one.",
+    )
+    stream_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="Replicas of each JetStream stream (3 on a 3-node cluster); unset: existing "
+        "streams keep theirs, new ones get 1.",
     )
     mongodb_url: str | None = Field(
         default=None, description="MongoDB URL; unset: `leaderboard up` starts an embedded one."

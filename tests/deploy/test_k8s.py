@@ -1,4 +1,4 @@
-"""deploy/k8s renders with kustomize and validates offline against Kubernetes' and KEDA's schemas."""
+"""deploy/k8s renders with kustomize and validates offline: Kubernetes' and KEDA's schemas."""
 
 from __future__ import annotations
 

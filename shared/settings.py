@@ -111,6 +111,19 @@ class Settings(BaseSettings):
     require_license: bool = Field(
         default=True, description="Refuse Hub models whose card declares no license."
     )
+    webhook_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Tries of a submission's callback POST before it is dead-lettered.",
+    )
+    webhook_retry_backoff_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Delay before the second try of a callback; doubles per try.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long one callback POST may take."
+    )
     bootstrap_resamples: int = Field(
         default=1000,
         ge=0,

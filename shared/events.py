@@ -65,10 +65,12 @@ class Event(BaseModel):
 
 
 class Priority(StrEnum):
-    """Job priority; each has its own job subject, high is fetched first."""
+    """Job priority; each has its own job subject, high is fetched first, low last
+    (re-evaluations of stale results)."""
 
     HIGH = "high"
     NORMAL = "normal"
+    LOW = "low"
 
 
 class SubmissionRequest(Event):

@@ -84,7 +84,7 @@ class Evaluator:
                 ack_wait=self.ack_wait,
                 max_deliver=self.max_deliver,
             )
-            for priority in (Priority.HIGH, Priority.NORMAL)
+            for priority in Priority  # high first, low last
         ]
         advisories = await self.bus.pull(
             EXHAUSTED_JOBS,

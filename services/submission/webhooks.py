@@ -48,7 +48,7 @@ class TaskOutcome(BaseModel):
 class SubmissionFinished(BaseModel):
     """The webhook body: a submission reached `completed`, `failed` or `cancelled`."""
 
-    event: Literal["submission.finished"] = EVENT
+    event: Literal["submission.finished"] = "submission.finished"
     submission_id: str
     model: str
     revision: str

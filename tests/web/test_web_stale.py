@@ -1,9 +1,11 @@
-"""Stale results are marked on the task page and in its JSON."""
+"""Stale results are marked on the task page, in its JSON and in benchmark JSON rows."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import mteb
@@ -13,6 +15,8 @@ from services.web.app import create_app
 from shared.documents import ResultDoc, result_id
 from shared.settings import Settings
 from shared.store import Store
+from tests.support.aggregation_fixtures import run_import
+from tests.support.synthetic_results import MINILM, synthetic_checkout
 
 
 def stored(model: str, mteb_version: str, score: float) -> ResultDoc:
@@ -45,3 +49,25 @@ async def test_the_task_page_marks_stale_rows(store: Store, mongodb_url: str) ->
     }
     badges = re.findall(r'<td>([^<]*) <span class="stale" title="([^"]*)">stale</span></td>', page)
     assert badges == [("org/old", reasons["org/old"])]
+
+
+async def test_benchmark_rows_list_their_stale_tasks(
+    store: Store, mongodb_url: str, tmp_path: Path
+) -> None:
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
+    for path in (checkout / "results" / MINILM.replace("/", "__")).rglob("*.json"):
+        result = json.loads(path.read_text())
+        if "mteb_version" in result:  # not model_meta.json
+            current = result.get("task_name") == "BIOSSES"
+            result["mteb_version"] = mteb.__version__ if current else "1.12.0"
+            path.write_text(json.dumps(result))
+    await run_import(store, checkout, resamples=0)
+    app = create_app(Settings(mongodb_url=mongodb_url, mongodb_database=store.db.name))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as web:
+            table = (await web.get("/benchmarks/MTEB(eng, v2).json")).json()
+    [row] = [row for row in table["rows"] if row["Model"] == MINILM]
+    assert "STSBenchmark" in row["Stale Tasks"]
+    assert "BIOSSES" not in row["Stale Tasks"]
+    assert set(row["Stale Tasks"]) <= set(table["tasks"])

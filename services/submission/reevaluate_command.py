@@ -8,8 +8,8 @@ import sys
 
 
 def cmd_reevaluate(args: argparse.Namespace) -> int:
-    if args.benchmark is None and args.model is None and not args.stale:
-        print("say what to re-evaluate: --stale, --benchmark or --model", file=sys.stderr)
+    if args.benchmark is None and args.model is None and args.tasks is None and not args.stale:
+        print("say what to re-evaluate: --stale, --benchmark, --tasks or --model", file=sys.stderr)
         return 2
     from services.submission.reevaluation import reevaluate
 
@@ -24,6 +24,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--benchmark", help="only the tasks of this mteb benchmark")
     parser.add_argument("--model", help="only this model (org/name)")
+    parser.add_argument("--tasks", help="only these tasks (comma-separated)")
     parser.add_argument(
         "--stale",
         action="store_true",

@@ -141,13 +141,14 @@ def nats_url(settings: Settings) -> str:
 
 
 async def reevaluate(args: argparse.Namespace) -> int:
-    tasks = None
+    tasks = [name.strip() for name in args.tasks.split(",") if name.strip()] if args.tasks else None
     if args.benchmark is not None:
         try:
-            tasks = [task.metadata.name for task in mteb.get_benchmark(args.benchmark).tasks]
+            of_benchmark = [task.metadata.name for task in mteb.get_benchmark(args.benchmark).tasks]
         except KeyError:
             print(f"no benchmark named {args.benchmark!r} in mteb", file=sys.stderr)
             return 2
+        tasks = [name for name in of_benchmark if tasks is None or name in tasks]
     settings = get_settings()
     store = Store(store_url(settings), settings.mongodb_database)
     try:

@@ -152,7 +152,11 @@ class Deliveries:
 
     async def on_transition(self, msg: Msg) -> None:
         event = decode(msg, SubmissionStatusChanged)
-        if not SubmissionStatus(event.status).terminal:
+        try:
+            status = SubmissionStatus(event.status)
+        except ValueError:
+            raise InvalidMessage(f"no submission status {event.status!r}") from None
+        if not status.terminal:
             await msg.ack()
             return
         url = await registered(self.store, event.submission_id)

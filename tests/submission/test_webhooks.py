@@ -19,7 +19,7 @@ import pytest
 
 from shared.bus import DLQ, ORIGINAL_SUBJECT_HEADER, REASON_HEADER
 from shared.documents import SubmissionDoc, SubmissionStatus
-from shared.events import Subjects, TaskState
+from shared.events import Subjects, SubmissionStatusChanged, TaskState, utcnow
 from shared.transitions import publish_transition
 from tests.support.helpers import last_sequence
 from tests.support.hub_server import ORG
@@ -230,3 +230,19 @@ async def test_without_a_secret_key_callbacks_are_refused(
         )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "callback_url"
+
+
+async def test_a_transition_to_no_known_status_is_dead_lettered_at_once(svc: Service) -> None:
+    submission_id = "f" * 32
+    event = SubmissionStatusChanged(submission_id=submission_id, status="bogus", at=utcnow())
+    subject = Subjects.submission_status(submission_id)
+    await svc.bus.publish(subject, event, f"transition:{submission_id}:bogus")
+    deadline = time.monotonic() + 30
+    while True:
+        letter = await svc.bus.js.get_last_msg(DLQ.name, Subjects.dead_letter("LB_SUBMISSIONS"))
+        headers = letter.headers or {}
+        if headers.get(ORIGINAL_SUBJECT_HEADER) == subject:
+            break
+        assert time.monotonic() < deadline, "no dead letter"
+        await asyncio.sleep(0.2)
+    assert headers[REASON_HEADER].startswith("invalid payload: no submission status 'bogus'")

@@ -47,7 +47,9 @@ async def test_the_task_page_marks_stale_rows(store: Store, mongodb_url: str) ->
         "org/old": f"computed by mteb 1.12.0; mteb {mteb.__version__} is installed",
         "org/current": None,
     }
-    badges = re.findall(r'<td>([^<]*) <span class="stale" title="([^"]*)">stale</span></td>', page)
+    badges = re.findall(
+        r'<td>([^<]*) <span class="badge stale" title="([^"]*)">stale</span></td>', page
+    )
     assert badges == [("org/old", reasons["org/old"])]
 
 
@@ -67,7 +69,11 @@ async def test_benchmark_rows_list_their_stale_tasks(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://web") as web:
             table = (await web.get("/benchmarks/MTEB(eng, v2).json")).json()
+            page = (await web.get("/benchmarks/MTEB(eng, v2)")).text
     [row] = [row for row in table["rows"] if row["Model"] == MINILM]
     assert "STSBenchmark" in row["Stale Tasks"]
     assert "BIOSSES" not in row["Stale Tasks"]
     assert set(row["Stale Tasks"]) <= set(table["tasks"])
+    badge = re.search(r'<span class="badge stale" title="[^"]*: ([^"]*)">stale</span>', page)
+    assert badge is not None
+    assert badge.group(1) == ", ".join(row["Stale Tasks"])

@@ -23,6 +23,7 @@ OFFICIAL_BIOSSES = 0.8164041444909368
 OLD_VERSION = "1.12.0"
 
 
+@pytest.mark.timeout(1200)
 async def test_a_stale_result_is_replaced_and_kept(stack: Stack, stack_store: Store) -> None:
     old = ResultDoc(
         _id=result_id(MODEL_ID, REVISION, "BIOSSES", OLD_VERSION),

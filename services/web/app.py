@@ -16,6 +16,7 @@ from mteb.abstasks import AbsTask
 from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.web import chart_pages
 from services.web.benchmarks import (
     BenchmarkViews,
     TableQuery,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.store.close()
 
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(chart_pages.router)
 
     def store(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]

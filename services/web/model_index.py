@@ -1,0 +1,128 @@
+"""What the model and compare pages read of the stored leaderboards, kept per leaderboard version:
+each benchmark table's rows by model, each task leaderboard's rows by model and scores, and each
+benchmark's rank history by model. A leaderboard is read again only when its version changed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from fastapi import Request
+
+from shared.documents import LeaderboardRow, benchmark_leaderboard_id, task_leaderboard_id
+from shared.store import Store
+from shared.summary.history import history
+from shared.summary.table import BenchmarkRow
+
+T = TypeVar("T")
+Loaded = tuple[int, T] | None
+"""A leaderboard's version and what was read of it; None when it is gone."""
+
+
+class VersionedIndex(Generic[T]):
+    """Values read from leaderboards, each kept with the version it was read at."""
+
+    def __init__(self, load: Callable[[str], Awaitable[Loaded[T]]]) -> None:
+        self.load = load
+        self.entries: dict[str, tuple[int, T]] = {}
+
+    async def current(self, heads: dict[str, int]) -> dict[str, T]:
+        """The values of the leaderboards `heads` names (name → stored version), read again
+        where the kept version is another."""
+        stale = [name for name, version in heads.items() if self.entries.get(name, (0,))[0] != version]
+        for name, loaded in zip(stale, await asyncio.gather(*map(self.load, stale)), strict=True):
+            if loaded is None:
+                self.entries.pop(name, None)
+            else:
+                self.entries[name] = loaded
+        return {name: self.entries[name][1] for name in heads if name in self.entries}
+
+
+@dataclass(frozen=True)
+class BenchmarkStanding:
+    """A stored benchmark table, by model."""
+
+    rows: dict[str, BenchmarkRow]
+    ranked: int
+    """Rows with a rank."""
+    generated_at: str
+
+
+@dataclass(frozen=True)
+class TaskStanding:
+    """A stored task leaderboard, by model, with every ranked score."""
+
+    rows: dict[str, LeaderboardRow]
+    scores: list[float]
+
+
+@dataclass(frozen=True)
+class RankPoint:
+    day: str
+    rank: int | None
+    rank_ci: tuple[int, int] | None
+
+
+class ModelIndexes:
+    """The three indexes, over one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.benchmarks: VersionedIndex[BenchmarkStanding] = VersionedIndex(self._benchmark)
+        self.tasks: VersionedIndex[TaskStanding] = VersionedIndex(self._task)
+        self.histories: VersionedIndex[dict[str, list[RankPoint]]] = VersionedIndex(self._history)
+
+    async def benchmark_heads(self) -> dict[str, int]:
+        return {lb.name: lb.version for lb in await self.store.list_leaderboards("benchmark")}
+
+    async def task_standings(self, tasks: Iterable[str]) -> dict[str, TaskStanding]:
+        """The task leaderboards of `tasks` (those stored)."""
+        wanted = set(tasks)
+        heads = {
+            lb.name: lb.version
+            for lb in await self.store.list_leaderboards("task")
+            if lb.name in wanted
+        }
+        return await self.tasks.current(heads)
+
+    async def _benchmark(self, name: str) -> Loaded[BenchmarkStanding]:
+        stored = await self.store.get_benchmark_leaderboard(benchmark_leaderboard_id(name))
+        if stored is None:
+            return None
+        table = await asyncio.to_thread(lambda: stored.table)
+        standing = BenchmarkStanding(
+            rows={row.model: row for row in table.rows},
+            ranked=sum(1 for row in table.rows if row.rank_borda is not None and row.official),
+            generated_at=stored.generated_at.isoformat(),
+        )
+        return stored.version, standing
+
+    async def _task(self, name: str) -> Loaded[TaskStanding]:
+        stored = await self.store.get_leaderboard(task_leaderboard_id(name))
+        if stored is None:
+            return None
+        rows = {row.model: row for row in stored.rows}
+        return stored.version, TaskStanding(rows, sorted(row.main_score for row in stored.rows))
+
+    async def _history(self, name: str) -> Loaded[dict[str, list[RankPoint]]]:
+        snapshots = await history(self.store, name)
+        if not snapshots:
+            return None
+        by_model: dict[str, list[RankPoint]] = {}
+        for snapshot in snapshots:
+            for row in snapshot.rows:
+                by_model.setdefault(row.model, []).append(
+                    RankPoint(snapshot.day, row.rank_borda, row.rank_ci)
+                )
+        return snapshots[-1].version, by_model
+
+
+def model_indexes(request: Request) -> ModelIndexes:
+    """The app's indexes, made on first use."""
+    state = request.app.state
+    if not hasattr(state, "model_indexes"):
+        state.model_indexes = ModelIndexes(state.store)
+    indexes: ModelIndexes = state.model_indexes
+    return indexes

@@ -16,7 +16,7 @@ from mteb.abstasks import AbsTask
 from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web import chart_pages, models
+from services.web import chart_pages, compare, models
 from services.web.benchmarks import (
     BenchmarkViews,
     TableQuery,
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(chart_pages.router)
     app.include_router(models.router)
+    app.include_router(compare.router)
 
     def store(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]

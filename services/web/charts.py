@@ -7,7 +7,8 @@ writes each point as its own `<g>` with its label in a `<desc>`. matplotlib take
 milliseconds a chart and writes points as anonymous paths; Vega-Lite (vl-convert) has no radar
 and labels points only through `aria-label`s.
 
-pygal gives a point no `<title>` (browsers show a `<title>` as the point's tooltip, and tests
+pygal's tooltip script is left out (a CDN link, and an inline configuration). pygal gives a
+point no `<title>` (browsers show a `<title>` as the point's tooltip, and tests
 read them): every point here is added with its full title text as pygal's `label`, and
 `with_point_titles` copies that label into a `<title>` of the point's group.
 
@@ -18,6 +19,7 @@ grey.
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,10 @@ from datetime import date
 
 import pygal
 from pygal.style import Style
+
+# pygal appends a legacy import hook for its map plugins (unused here) on which every failed
+# import elsewhere raises an ImportWarning: it is taken out.
+sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9", "#999999")
 DASHES = ("", "8,4", "2,3", "8,3,2,3", "12,4", "4,4", "1,2", "16,4,4,4")
@@ -75,6 +81,9 @@ def with_point_titles(chart: pygal.graph.graph.Graph, description: str) -> str:
     """The chart as SVG, each point's group holding a `<title>` of its label, the root an
     image named by `description` (the same data is in the table beside it)."""
     root: ET.Element = chart.render_tree()
+    for parent in list(root.iter()):
+        for script in parent.findall("script"):  # pygal's tooltip configuration: no script
+            parent.remove(script)
     for group in root.iter("g"):
         if group.get("class") not in POINT_GROUPS:
             continue
@@ -87,6 +96,24 @@ def with_point_titles(chart: pygal.graph.graph.Graph, description: str) -> str:
     root.set("aria-label", description)
     root.set("class", f"{root.get('class', '')} chart".strip())
     return ET.tostring(root, encoding="unicode")
+
+
+def span(values: Sequence[float], log: bool = False) -> tuple[float, float] | None:
+    """An axis range around `values` with a margin (pygal draws nothing over an empty range,
+    as one point's is)."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    if log:
+        return low / 1.5, high * 1.5
+    margin = max(1.0, (high - low) * 0.05)
+    return low - margin, high + margin
+
+
+def ranges(points: Sequence[Point], log_x: bool) -> dict[str, object]:
+    """pygal's `xrange` and `range` options for `points` (numeric x)."""
+    xs = [float(p.x) for p in points if isinstance(p.x, int | float)]
+    return {"xrange": span(xs, log_x), "range": span([p.y for p in points])}
 
 
 def points_of(points: Sequence[Point]) -> list[dict[str, object]]:
@@ -104,6 +131,7 @@ def size_chart(title: str, models: Sequence[Point], front: Sequence[Point], scor
             x_value_formatter=lambda x: f"{x:g}",
             show_minor_x_labels=False,
             stroke=False,
+            **ranges(models, log_x=True),
         )
     )
     chart.add("Models", points_of(models), stroke=False)
@@ -126,6 +154,7 @@ def time_chart(title: str, models: Sequence[Point], score: str) -> str:
             y_title=f"{score} (×100)",
             x_value_formatter=lambda day: day.isoformat(),
             x_label_rotation=30,
+            range=span([p.y for p in models]),
         )
     )
     chart.add("Models", points_of(models), stroke=False)

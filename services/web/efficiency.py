@@ -130,6 +130,7 @@ def speed_chart(title: str, data: ChartData) -> str:
             x_value_formatter=lambda x: f"{x:g}",
             show_minor_x_labels=False,
             stroke=False,
+            **charts.ranges(data.points, log_x=True),
         )
     )
     chart.add("Models evaluated here", charts.points_of(data.points), stroke=False)

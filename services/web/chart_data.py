@@ -56,7 +56,8 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 def size_data(rows: Sequence[Mapping[str, Any]]) -> ChartData:
     """Mean (Task) against total parameters, for rows with both (and a positive size)."""
     drawn = [r for r in rows if r[MEAN_TASK] is not None and (r[TOTAL] or 0) > 0]
-    front = set(pareto_front([(r[TOTAL], r[MEAN_TASK]) for r in drawn]))
+    front_by_size = pareto_front([(r[TOTAL], r[MEAN_TASK]) for r in drawn])
+    front = set(front_by_size)
     data = ChartData(columns=[MODEL, TOTAL, MEAN_TASK, FRONT], score_columns=[MEAN_TASK])
     for i, row in enumerate(drawn):
         title = f"{score_title(row[MODEL], row[MEAN_TASK])}, {row[TOTAL]:g} B parameters"
@@ -65,9 +66,7 @@ def size_data(rows: Sequence[Mapping[str, Any]]) -> ChartData:
         data.rows.append(
             {MODEL: row[MODEL], TOTAL: row[TOTAL], MEAN_TASK: row[MEAN_TASK], FRONT: i in front}
         )
-    data.extra["front"] = sorted(
-        (p for i, p in enumerate(data.points) if i in front), key=lambda p: float(p.x or 0)
-    )
+    data.extra["front"] = [data.points[i] for i in front_by_size]
     return data
 
 

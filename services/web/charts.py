@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -161,7 +161,7 @@ def time_chart(title: str, models: Sequence[Point], score: str) -> str:
     return with_point_titles(chart, f"{title}: scatter of {len(models)} models")
 
 
-def radar_chart(title: str, axes: Sequence[str], series: dict[str, Sequence[Point]]) -> str:
+def radar_chart(title: str, axes: Sequence[str], series: Mapping[str, Sequence[Point]]) -> str:
     """One closed line per series over `axes` (a point's x is its axis)."""
     chart = pygal.Radar(**config(title, fill=False, y_title="score (×100)"))
     chart.x_labels = list(axes)
@@ -175,7 +175,7 @@ def radar_chart(title: str, axes: Sequence[str], series: dict[str, Sequence[Poin
 
 
 def lines_chart(
-    title: str, x_labels: Sequence[str], series: dict[str, Sequence[Point | None]], y_title: str
+    title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[Point | None]], y_title: str
 ) -> str:
     """One line per series over `x_labels`, rank 1 on top (a gap where a point is None)."""
     chart = pygal.Line(

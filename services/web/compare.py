@@ -138,8 +138,11 @@ def radar(labels: list[str], type_means: list[dict[str, Any]]) -> str:
     axes = [row["type"] for row in type_means]
     series = {
         label: [
-            charts.Point(f"{label}: {row['type']} {hundred(row['means'][i]):.2f}", row["type"],
-                         hundred(row["means"][i]))
+            charts.Point(
+                f"{label}: {row['type']} {hundred(row['means'][i]):.2f}",
+                row["type"],
+                hundred(row["means"][i]),
+            )
             for row in type_means
         ]
         for i, label in enumerate(labels)

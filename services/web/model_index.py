@@ -31,7 +31,9 @@ class VersionedIndex(Generic[T]):
     async def current(self, heads: dict[str, int]) -> dict[str, T]:
         """The values of the leaderboards `heads` names (name → stored version), read again
         where the kept version is another."""
-        stale = [name for name, version in heads.items() if self.entries.get(name, (0,))[0] != version]
+        stale = [
+            name for name, version in heads.items() if self.entries.get(name, (0,))[0] != version
+        ]
         for name, loaded in zip(stale, await asyncio.gather(*map(self.load, stale)), strict=True):
             if loaded is None:
                 self.entries.pop(name, None)

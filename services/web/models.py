@@ -87,7 +87,9 @@ async def benchmarks_of(name: str, indexes: ModelIndexes) -> list[dict[str, Any]
     return found
 
 
-async def tasks_of(name: str, results: list[ResultDoc], indexes: ModelIndexes) -> list[dict[str, Any]]:
+async def tasks_of(
+    name: str, results: list[ResultDoc], indexes: ModelIndexes
+) -> list[dict[str, Any]]:
     """Per task: the score tables use (the task leaderboard's row of the model), its rank and
     percentile among the models ranked on the task."""
     names = sorted({result.task for result in results})
@@ -177,8 +179,11 @@ async def rank_history(
 
 def task_bars(name: str, tasks: list[dict[str, Any]]) -> str:
     bars = [
-        charts.Point(f"{row['task']}: main score {hundred(row['main_score']):.2f}", row["task"],
-                     hundred(row["main_score"]))
+        charts.Point(
+            f"{row['task']}: main score {hundred(row['main_score']):.2f}",
+            row["task"],
+            hundred(row["main_score"]),
+        )
         for row in tasks
     ]
     return charts.bars_chart(f"{name}: score per task", bars, "main score (×100)")

@@ -36,7 +36,7 @@ def test_mixed_differences_match_scipy() -> None:
         method="percentile",
         rng=np.random.default_rng(1),
     ).confidence_interval
-    assert result.interval is not None
+    assert result.interval is not None and result.mean_difference is not None
     assert result.interval[0] == pytest.approx(expected.low, abs=0.004)
     assert result.interval[1] == pytest.approx(expected.high, abs=0.004)
     assert result.interval[0] < result.mean_difference < result.interval[1]

@@ -78,7 +78,11 @@ async def test_chart_pages(page: Page, site: str) -> None:
 
 
 async def test_on_a_phone(phone: Page, site: str) -> None:
-    for path in (f"/models/{MINILM}", f"/compare?model={MINILM}&model={BGE}", f"/charts/size/{quote(ENG_V2)}"):
+    for path in (
+        f"/models/{MINILM}",
+        f"/compare?model={MINILM}&model={BGE}",
+        f"/charts/size/{quote(ENG_V2)}",
+    ):
         await phone.goto(f"{site}{path}")
         width = await phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, path  # tables scroll inside their frames, the page does not

@@ -49,7 +49,9 @@ def point_titles(svg: str, series: int | None = None) -> list[str]:
     return titles
 
 
-async def table(web: httpx.AsyncClient, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+async def table(
+    web: httpx.AsyncClient, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     response = await web.get(f"/benchmarks/{ENG_V2}.json", params=params)
     assert response.status_code == 200
     rows: list[dict[str, Any]] = response.json()["rows"]

@@ -48,7 +48,11 @@ async def test_two_models_side_by_side(web: httpx.AsyncClient) -> None:
     assert test["p_value"] == pytest.approx(wilcoxon(b, a).pvalue)
     types = {row["type"] for row in shared}
     assert {row["type"] for row in body["task_types"]} == types
-    table = list(csv.DictReader(io.StringIO((await web.get("/compare.csv", params={"model": [MINILM, BGE]})).text)))
+    table = list(
+        csv.DictReader(
+            io.StringIO((await web.get("/compare.csv", params={"model": [MINILM, BGE]})).text)
+        )
+    )
     assert [row["task"] for row in table] == [row["task"] for row in body["tasks"]]
 
 

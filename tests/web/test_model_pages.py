@@ -80,7 +80,9 @@ async def test_per_task_scores_and_percentiles(web: httpx.AsyncClient) -> None:
     html = (await web.get(f"/models/{MINILM}")).text
     bars = {
         re.fullmatch(r"(.+): main score (\d+\.\d\d)", t).groups()  # type: ignore[union-attr]
-        for t in point_titles(html[html.index("<svg", html.index('id="tasks"')) :].split("</svg>")[0] + "</svg>")
+        for t in point_titles(
+            html[html.index("<svg", html.index('id="tasks"')) :].split("</svg>")[0] + "</svg>"
+        )
     }
     assert bars == {(r["task"], f"{r['main_score'] * 100:.2f}") for r in body["tasks"]}
     csv = (await web.get(f"/models/{MINILM}.csv")).text

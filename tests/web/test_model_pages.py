@@ -11,6 +11,7 @@ import httpx
 import pytest
 from scipy.stats import percentileofscore
 
+from services.web.templating import TEMPLATES
 from shared.bus import Bus
 from shared.events import Efficiency, Hardware
 from shared.store import Store
@@ -125,6 +126,9 @@ async def test_a_model_evaluated_here(
     table = (await web.get(f"/benchmarks/{ENG_V2}.json")).json()
     [mine] = [r for r in table["rows"] if r["Model"] == MINILM]
     assert row["Mean (Task)"] == mine["Mean (Task)"]
+    partial = TEMPLATES.get_template("_efficiency.html").render(efficiency=chart)
+    assert "150.0" in partial and "3,000" in partial and "512" in partial
+    assert f'href="/models/{MINILM}"' in partial
     svg = (await web.get(f"/charts/efficiency/{ENG_V2}.svg")).text
     assert point_titles(svg) == [
         f"{MINILM}: Mean (Task) {mine['Mean (Task)'] * 100:.2f}, 150.0 texts/s on "

@@ -19,6 +19,7 @@ grey.
 
 from __future__ import annotations
 
+import math
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -42,10 +43,10 @@ STYLE = Style(
     foreground_strong="#1a1a1a",
     foreground_subtle="#595959",
     colors=PALETTE,
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=13,
-    title_font_size=16,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=15,
+    title_font_size=18,
     tooltip_font_size=13,
     value_font_size=12,
 )
@@ -110,10 +111,36 @@ def span(values: Sequence[float], log: bool = False) -> tuple[float, float] | No
     return low - margin, high + margin
 
 
-def ranges(points: Sequence[Point], log_x: bool) -> dict[str, object]:
-    """pygal's `xrange` and `range` options for `points` (numeric x)."""
+def log_labels(low: float, high: float) -> list[float]:
+    """1, 2 and 5 times the powers of ten between `low` and `high` (a log axis's labels)."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [
+        m * 10.0**e
+        for e in range(first, last + 1)
+        for m in (1, 2, 5)
+        if low <= m * 10.0**e <= high
+    ]
+
+
+def log_x_axis(points: Sequence[Point]) -> dict[str, object]:
+    """pygal's options for `points` on a log x axis (numeric x): ranges with a margin, and
+    labels at 1, 2 and 5 times the powers of ten."""
     xs = [float(p.x) for p in points if isinstance(p.x, int | float)]
-    return {"xrange": span(xs, log_x), "range": span([p.y for p in points])}
+    xrange = span(xs, log=True)
+    return {
+        "xrange": xrange,
+        "range": span([p.y for p in points]),
+        "x_labels": log_labels(*xrange) if xrange else [],
+    }
+
+
+def whole_numbers(values: Sequence[float], most: int = 12) -> list[int]:
+    """Whole-number axis labels spanning `values` (ranks), at most about `most` of them."""
+    if not values:
+        return []
+    low, high = int(min(values)), int(max(values)) + 1
+    step = max(1, (high - low) // most + 1)
+    return list(range(low, high + 1, step))
 
 
 def points_of(points: Sequence[Point]) -> list[dict[str, object]]:
@@ -129,9 +156,8 @@ def size_chart(title: str, models: Sequence[Point], front: Sequence[Point], scor
             x_title="Total parameters (billions, log scale)",
             y_title=f"{score} (×100)",
             x_value_formatter=lambda x: f"{x:g}",
-            show_minor_x_labels=False,
             stroke=False,
-            **ranges(models, log_x=True),
+            **log_x_axis(models),
         )
     )
     chart.add("Models", points_of(models), stroke=False)
@@ -178,8 +204,16 @@ def lines_chart(
     title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[Point | None]], y_title: str
 ) -> str:
     """One line per series over `x_labels`, rank 1 on top (a gap where a point is None)."""
+    ranks = [p.y for points in series.values() for p in points if p is not None]
     chart = pygal.Line(
-        **config(title, inverse_y_axis=True, x_title="Day", y_title=y_title, x_label_rotation=30)
+        **config(
+            title,
+            inverse_y_axis=True,
+            x_title="Day",
+            y_title=y_title,
+            x_label_rotation=30,
+            y_labels=whole_numbers(ranks),
+        )
     )
     chart.x_labels = list(x_labels)
     for n, (name, points) in enumerate(series.items()):

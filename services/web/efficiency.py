@@ -128,9 +128,8 @@ def speed_chart(title: str, data: ChartData) -> str:
             x_title="Texts encoded per second (log scale)",
             y_title=f"{MEAN_TASK} (×100)",
             x_value_formatter=lambda x: f"{x:g}",
-            show_minor_x_labels=False,
             stroke=False,
-            **charts.ranges(data.points, log_x=True),
+            **charts.log_x_axis(data.points),
         )
     )
     chart.add("Models evaluated here", charts.points_of(data.points), stroke=False)

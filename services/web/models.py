@@ -31,6 +31,8 @@ router = APIRouter()
 HUB = "https://huggingface.co/"
 UNSHOWN_FIELDS = {"loader"}
 """ModelMeta fields that are code, not data."""
+MAX_LINES = len(charts.PALETTE)
+"""Benchmarks drawn on a model's rank chart (those with the longest history); the table has all."""
 TASK_COLUMNS = ("task", "type", "main_score", "revision", "rank", "models", "percentile", "source")
 
 
@@ -195,7 +197,8 @@ def rank_lines(name: str, ranks: list[dict[str, Any]]) -> str:
     for row in ranks:
         title = f"{row['benchmark']}: Rank (Borda) {row['rank']} on {row['day']}"
         lines[row["benchmark"]].append(charts.Point(title, row["day"], row["rank"]))
-    series = {benchmark: dense(line, days) for benchmark, line in lines.items()}
+    drawn = sorted(lines, key=lambda benchmark: (-len(lines[benchmark]), benchmark))[:MAX_LINES]
+    series = {benchmark: dense(lines[benchmark], days) for benchmark in sorted(drawn)}
     return charts.lines_chart(f"{name}: rank over time", days, series, "Rank (Borda), 1 on top")
 
 

@@ -115,10 +115,7 @@ def log_labels(low: float, high: float) -> list[float]:
     """1, 2 and 5 times the powers of ten between `low` and `high` (a log axis's labels)."""
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
     return [
-        m * 10.0**e
-        for e in range(first, last + 1)
-        for m in (1, 2, 5)
-        if low <= m * 10.0**e <= high
+        m * 10.0**e for e in range(first, last + 1) for m in (1, 2, 5) if low <= m * 10.0**e <= high
     ]
 
 

@@ -14,11 +14,10 @@ from fastapi.responses import Response
 
 from services.web import charts
 from services.web.chart_data import hundred
-from services.web.model_index import model_indexes
+from services.web.model_index import Heads, ModelIndexes, model_indexes
 from services.web.models import task_type
 from services.web.renderings import csv_response, json_response
 from services.web.templating import TEMPLATES
-from shared.store import Store
 from shared.summary.models import registered
 from shared.summary.paired import paired_test
 
@@ -66,11 +65,10 @@ def chosen(values: list[str]) -> list[Choice]:
     return choices
 
 
-async def scores_of(choice: Choice, request: Request) -> dict[str, float]:
+async def scores_of(choice: Choice, indexes: ModelIndexes, heads: Heads) -> dict[str, float]:
     """Task → score of `choice`: of its revision when given, else the one each task's
     leaderboard ranks (as tables join revisions)."""
-    store: Store = request.app.state.store
-    results = await store.results_of_model_listed(choice.model)
+    results = await indexes.store.results_of_model_listed(choice.model)
     if not results and registered(choice.model) is None:
         raise CompareError("unknown_model", f"no model named {choice.model!r} is stored here")
     if choice.revision is not None:
@@ -85,7 +83,7 @@ async def scores_of(choice: Choice, request: Request) -> dict[str, float]:
                 f"no result of {choice.model} at revision {choice.revision!r} is stored",
             )
         return picked
-    standings = await model_indexes(request).task_standings({r.task for r in results})
+    standings = await indexes.task_standings(heads, {r.task for r in results})
     return {
         task: standing.rows[choice.model].main_score
         for task, standing in sorted(standings.items())
@@ -150,6 +148,28 @@ def radar(labels: list[str], type_means: list[dict[str, Any]]) -> str:
     return charts.radar_chart("Mean score per task type (shared tasks)", axes, series)
 
 
+async def compared(asked: list[str], indexes: ModelIndexes) -> tuple[dict[str, Any], int]:
+    """The comparison of the `asked` models and its HTTP status (422 with a typed `error`); kept
+    until a leaderboard changes."""
+    heads = await indexes.heads()
+    key = ("compare", tuple(asked), heads.signature())
+    kept = indexes.kept_page(key)
+    if kept is not None:
+        return kept["context"], kept["status"]
+    context: dict[str, Any] = {"asked": [m for m in asked if m.strip()], "error": None}
+    status = 200
+    try:
+        choices = chosen(asked)
+        scores = [await scores_of(choice, indexes, heads) for choice in choices]
+        if len(choices) >= 2:
+            context |= comparison(choices, scores)
+    except CompareError as error:
+        context["error"] = {"code": error.code, "message": error.message, "field": "model"}
+        status = 422
+    indexes.keep_page(key, {"context": context, "status": status})
+    return context, status
+
+
 @router.get("/compare")
 @router.get("/compare.json")
 @router.get("/compare.csv")
@@ -158,25 +178,17 @@ async def compare_page(
     model: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
 ) -> Response:
     suffix = request.url.path.removeprefix("/compare")
-    context: dict[str, Any] = {"asked": [m for m in model if m.strip()], "error": None}
-    status = 200
-    try:
-        choices = chosen(model)
-        scores = [await scores_of(choice, request) for choice in choices]
-        if len(choices) >= 2:
-            context |= comparison(choices, scores)
-    except CompareError as error:
-        context["error"] = {"code": error.code, "message": error.message, "field": "model"}
-        status = 422
+    context, status = await compared(model, model_indexes(request))
     if suffix == ".json":
         return json_response(context, status_code=status)
     if suffix == ".csv":
         if status != 200:
             return json_response(context, status_code=status)
         return csv_table(context)
+    page = dict(context)
     if context.get("task_types") and len(context["task_types"]) >= 3:
-        context["radar_svg"] = radar(context["models"], context["task_types"])
-    return TEMPLATES.TemplateResponse(request, "compare.html", context, status_code=status)
+        page["radar_svg"] = radar(context["models"], context["task_types"])
+    return TEMPLATES.TemplateResponse(request, "compare.html", page, status_code=status)
 
 
 def csv_table(context: dict[str, Any]) -> Response:

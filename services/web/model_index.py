@@ -1,13 +1,15 @@
 """What the model and compare pages read of the stored leaderboards, kept per leaderboard version:
 each benchmark table's rows by model, each task leaderboard's rows by model and scores, and each
-benchmark's rank history by model. A leaderboard is read again only when its version changed."""
+benchmark's rank history by model. A leaderboard is read again only when its version changed, and
+a page's data is made again only when some leaderboard's version changed."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 
@@ -17,6 +19,8 @@ from shared.summary.history import history
 from shared.summary.table import BenchmarkRow
 
 T = TypeVar("T")
+KEPT_PAGES = 256
+"""Model and compare pages' data kept for the leaderboards' current versions."""
 Loaded = tuple[int, T] | None
 """A leaderboard's version and what was read of it; None when it is gone."""
 
@@ -67,27 +71,51 @@ class RankPoint:
     rank_ci: tuple[int, int] | None
 
 
+@dataclass(frozen=True)
+class Heads:
+    """The stored version of every benchmark and task leaderboard: a new result changes one."""
+
+    benchmarks: dict[str, int]
+    tasks: dict[str, int]
+
+    def signature(self) -> tuple[tuple[str, int], ...]:
+        return (*sorted(self.benchmarks.items()), *sorted(self.tasks.items()))
+
+
 class ModelIndexes:
-    """The three indexes, over one store."""
+    """The three indexes over one store, and the last pages made from them."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.benchmarks: VersionedIndex[BenchmarkStanding] = VersionedIndex(self._benchmark)
         self.tasks: VersionedIndex[TaskStanding] = VersionedIndex(self._task)
         self.histories: VersionedIndex[dict[str, list[RankPoint]]] = VersionedIndex(self._history)
+        self.pages: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
 
-    async def benchmark_heads(self) -> dict[str, int]:
-        return {lb.name: lb.version for lb in await self.store.list_leaderboards("benchmark")}
+    async def heads(self) -> Heads:
+        benchmarks, tasks = await asyncio.gather(
+            self.store.list_leaderboards("benchmark"), self.store.list_leaderboards("task")
+        )
+        return Heads(
+            {lb.name: lb.version for lb in benchmarks}, {lb.name: lb.version for lb in tasks}
+        )
 
-    async def task_standings(self, tasks: Iterable[str]) -> dict[str, TaskStanding]:
+    async def task_standings(self, heads: Heads, tasks: Iterable[str]) -> dict[str, TaskStanding]:
         """The task leaderboards of `tasks` (those stored)."""
         wanted = set(tasks)
-        heads = {
-            lb.name: lb.version
-            for lb in await self.store.list_leaderboards("task")
-            if lb.name in wanted
-        }
-        return await self.tasks.current(heads)
+        return await self.tasks.current({n: v for n, v in heads.tasks.items() if n in wanted})
+
+    def kept_page(self, key: tuple[object, ...]) -> dict[str, Any] | None:
+        """A page's data made for `key` (its name and `Heads.signature`), if still kept."""
+        found = self.pages.get(key)
+        if found is not None:
+            self.pages.move_to_end(key)
+        return found
+
+    def keep_page(self, key: tuple[object, ...], context: dict[str, Any]) -> None:
+        self.pages[key] = context
+        while len(self.pages) > KEPT_PAGES:
+            self.pages.popitem(last=False)
 
     async def _benchmark(self, name: str) -> Loaded[BenchmarkStanding]:
         stored = await self.store.get_benchmark_leaderboard(benchmark_leaderboard_id(name))

@@ -20,7 +20,7 @@ from scipy.stats import percentileofscore
 from services.web import charts
 from services.web.chart_data import dense, hundred
 from services.web.efficiency import efficiency_rows, hardware
-from services.web.model_index import ModelIndexes, model_indexes
+from services.web.model_index import Heads, ModelIndexes, model_indexes
 from services.web.model_metas import model_metas
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.templating import TEMPLATES
@@ -63,9 +63,9 @@ def percentile(scores: Sequence[float], score: float) -> float:
     return float(percentileofscore(scores, score, kind="weak"))
 
 
-async def benchmarks_of(name: str, indexes: ModelIndexes) -> list[dict[str, Any]]:
+async def benchmarks_of(name: str, indexes: ModelIndexes, heads: Heads) -> list[dict[str, Any]]:
     """Each stored benchmark table holding a row of `name`."""
-    standings = await indexes.benchmarks.current(await indexes.benchmark_heads())
+    standings = await indexes.benchmarks.current(heads.benchmarks)
     found = []
     for benchmark, standing in sorted(standings.items()):
         row = standing.rows.get(name)
@@ -90,12 +90,12 @@ async def benchmarks_of(name: str, indexes: ModelIndexes) -> list[dict[str, Any]
 
 
 async def tasks_of(
-    name: str, results: list[ResultDoc], indexes: ModelIndexes
+    name: str, results: list[ResultDoc], indexes: ModelIndexes, heads: Heads
 ) -> list[dict[str, Any]]:
     """Per task: the score tables use (the task leaderboard's row of the model), its rank and
     percentile among the models ranked on the task."""
     names = sorted({result.task for result in results})
-    standings = await indexes.task_standings(names)
+    standings = await indexes.task_standings(heads, names)
     rows = []
     for task in names:
         standing = standings.get(task)
@@ -165,11 +165,14 @@ def envelopes_of(results: list[ResultDoc]) -> list[dict[str, Any]]:
 
 
 async def rank_history(
-    name: str, benchmarks: list[dict[str, Any]], indexes: ModelIndexes
+    name: str, benchmarks: list[dict[str, Any]], indexes: ModelIndexes, heads: Heads
 ) -> list[dict[str, Any]]:
     """The model's rank by day in each benchmark that ranks it."""
-    heads = await indexes.benchmark_heads()
-    ranked = {b["benchmark"]: heads[b["benchmark"]] for b in benchmarks if b["benchmark"] in heads}
+    ranked = {
+        b["benchmark"]: heads.benchmarks[b["benchmark"]]
+        for b in benchmarks
+        if b["benchmark"] in heads.benchmarks
+    }
     histories = await indexes.histories.current(ranked)
     return [
         {"benchmark": benchmark, "day": point.day, "rank": point.rank, "rank_ci": point.rank_ci}
@@ -203,17 +206,24 @@ def rank_lines(name: str, ranks: list[dict[str, Any]]) -> str:
 
 
 async def model_context(name: str, request: Request) -> dict[str, Any]:
-    """The model page's data; 404 for a model nothing is known of."""
+    """The model page's data (`data`) and its charts; 404 for a model nothing is known of.
+    Kept until a leaderboard changes."""
     store = request.app.state.store
     indexes = model_indexes(request)
+    heads = await indexes.heads()
+    key = ("model", name, heads.signature())
+    kept = indexes.kept_page(key)
+    if kept is not None:
+        return kept
     results = await store.results_of_model_listed(name)
     if registered(name) is None and not results and not await store.get_models([name]):
         raise HTTPException(404, f"no model named {name!r} in mteb's registry or stored here")
     meta = (await model_metas(store, [name]))[name]
-    benchmarks = await benchmarks_of(name, indexes)
-    tasks = await tasks_of(name, results, indexes)
+    benchmarks = await benchmarks_of(name, indexes, heads)
+    tasks = await tasks_of(name, results, indexes, heads)
     live = [result for result in results if result.source == "evaluator"]
-    return {
+    ranks = await rank_history(name, benchmarks, indexes, heads)
+    data = {
         "model": name,
         "in_registry": registered(name) is not None,
         "hub_url": HUB + name,
@@ -223,20 +233,25 @@ async def model_context(name: str, request: Request) -> dict[str, Any]:
         "revisions": revisions_of(results),
         "efficiency": efficiency_rows(live),
         "envelopes": envelopes_of(live),
-        "rank_history": await rank_history(name, benchmarks, indexes),
+        "rank_history": ranks,
     }
+    context = {
+        "data": data,
+        "bars_svg": task_bars(name, tasks) if tasks else "",
+        "rank_svg": rank_lines(name, ranks) if ranks else "",
+    }
+    indexes.keep_page(key, context)
+    return context
 
 
 @router.get("/models/{path_name:path}")
 async def model_page(request: Request, path_name: str) -> Response:
     name, fmt = split_format(path_name.rstrip("/"))
     context = await model_context(name, request)
+    data = context["data"]
     if fmt is Format.JSON:
-        return json_response(context)
+        return json_response(data)
     if fmt is Format.CSV:
-        return csv_response(context["tasks"], TASK_COLUMNS, name.replace("/", "__"))
-    context |= {
-        "bars_svg": task_bars(name, context["tasks"]) if context["tasks"] else "",
-        "rank_svg": rank_lines(name, context["rank_history"]) if context["rank_history"] else "",
-    }
-    return TEMPLATES.TemplateResponse(request, "model.html", context)
+        return csv_response(data["tasks"], TASK_COLUMNS, name.replace("/", "__"))
+    page = data | {"bars_svg": context["bars_svg"], "rank_svg": context["rank_svg"]}
+    return TEMPLATES.TemplateResponse(request, "model.html", page)

@@ -3,6 +3,7 @@ percentile, and for a model evaluated here its efficiency and reproducibility en
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,8 +17,8 @@ from shared.bus import Bus
 from shared.events import Efficiency, Hardware
 from shared.store import Store
 from shared.summary.models import registered
-from tests.support.aggregation_fixtures import LIVE_TASKS, evaluate_here
-from tests.support.synthetic_results import BGE, MINILM
+from tests.support.aggregation_fixtures import LIVE_TASKS, evaluate_here, run_import
+from tests.support.synthetic_results import BGE, MINILM, OUTSIDE, summary_checkout
 from tests.support.web_client import imported, web_client
 from tests.web.test_chart_pages import point_titles
 
@@ -102,6 +103,9 @@ async def test_an_unknown_model_is_not_found(web: httpx.AsyncClient) -> None:
 async def test_a_model_evaluated_here(
     web: httpx.AsyncClient, store: Store, bus: Bus, checkout: Path
 ) -> None:
+    before = (await web.get(f"/models/{MINILM}.json")).json()  # kept until a table changes
+    assert before["efficiency"] == [] and before["envelopes"] == []
+    assert (await web.get(f"/charts/efficiency/{ENG_V2}.json")).json()["rows"] == []
     submission = await evaluate_here(
         store, bus, checkout, 0.75, hardware=HARDWARE, efficiency=EFFICIENCY
     )
@@ -134,3 +138,22 @@ async def test_a_model_evaluated_here(
         f"{MINILM}: Mean (Task) {mine['Mean (Task)'] * 100:.2f}, 150.0 texts/s on "
         "Test CPU 9000 (2 CPUs, 2 threads)"
     ]
+
+
+async def test_a_model_outside_the_registry(store: Store, mongodb_url: str, tmp_path: Path) -> None:
+    await run_import(store, summary_checkout(tmp_path / "summary"), resamples=0)
+    async with web_client(store, mongodb_url) as web:
+        body = (await web.get(f"/models/{OUTSIDE}.json")).json()
+        assert body["in_registry"] is False
+        stored = (await store.get_models([OUTSIDE]))[OUTSIDE]
+        meta = json.loads(stored.revisions[-1].meta_json or "{}")
+        assert body["meta"]["name"] == OUTSIDE
+        assert body["meta"]["n_parameters"] == meta["n_parameters"]
+        assert body["meta"]["revision"] is None  # no revision is the main one outside it
+        assert body["benchmarks"] == []  # imported, in no table
+        assert {r["revision"] for r in body["revisions"]} == {r.revision for r in stored.revisions}
+        task = body["tasks"][0]
+        board = (await web.get(f"/tasks/{task['task']}.json")).json()
+        assert OUTSIDE in {row["model"] for row in board["rows"]}
+        page = await web.get(f"/models/{OUTSIDE}")
+        assert page.status_code == 200 and "Not in mteb's model registry" in page.text

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import mteb
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from services.web import charts
@@ -156,14 +156,23 @@ async def rank_chart(store: Store, benchmark: str, models: list[str]) -> ChartVi
     return ChartView(ChartKind.RANK, benchmark, version, data, svg)
 
 
+def chart_kind(name: str) -> ChartKind:
+    try:
+        return ChartKind(name)
+    except ValueError:
+        kinds = ", ".join(kind.value for kind in ChartKind)
+        raise HTTPException(404, f"no chart named {name!r}; the charts are {kinds}") from None
+
+
 @router.get("/charts/{kind}/{path_name:path}")
 async def chart_page(
     request: Request,
-    kind: ChartKind,
+    kind_name: Annotated[str, Path(alias="kind")],
     path_name: str,
     query: Annotated[TableQuery, Depends(table_query)],
     m: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
 ) -> Response:
+    kind = chart_kind(kind_name)
     name, fmt = split_chart_format(path_name)
     benchmark = benchmark_named(name)
     store: Store = request.app.state.store

@@ -49,6 +49,16 @@ def point_titles(svg: str, series: int | None = None) -> list[str]:
     return titles
 
 
+def inline_charts(html: str) -> dict[str, str]:
+    """The SVG charts inline in a page, by the end of their title (`… rank over time`)."""
+    found = {}
+    for svg in re.findall(r"<svg\b.*?</svg>", html, flags=re.DOTALL):
+        label = re.search(r'aria-label="([^"]*)"', svg)
+        assert label is not None
+        found[label.group(1).split(":")[1].strip()] = svg
+    return found
+
+
 async def table(
     web: httpx.AsyncClient, params: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:

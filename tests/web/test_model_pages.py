@@ -20,7 +20,7 @@ from shared.summary.models import registered
 from tests.support.aggregation_fixtures import LIVE_TASKS, evaluate_here, run_import
 from tests.support.synthetic_results import BGE, MINILM, OUTSIDE, summary_checkout
 from tests.support.web_client import imported, web_client
-from tests.web.test_chart_pages import point_titles
+from tests.web.test_chart_pages import inline_charts, point_titles
 
 ENG_V2 = "MTEB(eng, v2)"
 HARDWARE = Hardware(cpu_model="Test CPU 9000", cpu_count=2, torch_threads=2)
@@ -79,14 +79,19 @@ async def test_per_task_scores_and_percentiles(web: httpx.AsyncClient) -> None:
         assert row["main_score"] == mine["main_score"]
         assert row["rank"] == mine["rank"]
         assert row["percentile"] == percentileofscore(scores, mine["main_score"], kind="weak")
-    html = (await web.get(f"/models/{MINILM}")).text
+    charts = inline_charts((await web.get(f"/models/{MINILM}")).text)
     bars = {
         re.fullmatch(r"(.+): main score (\d+\.\d\d)", t).groups()  # type: ignore[union-attr]
-        for t in point_titles(
-            html[html.index("<svg", html.index('id="tasks"')) :].split("</svg>")[0] + "</svg>"
-        )
+        for t in point_titles(charts["score per task"])
     }
     assert bars == {(r["task"], f"{r['main_score'] * 100:.2f}") for r in body["tasks"]}
+    drawn = set(point_titles(charts["rank over time"]))
+    ranks = {
+        f"{r['benchmark']}: Rank (Borda) {r['rank']} on {r['day']}" for r in body["rank_history"]
+    }
+    assert drawn <= ranks
+    lines = {title.split(": Rank")[0] for title in drawn}
+    assert len(lines) == min(8, len(body["benchmarks"]))  # the palette's eight, at most
     csv = (await web.get(f"/models/{MINILM}.csv")).text
     assert csv.splitlines()[0].startswith("task,type,main_score")
 

@@ -1,4 +1,5 @@
-"""The benchmark table's query string, read as FastAPI reads it for every view of a table."""
+"""The benchmark table's query string, read as FastAPI reads it for every view of a table (the
+chart pages; the benchmark page in app.py reads the same parameters)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,12 @@ def table_query(
     pool: Annotated[Pool | None, Blank] = None,
 ) -> TableQuery:
     """The TableQuery of a request's query string (a FastAPI dependency)."""
-    return TableQuery(tuple(task), q, min_params, max_params, zero_shot, sort, pool or Pool.ALL)
+    return TableQuery(
+        tasks=tuple(task),
+        search=q,
+        min_params_b=min_params,
+        max_params_b=max_params,
+        min_zero_shot=zero_shot,
+        sort=sort,
+        pool=pool or Pool.ALL,
+    )

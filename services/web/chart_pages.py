@@ -1,8 +1,10 @@
 """Chart pages of a benchmark: `/charts/<kind>/<benchmark>` as HTML (the SVG inline, its data
 table beside it), `.svg`, `.json` and `.csv`, taking the benchmark page's query string.
 
-A chart is drawn once per (kind, benchmark, stored leaderboard version, query) and kept in a
-small cache; custom task subsets (no stored version) are drawn on every request.
+A chart is drawn once per (kind, benchmark, stored leaderboard version, query string) and kept in
+a small cache; a table computed for its query (a custom task subset) is drawn on every request.
+`table_query` and `table_rows` are the only places that know how the benchmark page reads its
+query and its table.
 """
 
 from __future__ import annotations
@@ -15,27 +17,29 @@ from typing import Annotated, Any
 import mteb
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from services.web import charts
 from services.web.benchmarks import (
     BenchmarkViews,
     TableQuery,
-    TableView,
     default_history_models,
     history_rows,
 )
 from services.web.chart_data import ChartData, dense, radar_data, rank_data, size_data, time_data
 from services.web.efficiency import efficiency_data, speed_chart
 from services.web.model_metas import model_metas, release_day
-from services.web.query import table_query
 from services.web.renderings import Format, csv_response, json_response, split_format
+from services.web.table_rows import TableRows
 from services.web.templating import TEMPLATES
 from shared.documents import benchmark_leaderboard_id
 from shared.store import Store
-from shared.summary.display import MEAN_TASK
+from shared.summary.display import MEAN_TASK, Pool
 from shared.summary.history import history
 
 router = APIRouter()
+Blank = BeforeValidator(lambda value: None if value == "" else value)
+"""A form field left empty (`min_params=`) as not given."""
 CACHED_CHARTS = 256
 SVG_SUFFIX = ".svg"
 
@@ -126,7 +130,41 @@ def split_chart_format(path_name: str) -> tuple[str, Format | None]:
     return split_format(path_name)
 
 
-async def table_chart(kind: ChartKind, view: TableView, store: Store) -> ChartView:
+def table_query(
+    task: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
+    q: str = "",
+    min_params: Annotated[float | None, Blank] = None,
+    max_params: Annotated[float | None, Blank] = None,
+    zero_shot: Annotated[int | None, Blank] = None,
+    sort: str = "",
+    pool: Annotated[Pool | None, Blank] = None,
+) -> TableQuery:
+    """The benchmark page's query (a FastAPI dependency, read as its page reads it)."""
+    return TableQuery(
+        tasks=tuple(task),
+        search=q,
+        min_params_b=min_params,
+        max_params_b=max_params,
+        min_zero_shot=zero_shot,
+        sort=sort,
+        pool=pool or Pool.ALL,
+    )
+
+
+async def table_rows(request: Request, benchmark: mteb.Benchmark, query: TableQuery) -> TableRows:
+    """The benchmark table's rows under the page's query, as its page shows them: the one place
+    that reads the benchmark views."""
+    views: BenchmarkViews = request.app.state.benchmarks
+    try:
+        view = await views.table_view(benchmark, query)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+    return TableRows(
+        view.benchmark, view.version, view.rows, view.table.tasks, view.table.task_types
+    )
+
+
+async def table_chart(kind: ChartKind, view: TableRows, store: Store) -> ChartView:
     """A chart of the benchmark table `view`."""
     title = f"{view.benchmark}: {TITLES[kind]}"
     if kind is ChartKind.SIZE:
@@ -137,7 +175,7 @@ async def table_chart(kind: ChartKind, view: TableView, store: Store) -> ChartVi
         data = time_data(view.rows, {name: release_day(meta) for name, meta in metas.items()})
         svg = charts.time_chart(title, data.points, MEAN_TASK)
     elif kind is ChartKind.TASK_TYPES:
-        data = radar_data(view.rows, view.table.task_types)
+        data = radar_data(view.rows, view.task_types)
         svg = charts.radar_chart(title, data.axes, data.extra)
     else:
         data = await efficiency_data(store, view)
@@ -178,31 +216,26 @@ async def chart_page(
     store: Store = request.app.state.store
     cache = chart_cache(request)
     head = await store.benchmark_leaderboard_head(benchmark_leaderboard_id(benchmark.name))
-    key = (kind, benchmark.name, head[0] if head else None, query.parameters(), tuple(m))
-    chart = cache.get(key) if head and not query.tasks else None
+    stored_version = head[0] if head else None
+    key = (kind, benchmark.name, stored_version, request.url.query)
+    chart = cache.get(key)
     if chart is None:
         if kind is ChartKind.RANK:
             chart = await rank_chart(store, benchmark.name, m)
         else:
-            views: BenchmarkViews = request.app.state.benchmarks
-            try:
-                view = await views.table_view(benchmark, query)
-            except ValueError as error:
-                raise HTTPException(422, str(error)) from None
-            chart = await table_chart(kind, view, store)
-        if head and not query.tasks:
-            cache.put(key, chart)
+            chart = await table_chart(kind, await table_rows(request, benchmark, query), store)
+        if chart.version is not None and chart.version == stored_version:
+            cache.put(key, chart)  # a table computed for this query is drawn each time
     if fmt is None:
         return Response(chart.svg, media_type="image/svg+xml")
     if fmt is Format.JSON:
-        return json_response(chart.context() | {"query": query.parameters()})
+        return json_response(chart.context() | {"query": request.url.query})
     if fmt is Format.CSV:
         return csv_response(chart.data.rows, chart.data.columns, f"{benchmark.name} {kind.value}")
     context = chart.context() | {
         "svg": chart.svg,
-        "query": query,
+        "query_string": request.url.query,
         "kinds": [(k.value, TITLES[k]) for k in ChartKind],
-        "models": m,
         "score_columns": chart.data.score_columns,
     }
     return TEMPLATES.TemplateResponse(request, "chart.html", context)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pygal
 
 from services.web import charts
-from services.web.benchmarks import TableView
 from services.web.chart_data import ChartData, hundred
+from services.web.table_rows import TableRows
 from shared.documents import ResultDoc
 from shared.events import Envelope
 from shared.store import Store
@@ -98,11 +98,11 @@ def efficiency_rows(results: Iterable[ResultDoc]) -> list[dict[str, object]]:
     ]
 
 
-async def efficiency_data(store: Store, view: TableView) -> ChartData:
+async def efficiency_data(store: Store, view: TableRows) -> ChartData:
     """The efficiency of the table's models evaluated here, over the table's tasks, with their
     Mean (Task); the chart's points are those with both a speed and a Mean (Task)."""
     means = {row[MODEL]: row[MEAN_TASK] for row in view.rows}
-    tasks = set(view.table.tasks)
+    tasks = set(view.tasks)
     live = await store.results_stored_since(None, source="evaluator")
     shown = [r for r in live if r.model in means and r.task in tasks]
     data = ChartData(columns=COLUMNS, score_columns=[MEAN_TASK])

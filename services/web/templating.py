@@ -1,4 +1,4 @@
-"""The Jinja environment of the model, compare and chart pages (the templates of app.py's)."""
+"""The Jinja2 templates of every page, and the display filters they share."""
 
 from __future__ import annotations
 
@@ -15,19 +15,20 @@ def display_score(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.2f}"
 
 
-def display_time(value: str | datetime | None) -> str:
-    """A timestamp as `2026-11-27 17:43:35 UTC`."""
+def display_time(value: str | None) -> str:
+    """An ISO timestamp as `2026-11-27 17:43:35 UTC`."""
     if not value:
         return ""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def display_number(value: float | None, digits: int = 1) -> str:
-    """A figure with thousands separators (`12,345.6`); empty when unknown."""
-    return "" if value is None else f"{value:,.{digits}f}"
+def display_parameters(value: float | None) -> str:
+    """A size in billions as mteb shows it: one decimal from 1B, else three."""
+    if value is None:
+        return ""
+    return f"{value:.1f}" if value >= 1 else f"{value:.3f}"
 
 
 TEMPLATES.env.filters["score"] = display_score
 TEMPLATES.env.filters["when"] = display_time
-TEMPLATES.env.filters["number"] = display_number
+TEMPLATES.env.filters["parameters"] = display_parameters

@@ -148,14 +148,14 @@ def radar(labels: list[str], type_means: list[dict[str, Any]]) -> str:
     return charts.radar_chart("Mean score per task type (shared tasks)", axes, series)
 
 
-async def compared(asked: list[str], indexes: ModelIndexes) -> tuple[dict[str, Any], int]:
-    """The comparison of the `asked` models and its HTTP status (422 with a typed `error`); kept
-    until a leaderboard changes."""
+async def compared(asked: list[str], indexes: ModelIndexes) -> dict[str, Any]:
+    """The comparison of the `asked` models (`context`), its HTTP `status` (422 with a typed
+    `error`) and its `radar_svg`; kept until a leaderboard changes."""
     heads = await indexes.heads()
     key = ("compare", tuple(asked), heads.signature())
     kept = indexes.kept_page(key)
     if kept is not None:
-        return kept["context"], kept["status"]
+        return kept
     context: dict[str, Any] = {"asked": [m for m in asked if m.strip()], "error": None}
     status = 200
     try:
@@ -166,8 +166,11 @@ async def compared(asked: list[str], indexes: ModelIndexes) -> tuple[dict[str, A
     except CompareError as error:
         context["error"] = {"code": error.code, "message": error.message, "field": "model"}
         status = 422
-    indexes.keep_page(key, {"context": context, "status": status})
-    return context, status
+    types = context.get("task_types") or []
+    radar_svg = radar(context["models"], types) if len(types) >= 3 else ""
+    made = {"context": context, "status": status, "radar_svg": radar_svg}
+    indexes.keep_page(key, made)
+    return made
 
 
 @router.get("/compare")
@@ -178,16 +181,15 @@ async def compare_page(
     model: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
 ) -> Response:
     suffix = request.url.path.removeprefix("/compare")
-    context, status = await compared(model, model_indexes(request))
+    made = await compared(model, model_indexes(request))
+    context, status = made["context"], made["status"]
     if suffix == ".json":
         return json_response(context, status_code=status)
     if suffix == ".csv":
         if status != 200:
             return json_response(context, status_code=status)
         return csv_table(context)
-    page = dict(context)
-    if context.get("task_types") and len(context["task_types"]) >= 3:
-        page["radar_svg"] = radar(context["models"], context["task_types"])
+    page = context | {"radar_svg": made["radar_svg"]}
     return TEMPLATES.TemplateResponse(request, "compare.html", page, status_code=status)
 
 

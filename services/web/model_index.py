@@ -6,6 +6,7 @@ a page's data is made again only when some leaderboard's version changed."""
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -46,11 +47,41 @@ class VersionedIndex(Generic[T]):
         return {name: self.entries[name][1] for name in heads if name in self.entries}
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a model page shows of a model's row in a benchmark table (the row's task scores
+    are left out: a process holds every benchmark's standings)."""
+
+    rank: int | None
+    rank_ci: tuple[int, int] | None
+    official: bool
+    mean_task: float | None
+    mean_task_ci: tuple[float, float] | None
+    zero_shot: int
+    revision: str
+    scored_tasks: int
+    tasks: int
+
+    @classmethod
+    def of(cls, row: BenchmarkRow) -> Standing:
+        return cls(
+            rank=row.rank_borda,
+            rank_ci=row.rank_ci,
+            official=row.official,
+            mean_task=row.mean_task,
+            mean_task_ci=row.mean_task_ci,
+            zero_shot=row.zero_shot,
+            revision=row.revision,
+            scored_tasks=sum(1 for score in row.task_scores.values() if score is not None),
+            tasks=len(row.task_scores),
+        )
+
+
 @dataclass(frozen=True)
 class BenchmarkStanding:
     """A stored benchmark table, by model."""
 
-    rows: dict[str, BenchmarkRow]
+    rows: dict[str, Standing]
     ranked: int
     """Rows with a rank."""
     generated_at: str
@@ -65,10 +96,19 @@ class TaskStanding:
 
 
 @dataclass(frozen=True)
-class RankPoint:
-    day: str
-    rank: int | None
-    rank_ci: tuple[int, int] | None
+class RankHistory:
+    """A benchmark's Rank (Borda) by day, per model: one 16-bit rank per day (0: not ranked that
+    day), as a year of daily snapshots of hundreds of models is kept for every benchmark."""
+
+    days: list[str]
+    ranks: dict[str, array[int]]
+
+    def of(self, model: str) -> list[tuple[str, int]]:
+        """The (day, rank) of the days `model` was ranked."""
+        found = self.ranks.get(model)
+        if found is None:
+            return []
+        return [(day, rank) for day, rank in zip(self.days, found, strict=True) if rank]
 
 
 @dataclass(frozen=True)
@@ -89,7 +129,7 @@ class ModelIndexes:
         self.store = store
         self.benchmarks: VersionedIndex[BenchmarkStanding] = VersionedIndex(self._benchmark)
         self.tasks: VersionedIndex[TaskStanding] = VersionedIndex(self._task)
-        self.histories: VersionedIndex[dict[str, list[RankPoint]]] = VersionedIndex(self._history)
+        self.histories: VersionedIndex[RankHistory] = VersionedIndex(self._history)
         self.pages: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
 
     async def heads(self) -> Heads:
@@ -123,7 +163,7 @@ class ModelIndexes:
             return None
         table = await asyncio.to_thread(lambda: stored.table)
         standing = BenchmarkStanding(
-            rows={row.model: row for row in table.rows},
+            rows={row.model: Standing.of(row) for row in table.rows},
             ranked=sum(1 for row in table.rows if row.rank_borda is not None and row.official),
             generated_at=stored.generated_at.isoformat(),
         )
@@ -136,17 +176,19 @@ class ModelIndexes:
         rows = {row.model: row for row in stored.rows}
         return stored.version, TaskStanding(rows, sorted(row.main_score for row in stored.rows))
 
-    async def _history(self, name: str) -> Loaded[dict[str, list[RankPoint]]]:
+    async def _history(self, name: str) -> Loaded[RankHistory]:
         snapshots = await history(self.store, name)
         if not snapshots:
             return None
-        by_model: dict[str, list[RankPoint]] = {}
-        for snapshot in snapshots:
+        days = [snapshot.day for snapshot in snapshots]
+        ranks: dict[str, array[int]] = {}
+        for n, snapshot in enumerate(snapshots):
             for row in snapshot.rows:
-                by_model.setdefault(row.model, []).append(
-                    RankPoint(snapshot.day, row.rank_borda, row.rank_ci)
-                )
-        return snapshots[-1].version, by_model
+                if row.rank_borda is not None:
+                    ranks.setdefault(row.model, array("H", bytes(2 * len(days))))[n] = (
+                        row.rank_borda
+                    )
+        return snapshots[-1].version, RankHistory(days, ranks)
 
 
 def model_indexes(request: Request) -> ModelIndexes:

@@ -74,7 +74,7 @@ async def benchmarks_of(name: str, indexes: ModelIndexes, heads: Heads) -> list[
         found.append(
             {
                 "benchmark": benchmark,
-                "rank": row.rank_borda,
+                "rank": row.rank,
                 "rank_ci": row.rank_ci,
                 "models": standing.ranked,
                 "official": row.official,
@@ -82,8 +82,8 @@ async def benchmarks_of(name: str, indexes: ModelIndexes, heads: Heads) -> list[
                 "mean_task_ci": row.mean_task_ci,
                 "zero_shot": row.zero_shot,
                 "revision": row.revision,
-                "tasks": sum(1 for score in row.task_scores.values() if score is not None),
-                "of_tasks": len(row.task_scores),
+                "tasks": row.scored_tasks,
+                "of_tasks": row.tasks,
             }
         )
     return found
@@ -175,10 +175,9 @@ async def rank_history(
     }
     histories = await indexes.histories.current(ranked)
     return [
-        {"benchmark": benchmark, "day": point.day, "rank": point.rank, "rank_ci": point.rank_ci}
-        for benchmark, by_model in sorted(histories.items())
-        for point in by_model.get(name, [])
-        if point.rank is not None
+        {"benchmark": benchmark, "day": day, "rank": rank}
+        for benchmark, ranks in sorted(histories.items())
+        for day, rank in ranks.of(name)
     ]
 
 

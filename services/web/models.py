@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from difflib import get_close_matches
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import mteb
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
 from mteb.models import ModelMeta
+from mteb.models.model_implementations import MODEL_REGISTRY
 from scipy.stats import percentileofscore
 
 from services.web import charts
@@ -216,7 +220,7 @@ async def model_context(name: str, request: Request) -> dict[str, Any]:
         return kept
     results = await store.results_of_model_listed(name)
     if registered(name) is None and not results and not await store.get_models([name]):
-        raise HTTPException(404, f"no model named {name!r} in mteb's registry or stored here")
+        raise UnknownModel(name)
     meta = (await model_metas(store, [name]))[name]
     benchmarks = await benchmarks_of(name, indexes, heads)
     tasks = await tasks_of(name, results, indexes, heads)
@@ -243,10 +247,40 @@ async def model_context(name: str, request: Request) -> dict[str, Any]:
     return context
 
 
+class UnknownModel(LookupError):
+    """Neither mteb's registry nor the store knows the model."""
+
+
+@lru_cache(maxsize=1)
+def registry_names() -> dict[str, str]:
+    """mteb's registered model names by their lower case."""
+    return {name.lower(): name for name in MODEL_REGISTRY}
+
+
+def unknown_model(request: Request, name: str, fmt: Format) -> Response:
+    """A 404 naming the closest registered models; a name differing only in case redirects."""
+    canonical = registry_names().get(name.lower())
+    if canonical is not None and canonical != name:
+        suffix = "" if fmt is Format.HTML else f".{fmt.value}"
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/models/{quote(canonical)}{suffix}{query}", 308)
+    detail = f"no model named {name!r} in mteb's registry or stored here"
+    near = [registry_names()[n] for n in get_close_matches(name.lower(), registry_names(), n=5)]
+    if fmt is not Format.HTML:
+        return json_response({"error": detail, "closest": near}, status_code=404)
+    context: dict[str, Any] = {"detail": detail}
+    if near:
+        context["closest"] = [(model, f"/models/{quote(model)}") for model in near]
+    return TEMPLATES.TemplateResponse(request, "error.html", context, status_code=404)
+
+
 @router.get("/models/{path_name:path}")
 async def model_page(request: Request, path_name: str) -> Response:
     name, fmt = split_format(path_name.rstrip("/"))
-    context = await model_context(name, request)
+    try:
+        context = await model_context(name, request)
+    except UnknownModel:
+        return unknown_model(request, name, fmt)
     data = context["data"]
     if fmt is Format.JSON:
         return json_response(data)

@@ -103,6 +103,10 @@ async def test_an_unknown_model_is_not_found(web: httpx.AsyncClient) -> None:
     data = await web.get("/models/nobody/no-such-model.json")
     assert data.status_code == 404
     assert "no model named" in data.json()["error"]
+    near = await web.get("/models/BAAI/bge-base-en-v1.6.json")
+    assert near.status_code == 404 and BGE in near.json()["closest"]
+    moved = await web.get(f"/models/{BGE.upper()}.json")
+    assert moved.status_code == 308 and moved.headers["location"] == f"/models/{BGE}.json"
 
 
 async def test_a_model_evaluated_here(

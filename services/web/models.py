@@ -7,6 +7,7 @@ task, the revisions stored, and for runs made here their efficiency and reproduc
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from difflib import get_close_matches
@@ -48,7 +49,8 @@ def task_type(name: str) -> str:
 
 
 def meta_fields(meta: ModelMeta) -> dict[str, Any]:
-    """Every data field of `meta`, as JSON values (sets sorted)."""
+    """Every data field of `meta`, as JSON values: sets sorted, anything else JSON lacks (a
+    function or dtype among `loader_kwargs`, an enum, an unbounded `max_tokens`) as its text."""
     fields: dict[str, Any] = {}
     for name in type(meta).model_fields:
         if name in UNSHOWN_FIELDS:
@@ -56,9 +58,7 @@ def meta_fields(meta: ModelMeta) -> dict[str, Any]:
         value = getattr(meta, name, None)
         if isinstance(value, set | frozenset):
             value = sorted(map(str, value))
-        elif value is not None and not isinstance(value, str | int | float | bool | list | dict):
-            value = str(value)
-        fields[name] = value
+        fields[name] = json.loads(json.dumps(value, default=str), parse_constant=str)
     return fields
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mteb.models.model_implementations import MODEL_REGISTRY
 from scipy.stats import percentileofscore
 
+from services.web.models import meta_fields
 from services.web.templating import TEMPLATES
 from shared.bus import Bus
 from shared.events import Efficiency, Hardware
@@ -46,6 +48,15 @@ async def checkout(store: Store, tmp_path: Path) -> Path:
 async def web(store: Store, mongodb_url: str, checkout: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with web_client(store, mongodb_url) as client:
         yield client
+
+
+def test_every_registry_model_has_json_metadata() -> None:
+    for name, meta in MODEL_REGISTRY.items():
+        fields = meta_fields(meta)
+        json.dumps(fields, allow_nan=False)  # functions, dtypes, inf: as text
+        assert fields["name"] == name
+    unbounded = next(m for m in MODEL_REGISTRY.values() if m.max_tokens == float("inf"))
+    assert meta_fields(unbounded)["max_tokens"] == "Infinity"
 
 
 async def test_a_registry_model_page(web: httpx.AsyncClient) -> None:

@@ -2,9 +2,9 @@
 table beside it), `.svg`, `.json` and `.csv`, taking the benchmark page's query string.
 
 A chart is drawn once per (kind, benchmark, stored leaderboard version, query string) and kept in
-a small cache; a table computed for its query (a custom task subset) is drawn on every request.
-`table_query` and `table_rows` are the only places that know how the benchmark page reads its
-query and its table.
+a small cache; a table computed for its query (customised or filtered) is drawn on every request.
+The query string is read as the benchmark page reads it (`requested_query`), and names are as
+lenient.
 """
 
 from __future__ import annotations
@@ -13,33 +13,34 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import mteb
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import Response
-from pydantic import BeforeValidator
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from services.web import charts
+from services.web.benchmark_routes import requested_query, unknown, with_query
 from services.web.benchmarks import (
     BenchmarkViews,
-    TableQuery,
+    ViewKind,
     default_history_models,
     history_rows,
 )
+from services.web.catalogue import resolve
 from services.web.chart_data import ChartData, dense, radar_data, rank_data, size_data, time_data
 from services.web.efficiency import efficiency_data, speed_chart
 from services.web.model_metas import model_metas, release_day
+from services.web.query import BenchmarkQuery, QueryError
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.table_rows import TableRows
 from services.web.templating import TEMPLATES
 from shared.documents import benchmark_leaderboard_id
 from shared.store import Store
-from shared.summary.display import MEAN_TASK, Pool
+from shared.summary.display import MEAN_TASK
 from shared.summary.history import history
 
 router = APIRouter()
-Blank = BeforeValidator(lambda value: None if value == "" else value)
-"""A form field left empty (`min_params=`) as not given."""
 CACHED_CHARTS = 256
 SVG_SUFFIX = ".svg"
 
@@ -116,13 +117,6 @@ def chart_cache(request: Request) -> ChartCache:
     return cache
 
 
-def benchmark_named(name: str) -> mteb.Benchmark:
-    try:
-        return mteb.get_benchmark(name)
-    except (KeyError, ValueError):
-        raise HTTPException(404, f"no benchmark named {name!r}") from None
-
-
 def split_chart_format(path_name: str) -> tuple[str, Format | None]:
     """`MTEB(eng, v2).svg` → (`MTEB(eng, v2)`, None: SVG); else as `split_format`."""
     if path_name.endswith(SVG_SUFFIX):
@@ -130,38 +124,13 @@ def split_chart_format(path_name: str) -> tuple[str, Format | None]:
     return split_format(path_name)
 
 
-def table_query(
-    task: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
-    q: str = "",
-    min_params: Annotated[float | None, Blank] = None,
-    max_params: Annotated[float | None, Blank] = None,
-    zero_shot: Annotated[int | None, Blank] = None,
-    sort: str = "",
-    pool: Annotated[Pool | None, Blank] = None,
-) -> TableQuery:
-    """The benchmark page's query (a FastAPI dependency, read as its page reads it)."""
-    return TableQuery(
-        tasks=tuple(task),
-        search=q,
-        min_params_b=min_params,
-        max_params_b=max_params,
-        min_zero_shot=zero_shot,
-        sort=sort,
-        pool=pool or Pool.ALL,
-    )
-
-
-async def table_rows(request: Request, benchmark: mteb.Benchmark, query: TableQuery) -> TableRows:
-    """The benchmark table's rows under the page's query, as its page shows them: the one place
-    that reads the benchmark views."""
+async def table_rows(
+    request: Request, benchmark: mteb.Benchmark, query: BenchmarkQuery
+) -> TableRows:
+    """The summary table's rows under the page's query, as the benchmark page shows them."""
     views: BenchmarkViews = request.app.state.benchmarks
-    try:
-        view = await views.table_view(benchmark, query)
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from None
-    return TableRows(
-        view.benchmark, view.version, view.rows, view.table.tasks, view.table.task_types
-    )
+    view = await views.view(benchmark, ViewKind.SUMMARY, query)
+    return TableRows(view.benchmark, view.version, view.rows, view.tasks, view.task_types)
 
 
 async def table_chart(kind: ChartKind, view: TableRows, store: Store) -> ChartView:
@@ -207,17 +176,33 @@ async def chart_page(
     request: Request,
     kind_name: Annotated[str, Path(alias="kind")],
     path_name: str,
-    query: Annotated[TableQuery, Depends(table_query)],
     m: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
 ) -> Response:
+    """A chart of a benchmark under the benchmark page's query string (lenient names as there;
+    bad fields: 422, the HTML page drawn without them and naming them)."""
     kind = chart_kind(kind_name)
     name, fmt = split_chart_format(path_name)
-    benchmark = benchmark_named(name)
+    canonical = resolve(name)
+    if canonical is None:
+        return unknown(request, name, fmt or Format.JSON)
+    if canonical != name:
+        suffix = SVG_SUFFIX if fmt is None else "" if fmt is Format.HTML else f".{fmt.value}"
+        target = f"/charts/{kind.value}/{quote(canonical, safe='')}{suffix}"
+        return RedirectResponse(with_query(target, request), 308)
+    benchmark = mteb.get_benchmark(canonical)
+    status, errors = 200, []
+    try:
+        query = requested_query(request, benchmark)
+    except QueryError as error:
+        if fmt is not Format.HTML:
+            fields = [vars(field) for field in error.errors]
+            return json_response({"error": str(error), "fields": fields}, status_code=422)
+        query, status, errors = error.query, 422, error.errors
     store: Store = request.app.state.store
     cache = chart_cache(request)
     head = await store.benchmark_leaderboard_head(benchmark_leaderboard_id(benchmark.name))
     stored_version = head[0] if head else None
-    key = (kind, benchmark.name, stored_version, request.url.query)
+    key = (kind, benchmark.name, stored_version, query.parameters(), tuple(m))
     chart = cache.get(key)
     if chart is None:
         if kind is ChartKind.RANK:
@@ -229,13 +214,14 @@ async def chart_page(
     if fmt is None:
         return Response(chart.svg, media_type="image/svg+xml")
     if fmt is Format.JSON:
-        return json_response(chart.context() | {"query": request.url.query})
+        return json_response(chart.context() | {"query": query.values()})
     if fmt is Format.CSV:
         return csv_response(chart.data.rows, chart.data.columns, f"{benchmark.name} {kind.value}")
     context = chart.context() | {
         "svg": chart.svg,
-        "query_string": request.url.query,
+        "query_string": query.parameters(),
         "kinds": [(k.value, TITLES[k]) for k in ChartKind],
         "score_columns": chart.data.score_columns,
+        "errors": errors,
     }
-    return TEMPLATES.TemplateResponse(request, "chart.html", context)
+    return TEMPLATES.TemplateResponse(request, "chart.html", context, status_code=status)

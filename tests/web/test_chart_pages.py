@@ -174,7 +174,13 @@ async def test_unknown_benchmarks_kinds_and_tasks(web: httpx.AsyncClient) -> Non
     assert pie.status_code == 404 and "the charts are size, time" in pie.text
     bad = await web.get(f"/charts/size/{ENG_V2}.json", params={"task": "NoSuchTask"})
     assert bad.status_code == 422
-    assert "error" in bad.json()
+    assert [f["code"] for f in bad.json()["fields"]] == ["not_in_benchmark"]
+    page = await web.get(f"/charts/size/{ENG_V2}", params={"min_params": "abc", "q": "bge"})
+    assert page.status_code == 422  # drawn without the bad field, which is named
+    assert "not_a_number" in page.text and "<svg" in page.text
+    lenient = await web.get("/charts/size/mteb(eng,+v2).svg", params={"q": "bge"})
+    assert lenient.status_code == 308
+    assert lenient.headers["location"] == "/charts/size/MTEB%28eng%2C%20v2%29.svg?q=bge"
 
 
 async def test_charts_are_kept_per_version(web: httpx.AsyncClient) -> None:

@@ -122,7 +122,10 @@ def comparison(choices: list[Choice], scores: list[dict[str, float]]) -> dict[st
     for choice, other in zip(choices[1:], scores[1:], strict=True):
         both = [t for t in tasks if t in scores[0] and t in other]
         result = paired_test([scores[0][t] for t in both], [other[t] for t in both])
-        tests.append({"model": choice.label, "baseline": choices[0].label} | vars(result))
+        tests.append(
+            {"model": choice.label, "model_name": choice.model, "baseline": choices[0].label}
+            | vars(result)
+        )
     return {
         "models": [c.label for c in choices],
         "tasks": rows,

@@ -90,3 +90,19 @@ async def test_on_a_phone(phone: Page, site: str) -> None:
         box = await heading.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
         assert await blocking_violations(phone) == [], path
+
+
+async def test_compare_the_checked_models_of_a_benchmark_table(page: Page, site: str) -> None:
+    await page.goto(f"{site}/benchmarks/{quote(ENG_V2)}")
+    await page.get_by_label(f"Compare {MINILM}").check()
+    await page.get_by_label(f"Compare {BGE}").check()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Compare the checked models").click()
+    tests = page.locator("table").first.locator("tbody tr")
+    assert await tests.count() == 1
+    assert await page.get_by_role("heading", name="Per task", exact=True).count() == 1
+    tested = await tests.locator("a").inner_text()
+    assert tested in {MINILM, BGE}
+    async with page.expect_navigation():
+        await tests.locator("a").click()
+    assert await page.get_by_role("heading", level=1).inner_text() == tested

@@ -57,7 +57,7 @@ TITLES = {
     ChartKind.SIZE: "Performance per model size",
     ChartKind.TIME: "Performance over time (by release date)",
     ChartKind.TASK_TYPES: "Performance per task type (top models)",
-    ChartKind.RANK: "Rank over time",
+    ChartKind.RANK: "Rank over time, drawn",
     ChartKind.EFFICIENCY: "Speed against quality (models evaluated here)",
 }
 

@@ -338,6 +338,11 @@ class Store:
         cursor = self.results.find(query).sort("_id", ASCENDING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
+    async def results_of_model_listed(self, model: str) -> list[ResultDoc]:
+        """Every stored result of `model`, without its TaskResult."""
+        cursor = self.results.find({"model": model}, RESULT_LISTING).sort("_id", ASCENDING)
+        return [doc async for doc in _validated(cursor, ResultDoc)]
+
     async def get_models(self, names: list[str]) -> dict[str, ModelDoc]:
         cursor = self.models.find({"_id": {"$in": names}})
         return {doc.id: doc async for doc in _validated(cursor, ModelDoc)}

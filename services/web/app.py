@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web import benchmark_routes
+from services.web import benchmark_routes, chart_pages, compare, models
 from services.web.benchmarks import BenchmarkViews, default_history_models, history_rows
 from services.web.catalogue import resolve
 from services.web.renderings import Format, csv_response, json_response, split_format
@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.include_router(benchmark_routes.router)
+    app.include_router(chart_pages.router)
+    app.include_router(models.router)
+    app.include_router(compare.router)
 
     def store(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]

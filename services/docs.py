@@ -590,19 +590,14 @@ CONFIGURATION_OTHER = """
 
 Names below omit the `LEADERBOARD_` prefix.
 
-<<<<<<< HEAD
-- submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `API_HOST`, `API_PORT`, `MODELS_DIR`.
-- web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`, `WEB_DEFAULT_BENCHMARK`,
-  `BOOTSTRAP_RESAMPLES`.
-=======
 - submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `API_HOST`, `API_PORT`, `MODELS_DIR`,
   `SECRET_KEY_FILE` (also signs webhooks), `WEBHOOK_ATTEMPTS`, `WEBHOOK_RETRY_BACKOFF_S`,
   `WEBHOOK_TIMEOUT_S`.
 - every service on the bus: `NATS_URL` (one server, or a cluster's servers comma-separated) and
   `STREAM_REPLICAS` (3 on a 3-node cluster; each service declares the streams when it starts, so
   give every service the same value).
-- web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`.
->>>>>>> heal
+- web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`, `WEB_DEFAULT_BENCHMARK`,
+  `BOOTSTRAP_RESAMPLES`.
 - aggregator: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`.
 - evaluator (`leaderboard worker`): `NATS_URL`, `MODELS_DIR`, `DATASETS_DIR`, `DEVICE`,
   `BATCH_SIZE`, `JOB_ACK_WAIT_S`, `JOB_MAX_DELIVER`, `EVALUATOR_ID`. It does not use MongoDB.

@@ -23,7 +23,16 @@ from pydantic import ValidationError
 from services.evaluator.exhaustion import ExhaustedJobs
 from services.evaluator.failures import JobFailure
 from services.evaluator.runner import Evaluation
-from shared.bus import EXHAUSTED_JOBS, FETCH_TIMEOUTS, JOBS, SUBMISSIONS, Bus, consume, decode
+from shared.bus import (
+    EXHAUSTED_JOBS,
+    FETCH_TIMEOUTS,
+    JOBS,
+    SUBMISSIONS,
+    Bus,
+    consume,
+    decode,
+    describe,
+)
 from shared.events import (
     FailureKind,
     Job,
@@ -128,7 +137,7 @@ class Evaluator:
         try:
             job = decode(msg, Job)
         except ValidationError as error:
-            await self.bus.dead_letter(msg, JOBS, f"invalid job: {error}")
+            await self.bus.dead_letter(msg, JOBS, f"invalid job: {describe(error)}")
             await msg.ack()
             return
         if await self._cancelled(job.submission_id):
@@ -175,12 +184,21 @@ class Evaluator:
             raise JobFailure(FailureKind.MODEL_LOAD, reason) from None
 
     async def _cancelled(self, submission_id: str) -> bool:
-        """Whether the submission's cancellation is on the bus (the evaluator keeps no state)."""
+        """Whether the submission's cancellation is on the bus (the evaluator keeps no state).
+
+        Only a cancellation that follows the submission's own `accepted` event counts: one for
+        an id nobody accepted (yet) was not sent by the submission service.
+        """
         try:
-            await self.bus.js.get_last_msg(SUBMISSIONS.name, Subjects.cancelled(submission_id))
+            accepted = await self.bus.js.get_last_msg(
+                SUBMISSIONS.name, Subjects.accepted(submission_id)
+            )
+            cancelled = await self.bus.js.get_last_msg(
+                SUBMISSIONS.name, Subjects.cancelled(submission_id)
+            )
         except NotFoundError:
             return False
-        return True
+        return cancelled.seq > accepted.seq
 
     async def _failed(self, msg: Msg, job: Job, attempt: int, failure: JobFailure) -> None:
         """Retry a transient failure later while deliveries remain; else dead-letter the job."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -65,9 +66,13 @@ class Intake:
         submission_id: str | None = None,
         priority: Priority = Priority.NORMAL,
     ) -> SubmissionCreated:
-        """Validate `request` and accept it; raises `Refusal` at the first failed check."""
-        tasks = check_request(request)
+        """Validate `request` and accept it; raises `Refusal` at the first failed check.
+
+        The key first, then the request (off the event loop: mteb's registry is searched), then
+        the day's count; nothing is published for a refused request.
+        """
         key = await authenticate(self.store, authorization)
+        tasks = await asyncio.to_thread(check_request, request)
         await check_rate(self.store, key, self.submissions_per_day)
         token = request.hf_token.get_secret_value() if request.hf_token else None
         described = await self.resolver.describe(request.model, request.revision, token)
@@ -190,7 +195,13 @@ def duplicate_refusal(model: str, held: dict[str, str]) -> Refusal:
 
 
 async def publish_submission(bus: Bus, submission: SubmissionDoc, sealed: str | None) -> None:
-    """The `accepted` event and transition, then one job per task; ids make retries harmless."""
+    """The `accepted` event and transition, then one job per task; ids make retries harmless.
+
+    Nothing is published while the client is disconnected: it would wait in the client's buffer
+    and go out once NATS is back, after the submission was answered `bus_unavailable`.
+    """
+    if not bus.client.is_connected:
+        raise ConnectionError("not connected to NATS")
     accepted = SubmissionAccepted(
         submission_id=submission.id,
         model=submission.model,

@@ -198,7 +198,7 @@ class Evaluator:
             )
         except NotFoundError:
             return False
-        return cancelled.seq > accepted.seq
+        return (cancelled.seq or 0) > (accepted.seq or 0)
 
     async def _failed(self, msg: Msg, job: Job, attempt: int, failure: JobFailure) -> None:
         """Retry a transient failure later while deliveries remain; else dead-letter the job."""

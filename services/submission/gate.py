@@ -71,8 +71,8 @@ class Gate:
             await self.refuse(refusal, scope, receive, send)
             return
         except PyMongoError:
-            refusal = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
-            await self.refuse(refusal, scope, receive, send)
+            down = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
+            await self.refuse(down, scope, receive, send)
             return
         replayed = False
 

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from services.aggregator.results.intake import stored_task_json
 from shared.documents import ModelDoc, ResultDoc
-from shared.store import Store
 from shared.paths import confined
+from shared.store import Store
 from shared.summary.models import registered
 
 

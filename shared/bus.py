@@ -78,9 +78,13 @@ class Bus:
         self.js = js
 
     @classmethod
-    async def connect(cls, url: str, name: str) -> Bus:
-        """Connect and declare every stream (idempotent: existing ones are updated)."""
-        client = await nats.connect(url, name=name, max_reconnect_attempts=-1)
+    async def connect(
+        cls, url: str, name: str, user: str | None = None, password: str | None = None
+    ) -> Bus:
+        """Connect (as `user`, when given) and declare every stream (existing ones are updated)."""
+        client = await nats.connect(
+            url, name=name, max_reconnect_attempts=-1, user=user, password=password
+        )
         bus = cls(client, client.jetstream())
         await bus.declare_streams()
         return bus

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     nats_url: str | None = Field(
         default=None, description="NATS server URL; unset: `leaderboard up` starts an embedded one."
     )
+    nats_user: str | None = Field(
+        default=None,
+        description="NATS user to connect as; unset: no credentials. `leaderboard up` gives each "
+        "service its own (DATA_DIR/nats-credentials/); see operations.md.",
+    )
+    nats_password: SecretStr | None = Field(default=None, description="The NATS user's password.")
     mongodb_url: str | None = Field(
         default=None, description="MongoDB URL; unset: `leaderboard up` starts an embedded one."
     )
@@ -112,6 +118,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Days of daily benchmark leaderboard snapshots (rank over time) kept.",
     )
+
+    def nats_login(self) -> dict[str, str]:
+        """`user` and `password` for `Bus.connect`, when a NATS user is configured."""
+        if self.nats_user is None:
+            return {}
+        password = self.nats_password.get_secret_value() if self.nats_password else ""
+        return {"user": self.nats_user, "password": password}
 
     def submission_api_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"

@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         assert settings.nats_url and settings.mongodb_url, (
             "set LEADERBOARD_NATS_URL and _MONGODB_URL"
         )
-        bus = await Bus.connect(settings.nats_url, "submission")
+        bus = await Bus.connect(settings.nats_url, "submission", **settings.nats_login())
         store = Store(settings.mongodb_url, settings.mongodb_database)
         await store.ensure_indexes()
         intake = make_intake(settings, bus, store, hub)

@@ -143,6 +143,7 @@ async def test_the_outside_user_submits_and_reads_public_subjects_only(
     client = outsider.client
     assert client is not None
     results = await client.subscribe("lb.results.>")
+    await client.flush()  # the subscription reached the server
     await services["evaluator"].js.publish(Subjects.result("s2", "BIOSSES"), b"{}")
     assert (await results.next_msg(timeout=10)).subject == Subjects.result("s2", "BIOSSES")
     ack = await client.jetstream().publish(Subjects.INTAKE, b"{}")

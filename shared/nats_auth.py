@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,3 +150,8 @@ def service_env(service: str, logins: dict[str, Login]) -> dict[str, str]:
     if login is None or service == "outside":
         return {}
     return {"LEADERBOARD_NATS_USER": login.user, "LEADERBOARD_NATS_PASSWORD": login.password}
+
+
+if __name__ == "__main__":  # `python -m shared.nats_auth DIR`: users for an external server
+    written, _ = prepare(Path(sys.argv[1]))
+    print(written)

@@ -221,3 +221,18 @@ async def test_concurrent_submissions_admit_exactly_the_days_limit(
     codes = [response.json()["error"]["code"] for response in responses]
     assert codes.count("rate_limited") == 30, codes
     assert codes.count("model_not_found") == 50, codes
+
+
+@pytest.mark.parametrize("submission_id", ["*", ">", "a.b", "a%20b"])
+async def test_an_id_that_is_no_token_is_never_looked_up_nor_put_on_a_subject(
+    served: tuple[str, int, str, Store], submission_id: str
+) -> None:
+    url, _, key, _ = served
+    async with httpx.AsyncClient(base_url=url) as client:
+        read = await client.get(f"/v1/submissions/{submission_id}")
+        cancel = await client.delete(
+            f"/v1/submissions/{submission_id}", headers={"Authorization": f"Bearer {key}"}
+        )
+    for response in (read, cancel):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "submission_not_found"

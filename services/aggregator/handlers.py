@@ -158,14 +158,6 @@ class Aggregator:
                 f"result of {event.model}@{event.revision} on {event.task} belongs to no such "
                 f"task of a submission {event.submission_id}"
             )
-        if progress.state == TaskState.DONE and progress.main_score == event.main_score:
-            await msg.ack()  # delivered again after it was stored
-            return
-        if progress.state not in AWAITING_RESULT:
-            raise InvalidMessage(f"result of {event.task}: the task is {progress.state.value}")
-        if event.envelope.attempt < (progress.attempt or 0):
-            stale = event.envelope.attempt
-            raise InvalidMessage(f"result of {event.task}: attempt {stale} is stale")
         check_scores(event.task, event.task_result, event.main_score)
         try:
             result = result_doc(
@@ -188,6 +180,14 @@ class Aggregator:
         if result.mteb_version is None:
             raise InvalidMessage(f"result of {event.task} does not say which mteb made it")
         check_scores(event.task, {}, score)
+        if progress.state == TaskState.DONE and progress.main_score == score:
+            await msg.ack()  # delivered again after it was stored
+            return
+        if progress.state not in AWAITING_RESULT:
+            raise InvalidMessage(f"result of {event.task}: the task is {progress.state.value}")
+        if event.envelope.attempt < (progress.attempt or 0):
+            stale = event.envelope.attempt
+            raise InvalidMessage(f"result of {event.task}: attempt {stale} is stale")
         stored_us = await self.store.upsert_result(result)
         self.benchmarks.note_stored(result, stored_us)
         await record_live_model(self.store, submission, event.envelope)

@@ -167,7 +167,7 @@ class Evaluator:
         await self.bus.publish(
             Subjects.result(job.submission_id, job.task),
             result,
-            f"result:{job.submission_id}:{job.task}",
+            f"result:{job.submission_id}:{job.task}:{attempt}",
         )
         await self._status(job, TaskState.DONE, attempt)
         await msg.ack()

@@ -62,6 +62,11 @@ EXHAUSTED_JOBS = Stream(
 STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ, EXHAUSTED_JOBS)
 
 
+def private_inbox(user: str) -> str:
+    """The inbox prefix of a service's user: `_INBOX_<user>`."""
+    return f"_INBOX_{user}"
+
+
 class InvalidMessage(ValueError):
     """A message that is well-formed JSON but can never be handled; it is dead-lettered."""
 
@@ -81,9 +86,18 @@ class Bus:
     async def connect(
         cls, url: str, name: str, user: str | None = None, password: str | None = None
     ) -> Bus:
-        """Connect (as `user`, when given) and declare every stream (existing ones are updated)."""
+        """Connect (as `user`, when given) and declare every stream (existing ones are updated).
+
+        A user's replies arrive under an inbox prefix of its own (`shared.nats_auth`), which no
+        other user may subscribe to: fetched messages (intake requests with their keys) pass there.
+        """
         client = await nats.connect(
-            url, name=name, max_reconnect_attempts=-1, user=user, password=password
+            url,
+            name=name,
+            max_reconnect_attempts=-1,
+            user=user,
+            password=password,
+            inbox_prefix=private_inbox(user) if user else "_INBOX",
         )
         bus = cls(client, client.jetstream())
         await bus.declare_streams()

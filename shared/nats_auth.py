@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.bus import LEADERBOARD, RESULTS
+from shared.bus import LEADERBOARD, RESULTS, private_inbox
 from shared.events import Subjects
 
 
@@ -31,7 +31,8 @@ class Permissions:
 SERVICE_PUBLISH = ("$JS.API.>", "$JS.ACK.>", "lb.dlq.>")
 """What every service needs: JetStream's API (streams, consumers, fetches), acks, dead letters."""
 INBOXES = ("_INBOX.>",)
-"""Where replies arrive: JetStream's answers, fetched messages, the door's answers."""
+"""Where the outside user's replies arrive: JetStream's answers, the door's answers. Each
+service has a prefix of its own (`shared.bus.private_inbox`): messages it fetches pass there."""
 PUBLIC_STREAMS = (RESULTS.name, LEADERBOARD.name)
 PUBLIC_SUBJECTS = (
     "lb.results.>",
@@ -66,14 +67,16 @@ def reading(stream: str) -> tuple[str, ...]:
 
 ROLES: dict[str, Permissions] = {
     "submission": Permissions(
-        publish=(*SERVICE_PUBLISH, "lb.submissions.>", "lb.jobs.>", *INBOXES), subscribe=INBOXES
+        publish=(*SERVICE_PUBLISH, "lb.submissions.>", "lb.jobs.>", *INBOXES),
+        subscribe=(f"{private_inbox('submission')}.>",),
     ),
     "evaluator": Permissions(
-        publish=(*SERVICE_PUBLISH, "lb.status.>", "lb.results.>"), subscribe=INBOXES
+        publish=(*SERVICE_PUBLISH, "lb.status.>", "lb.results.>"),
+        subscribe=(f"{private_inbox('evaluator')}.>",),
     ),
     "aggregator": Permissions(
         publish=(*SERVICE_PUBLISH, "lb.leaderboard.>", "lb.submissions.*.status"),
-        subscribe=INBOXES,
+        subscribe=(f"{private_inbox('aggregator')}.>",),
     ),
     "outside": Permissions(
         publish=(

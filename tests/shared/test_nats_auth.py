@@ -226,3 +226,30 @@ def test_credentials_and_configuration_are_owner_only_and_kept(tmp_path: Path) -
     assert read_login(credentials_file(tmp_path, "outside")) == logins["outside"]
     users = json.loads(config.read_text())["authorization"]["users"]
     assert sorted(user["user"] for user in users) == sorted(ROLES)
+
+
+async def test_the_outside_user_never_sees_what_a_service_fetches(
+    services: dict[str, Bus], outsider: Outsider
+) -> None:
+    """Fetched intake requests (keys, tokens) arrive in the submission service's own inboxes."""
+    client = outsider.client
+    assert client is not None
+    seen = await client.subscribe("_INBOX.>")
+    await client.subscribe("_INBOX_submission.>")
+    await client.flush()
+    assert await outsider.violations("_INBOX_submission.>")
+    secret = b'{"hf_token": "hf_FetchedSecret0123456789"}'
+    await client.jetstream().publish(Subjects.INTAKE, secret, headers={"Authorization": "k"})
+    intake = await services["submission"].pull(SUBMISSIONS, "auth-intake", Subjects.INTAKE)
+    fetched = await intake.fetch(10, timeout=10)
+    assert secret in [msg.data for msg in fetched]
+    for msg in fetched:
+        await msg.ack()
+    await asyncio.sleep(0.5)
+    leaked = []
+    while True:
+        try:
+            leaked.append((await seen.next_msg(timeout=0.2)).data)
+        except nats.errors.TimeoutError:
+            break
+    assert not [data for data in leaked if b"FetchedSecret" in data]

@@ -20,26 +20,44 @@ def interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def say(message: str) -> None:
+    print(f"up: {message}", flush=True)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    from services.stack import start_stack
+    from services.stack import PortsInUse, start_stack
 
     settings = get_settings()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
     print("starting the leaderboard stack…", flush=True)
-    stack = start_stack(settings, evaluators=args.evaluators)
+    try:
+        stack = start_stack(
+            settings, evaluators=args.evaluators, log_dir=settings.data_dir / "logs", echo=True
+        )
+    except KeyboardInterrupt:
+        print("stopped during start-up", flush=True)
+        return 130
+    except (PortsInUse, RuntimeError, TimeoutError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
     print(f"web:            {stack.web_url}", flush=True)
     print(f"submission API: {stack.api_url}", flush=True)
+    for process in stack.processes():
+        say(f"{process.label} running (pid {process.pid})")
     print("Ctrl-C stops everything.", flush=True)
-    signal.signal(signal.SIGTERM, interrupt)
     try:
-        while not stack.failed():
-            time.sleep(1.0)
-        print(f"a service exited: {stack.failed()}; stopping", file=sys.stderr)
-        return 1
+        while True:
+            stack.supervise(say)
+            time.sleep(0.5)
     except KeyboardInterrupt:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         print("stopping…", flush=True)
-        return 0
-    finally:
         stack.stop()
+        print("stopped", flush=True)
+        return 0
 
 
 def api_key() -> str | None:

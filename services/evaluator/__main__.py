@@ -1,6 +1,7 @@
 """`python -m services.evaluator`: an evaluator worker on the configured bus."""
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -53,3 +54,5 @@ async def main() -> None:
 if __name__ == "__main__":
     configure_logging()
     asyncio.run(main())
+    logging.shutdown()
+    os._exit(0)  # the interpreter's final collection of torch's and mteb's objects takes seconds

@@ -63,6 +63,8 @@ class ServiceProcess:
         self.restart_at: float | None = None
 
     def start(self) -> None:
+        if self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             self.command,
             env=self.env,
@@ -92,6 +94,7 @@ class ServiceProcess:
                     sys.stdout.write(f"{self.label:<12}| {line}\n")
                     sys.stdout.flush()
         finally:
+            output.close()
             if log:
                 log.close()
 

@@ -13,11 +13,13 @@ from typing import TypeVar
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import StaleConnectionError, UnexpectedEOF
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, ValidationError
+from pymongo.errors import ConnectionFailure
 
 from shared.events import Subjects
 
@@ -70,6 +72,36 @@ REASON_HEADER = "Lb-Reason"
 ORIGINAL_SUBJECT_HEADER = "Lb-Original-Subject"
 
 
+CONNECTION_ERRORS = (UnexpectedEOF, StaleConnectionError, OSError)
+UNAVAILABLE = (ConnectionFailure, NatsTimeoutError, asyncio.TimeoutError)
+"""What a handler raises when the store or the bus is away."""
+
+
+class ConnectionLog:
+    """nats-py's connection callbacks: one log line per change of state, no traceback (nats-py's
+    default logs one for every failed reconnection attempt, every 2 s of an outage)."""
+
+    def __init__(self) -> None:
+        self.lost = False
+
+    async def disconnected(self) -> None:
+        if not self.lost:
+            self.lost = True
+            log.warning("NATS connection lost; reconnecting")
+
+    async def reconnected(self) -> None:
+        self.lost = False
+        log.warning("NATS connection back")
+
+    async def error(self, error: Exception) -> None:
+        if self.lost or isinstance(error, CONNECTION_ERRORS):
+            return  # `disconnected` says it; failed reconnection attempts say nothing new
+        log.warning("NATS: %s", error or type(error).__name__)
+
+    async def closed(self) -> None:
+        log.info("NATS connection closed")
+
+
 class Bus:
     """A NATS connection with JetStream, the streams declared."""
 
@@ -77,10 +109,26 @@ class Bus:
         self.client = client
         self.js = js
 
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is up now (False while reconnecting)."""
+        return bool(self.client.is_connected)
+
     @classmethod
     async def connect(cls, url: str, name: str) -> Bus:
-        """Connect and declare every stream (idempotent: existing ones are updated)."""
-        client = await nats.connect(url, name=name, max_reconnect_attempts=-1)
+        """Connect and declare every stream (idempotent: existing ones are updated).
+
+        The connection retries for ever while the server is away, saying so once."""
+        events = ConnectionLog()
+        client = await nats.connect(
+            url,
+            name=name,
+            max_reconnect_attempts=-1,
+            error_cb=events.error,
+            disconnected_cb=events.disconnected,
+            reconnected_cb=events.reconnected,
+            closed_cb=events.closed,
+        )
         bus = cls(client, client.jetstream())
         await bus.declare_streams()
         return bus
@@ -189,7 +237,10 @@ async def consume(
                 await bus.dead_letter(msg, stream, f"invalid payload: {error}")
                 await msg.term()
             except Exception as error:
-                log.exception("handling %s failed", msg.subject)
+                if isinstance(error, UNAVAILABLE):  # an outage: said once where it is watched
+                    log.warning("handling %s failed: %s; retried later", msg.subject, error)
+                else:
+                    log.exception("handling %s failed", msg.subject)
                 if msg.metadata.num_delivered >= max_deliver:
                     await bus.dead_letter(msg, stream, f"handler failed: {error!r}")
                     await msg.term()

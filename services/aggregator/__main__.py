@@ -18,7 +18,7 @@ async def main() -> None:
     settings = get_settings()
     assert settings.nats_url and settings.mongodb_url, "set LEADERBOARD_NATS_URL and _MONGODB_URL"
     bus = await Bus.connect(settings.nats_url, "aggregator")
-    store = Store(settings.mongodb_url, settings.mongodb_database)
+    store = Store(settings.mongodb_url, settings.mongodb_database, settings.store_timeout_s)
     await store.ensure_indexes()
     await store.ensure_aggregation_indexes()
     benchmarks = BenchmarkUpdater(

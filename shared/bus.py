@@ -83,8 +83,11 @@ class ConnectionLog:
 
     def __init__(self) -> None:
         self.lost = False
+        self.client: Client | None = None
 
     async def disconnected(self) -> None:
+        if self.client is not None and self.client.is_closed:
+            return  # closed on purpose
         if not self.lost:
             self.lost = True
             log.warning("NATS connection lost; reconnecting")
@@ -99,7 +102,7 @@ class ConnectionLog:
         log.warning("NATS: %s", error or type(error).__name__)
 
     async def closed(self) -> None:
-        log.info("NATS connection closed")
+        log.debug("NATS connection closed")
 
 
 class Bus:
@@ -129,6 +132,7 @@ class Bus:
             reconnected_cb=events.reconnected,
             closed_cb=events.closed,
         )
+        events.client = client
         bus = cls(client, client.jetstream())
         await bus.declare_streams()
         return bus

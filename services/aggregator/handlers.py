@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from mteb.results import TaskResult
@@ -26,6 +27,7 @@ from shared.events import (
     TaskState,
     utcnow,
 )
+from shared.metrics import LEADERBOARD_UPDATE, RESULTS_APPLIED, STATUS_EVENTS
 from shared.store import Store
 from shared.transitions import publish_transition
 
@@ -113,9 +115,11 @@ class Aggregator:
             # DONE is recorded when the result itself is stored (on_result)
 
         await self._update(event.submission_id, apply)
+        STATUS_EVENTS.labels(event.state.value).inc()
         await msg.ack()
 
     async def on_result(self, msg: Msg) -> None:
+        arrived = time.perf_counter()
         event = decode(msg, ResultEvent)
         submission = await self.store.get_submission(event.submission_id)
         if (
@@ -163,6 +167,8 @@ class Aggregator:
         await self._update(event.submission_id, finish)
         await self.refresh_task(event.task)
         await self.benchmarks.refresh([event.task])
+        LEADERBOARD_UPDATE.observe(time.perf_counter() - arrived)
+        RESULTS_APPLIED.inc()
         await msg.ack()
 
     async def refresh_task(self, task: str) -> None:

@@ -27,6 +27,7 @@ from shared.bus import SUBMISSIONS, Bus, consume
 from shared.documents import ApiKeyDoc, SubmissionDoc, SubmissionStatus
 from shared.events import Subjects, SubmissionRequest
 from shared.health import StoreWatch
+from shared.http_metrics import instrument
 from shared.settings import Settings, get_settings
 from shared.store import Store
 
@@ -304,4 +305,5 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             status_code=200 if healthy else 503,
         )
 
+    instrument(app)
     return app

@@ -26,6 +26,7 @@ from services.web.benchmarks import (
 from services.web.renderings import Format, csv_response, json_response, split_format
 from shared.documents import task_leaderboard_id
 from shared.health import StoreWatch
+from shared.http_metrics import instrument
 from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         """Answer 503 at once while the store is known to be down."""
-        if not request.app.state.watch.up and request.url.path != "/healthz":
+        if not request.app.state.watch.up and request.url.path not in ("/healthz", "/metrics"):
             return unavailable(request)
         return await call_next(request)
 
@@ -296,4 +297,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"status": "ok" if up else "degraded", "store": watch.state}
         return JSONResponse(body, status_code=200 if up else 503)
 
+    instrument(app)
     return app

@@ -127,6 +127,18 @@ def wait_healthy(url: str, stack: Stack, timeout: float = 120.0) -> None:
     raise TimeoutError(f"{url} not healthy after {timeout} s")
 
 
+def probe_urls(settings: Settings, evaluators: int) -> dict[str, str]:
+    """The `/metrics` and `/healthz` base URL of the aggregator and of each evaluator."""
+    host = settings.metrics_host
+    urls = {}
+    if settings.aggregator_metrics_port:
+        urls["aggregator"] = f"http://{host}:{settings.aggregator_metrics_port}"
+    if settings.evaluator_metrics_port:
+        for index in range(evaluators):
+            urls[f"evaluator-{index}"] = f"http://{host}:{settings.evaluator_metrics_port + index}"
+    return urls
+
+
 def start_servers(settings: Settings, stack: Stack) -> Settings:
     """Start the embedded servers `settings` has no URL for; the settings with their URLs."""
     if settings.nats_url is None:
@@ -186,8 +198,8 @@ def start_stack(
             ]
         for process in stack.processes():
             process.start()
-        wait_healthy(stack.api_url, stack)
-        wait_healthy(stack.web_url, stack)
+        for url in [stack.api_url, stack.web_url, *probe_urls(settings, evaluators).values()]:
+            wait_healthy(url, stack)
     except BaseException:
         stack.stop()
         raise

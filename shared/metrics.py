@@ -23,7 +23,7 @@ DEAD_LETTERS = Gauge(
     "Messages held in the dead-letter stream, by the stream they came from.",
     ["stream"],
 )
-JOBS = Counter(
+JOBS_FINISHED = Counter(
     "lb_evaluator_jobs",
     "Jobs this evaluator finished, by outcome (done, failed, retried, cancelled).",
     ["state"],
@@ -45,6 +45,8 @@ LEADERBOARD_UPDATE = Histogram(
     "lb_leaderboard_update_seconds",
     "From a result's arrival at the aggregator to its task and benchmark leaderboards replaced.",
 )
+
+
 def exposition() -> tuple[bytes, str]:
     """The metrics in Prometheus' text format, and its content type."""
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -11,6 +11,7 @@ from services.evaluator.runner import Runner
 from services.evaluator.worker import Evaluator
 from shared.bus import Bus
 from shared.logs import configure_logging
+from shared.probes import serve_probes
 from shared.settings import get_settings
 
 
@@ -32,6 +33,14 @@ async def main() -> None:
         settings.job_max_deliver,
         settings.job_retry_backoff_s,
     )
+
+    def health() -> dict[str, str]:
+        return {
+            "bus": "connected" if bus.connected else "down",
+            "job": "busy" if evaluator.in_flight is not None else "idle",
+        }
+
+    serve_probes(settings.metrics_host, settings.evaluator_metrics_port, health)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

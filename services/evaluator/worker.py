@@ -33,6 +33,7 @@ from shared.events import (
     Subjects,
     TaskState,
 )
+from shared.metrics import ENCODE_THROUGHPUT, JOBS_FINISHED, TASK_DURATION
 from shared.secrets import open_token
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class Evaluator:
             reason = "the submission was cancelled before this task started"
             await self._status(job, TaskState.CANCELLED, attempt, reason, FailureKind.CANCELLED)
             await msg.ack()
+            JOBS_FINISHED.labels(TaskState.CANCELLED.value).inc()
             return
         await self._status(job, TaskState.RUNNING, attempt)
         heartbeat = asyncio.create_task(self._heartbeat(msg))
@@ -162,6 +164,10 @@ class Evaluator:
         )
         await self._status(job, TaskState.DONE, attempt)
         await msg.ack()
+        JOBS_FINISHED.labels(TaskState.DONE.value).inc()
+        TASK_DURATION.labels(job.task).observe(evaluation.envelope.evaluation_time_s)
+        if evaluation.envelope.efficiency is not None:
+            ENCODE_THROUGHPUT.labels(job.task).set(evaluation.envelope.efficiency.texts_per_s)
 
     @staticmethod
     def _token(job: Job) -> str | None:
@@ -190,6 +196,7 @@ class Evaluator:
                 "job %s/%s: %s; retry in %.0f s", job.submission_id, job.task, failure, delay
             )
             await msg.nak(delay=delay)
+            JOBS_FINISHED.labels("retried").inc()
             return
         reason = str(failure)
         if failure.transient:
@@ -199,6 +206,7 @@ class Evaluator:
         await self._status(job, TaskState.FAILED, attempt, reason, failure.kind, failure.trace_id)
         await self.bus.dead_letter(msg, JOBS, reason)
         await msg.ack()
+        JOBS_FINISHED.labels(TaskState.FAILED.value).inc()
 
     async def _heartbeat(self, msg: Msg) -> None:
         """Extend the job's lease while it runs."""

@@ -279,7 +279,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except httpx.TransportError as error:
+        url = get_settings().submission_api_url()
+        print(f"error: cannot reach the submission API at {url}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

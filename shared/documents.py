@@ -48,6 +48,8 @@ class TaskProgress(BaseModel):
     reason: str | None = None
     main_score: float | None = None
     evaluator_id: str | None = None
+    encoded: int | None = Field(default=None, description="Texts encoded so far, while running.")
+    total: int | None = Field(default=None, description="Texts to encode in all (an estimate).")
     updated_at: UtcDatetime = Field(default_factory=utcnow)
 
 

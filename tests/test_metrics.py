@@ -91,4 +91,4 @@ async def test_metrics_parse_and_move_with_a_submission(stack: Stack) -> None:
     assert moved("aggregator", "lb_leaderboard_update_seconds_count") == 1
     assert moved("aggregator", "lb_task_status_events_total", state="running") >= 1
     for priority in ("high", "normal"):
-        assert (("lb_queue_depth", frozenset({("priority", priority)})) in after["aggregator"])
+        assert ("lb_queue_depth", frozenset({("priority", priority)})) in after["aggregator"]

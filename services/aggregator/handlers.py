@@ -106,6 +106,7 @@ class Aggregator:
             progress.updated_at = event.at
             if event.state == TaskState.RUNNING:
                 progress.state = TaskState.RUNNING
+                progress.encoded, progress.total = event.encoded, event.total
                 if submission.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.QUEUED):
                     submission.set_status(SubmissionStatus.RUNNING)
             elif event.state in (TaskState.FAILED, TaskState.CANCELLED):

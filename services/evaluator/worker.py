@@ -39,6 +39,8 @@ from shared.secrets import open_token
 log = logging.getLogger(__name__)
 
 ADVISORY_ATTEMPTS = 10
+PROGRESS_INTERVAL_S = 5.0
+"""How often a running job's progress is reported (and its lease extended), at most."""
 
 
 class JobRunner(Protocol):
@@ -47,6 +49,9 @@ class JobRunner(Protocol):
     evaluator_id: str
 
     def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation: ...
+
+    def progress(self) -> tuple[int, int | None] | None:
+        """Texts encoded so far in the running job and the expected total; None between jobs."""
 
 
 class Evaluator:
@@ -139,7 +144,7 @@ class Evaluator:
             JOBS_FINISHED.labels(TaskState.CANCELLED.value).inc()
             return
         await self._status(job, TaskState.RUNNING, attempt)
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        heartbeat = asyncio.create_task(self._heartbeat(msg, job, attempt))
         try:
             token = self._token(job)
             evaluation = await asyncio.to_thread(self.runner.run, job, attempt, token)
@@ -208,12 +213,19 @@ class Evaluator:
         await msg.ack()
         JOBS_FINISHED.labels(TaskState.FAILED.value).inc()
 
-    async def _heartbeat(self, msg: Msg) -> None:
-        """Extend the job's lease while it runs."""
+    async def _heartbeat(self, msg: Msg, job: Job, attempt: int) -> None:
+        """Extend the job's lease while it runs, and report how far it is when that changed."""
+        reported = None
         while True:
-            await asyncio.sleep(self.ack_wait / 3)
+            await asyncio.sleep(min(self.ack_wait / 3, PROGRESS_INTERVAL_S))
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+            progress = self.runner.progress()
+            if progress is not None and progress != reported:
+                reported = progress
+                encoded, total = progress
+                with contextlib.suppress(Exception):
+                    await self._status(job, TaskState.RUNNING, attempt, progress=(encoded, total))
 
     async def _status(
         self,
@@ -223,7 +235,9 @@ class Evaluator:
         reason: str | None = None,
         failure: FailureKind | None = None,
         trace_id: str | None = None,
+        progress: tuple[int, int | None] | None = None,
     ) -> None:
+        encoded, total = progress or (None, None)
         event = StatusEvent(
             submission_id=job.submission_id,
             task=job.task,
@@ -233,6 +247,10 @@ class Evaluator:
             trace_id=trace_id,
             evaluator_id=self.runner.evaluator_id,
             attempt=attempt,
+            encoded=encoded,
+            total=total,
         )
         msg_id = f"status:{job.submission_id}:{job.task}:{state.value}:{attempt}"
+        if encoded is not None:
+            msg_id = f"{msg_id}:{encoded}"
         await self.bus.publish(Subjects.status(job.submission_id), event, msg_id)

@@ -13,7 +13,6 @@ import httpx
 from pydantic import SecretStr
 
 from services.evaluator.placement import evaluator_env, gpu_ids
-from services.submission.operator import ensure_operator_key
 from services.supervision import Say, ServiceProcess, stop_all
 from shared.embedded import port_taken, start_mongo_wire, start_nats
 from shared.secrets import make_key_file
@@ -184,6 +183,8 @@ def start_stack(
             key_file = make_key_file(settings.data_dir / "secret.key")
             settings = settings.model_copy(update={"secret_key_file": key_file})
         if operator_key:
+            from services.submission.operator import ensure_operator_key  # the store's models
+
             stack.api_key = ensure_operator_key(settings)
         stack.settings = settings
         stack.env = service_env(settings, extra_env or {})

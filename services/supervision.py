@@ -115,7 +115,7 @@ class ServiceProcess:
             self.process.terminate()
 
     def wait(self, deadline: float) -> None:
-        """Wait for the process until `deadline` (monotonic), killing it then; drain its output."""
+        """Wait for the process until `deadline` (monotonic), killing it then."""
         if self.process is None:
             return
         try:
@@ -123,8 +123,6 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        if self.forwarder:
-            self.forwarder.join(timeout=1.0)
 
     def last_lines(self) -> str:
         return "\n".join(f"    {line}" for line in self.tail) or "    (no output)"
@@ -157,9 +155,14 @@ class ServiceProcess:
 
 
 def stop_all(processes: list[ServiceProcess], grace_s: float) -> None:
-    """SIGTERM to all of them at once, SIGKILL to those still running after `grace_s`."""
+    """SIGTERM to all of them at once, SIGKILL to those still running after `grace_s`; then
+    their last output, for at most a second in all."""
     for process in processes:
         process.terminate()
     deadline = time.monotonic() + grace_s
     for process in processes:
         process.wait(deadline)
+    drained = time.monotonic() + 1.0
+    for process in processes:
+        if process.forwarder:
+            process.forwarder.join(max(0.0, drained - time.monotonic()))

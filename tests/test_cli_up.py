@@ -122,6 +122,7 @@ def assert_stopped_cleanly(up: Up, env: dict[str, str]) -> None:
     stopping_from = len(up.lines)
     code, took = up.interrupt()
     assert code == 0, up.output
+    print(f"stopped in {took:.1f} s")
     assert took < STOP_PROMISED_S + STOP_SLACK_S, f"stopping took {took:.1f} s"
     after = "".join(up.lines[stopping_from:])
     assert "Traceback" not in after, after

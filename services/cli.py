@@ -17,7 +17,8 @@ import httpx
 from shared.settings import get_settings
 
 IMPORTED_PREFIX = "result:"
-"""How a duplicate held by an imported result (no submission) is named."""
+"""How the API names the holder of a duplicate that is an imported result, not a submission
+(`services.submission.duplicates.IMPORTED`, not imported here: it pulls in the store's models)."""
 
 
 def interrupt(*_: object) -> None:

@@ -14,8 +14,15 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from shared.bus import JOBS, SUBMISSIONS, Bus
-from shared.documents import SubmissionDoc, SubmissionStatus
-from shared.events import Job, Subjects, SubmissionAccepted, SubmissionStatusChanged, TaskState
+from shared.documents import ResultDoc, SubmissionDoc, SubmissionStatus
+from shared.events import (
+    Job,
+    Subjects,
+    SubmissionAccepted,
+    SubmissionStatusChanged,
+    TaskState,
+    utcnow,
+)
 from shared.secrets import open_token
 from tests.conftest import MODEL_ID
 from tests.support.hub_server import GATED_TOKEN, ORG, PRIVATE_TOKEN, SMALL_PARAMETERS, sha_of
@@ -197,6 +204,33 @@ async def test_duplicate_answers_the_existing_id_and_accepts_new_tasks(svc: Serv
     assert wider.status_code == 202, wider.text
     assert wider.json()["tasks"] == ["STSBenchmark"]
     assert wider.json()["duplicates"] == {"BIOSSES": first_id}
+
+
+async def test_duplicates_of_imported_results_name_those_results(svc: Service) -> None:
+    model, sha = hub("another"), sha_of("another", "v1")
+    imported = ResultDoc(
+        _id=f"imported-{sha[:8]}-STS15",
+        model=model,
+        revision=sha,
+        task="STS15",
+        main_score=0.5,
+        evaluated_at=utcnow(),
+        source="import",
+        source_file="results/another/STS15.json",
+    )
+    await svc.store.upsert_result(imported)
+    body = {"model": model, "revision": sha, "tasks": ["STS15"]}
+    covered = await svc.api.post("/v1/submissions", json=body, headers=svc.auth(svc.admin_key))
+    assert covered.status_code == 409, covered.text
+    error = covered.json()["error"]
+    assert error["code"] == "duplicate" and "submission_id" not in error  # no submission holds it
+    assert "imported result" in error["message"]
+
+    body["tasks"] = ["STS15", "STS16"]
+    partly = await svc.api.post("/v1/submissions", json=body, headers=svc.auth(svc.admin_key))
+    assert partly.status_code == 202, partly.text
+    assert partly.json()["tasks"] == ["STS16"]
+    assert partly.json()["duplicates"] == {"STS15": f"result:{imported.id}"}
 
 
 async def test_two_identical_submissions_at_once_make_one(svc: Service) -> None:

@@ -17,7 +17,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADERBOARD_", extra="ignore")
 
     nats_url: str | None = Field(
-        default=None, description="NATS server URL; unset: `leaderboard up` starts an embedded one."
+        default=None,
+        description="NATS server URL, or several servers of one cluster comma-separated "
+        "(`nats://a:4222,nats://b:4222`); unset: `leaderboard up` starts an embedded one.",
+    )
+    stream_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="Replicas of each JetStream stream (3 on a 3-node cluster); unset: existing "
+        "streams keep theirs, new ones get 1.",
     )
     mongodb_url: str | None = Field(
         default=None, description="MongoDB URL; unset: `leaderboard up` starts an embedded one."
@@ -34,6 +43,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level of every service.")
     web_host: str = Field(default="127.0.0.1", description="Web pages bind address.")
     web_port: int = Field(default=8000, description="Web pages port.")
+    web_default_benchmark: str = Field(
+        default="MTEB(eng, v2)", description="The benchmark whose leaderboard is the home page."
+    )
     api_host: str = Field(default="127.0.0.1", description="Submission API bind address.")
     api_port: int = Field(default=8001, description="Submission API port.")
     metrics_host: str = Field(
@@ -120,6 +132,19 @@ class Settings(BaseSettings):
     )
     require_license: bool = Field(
         default=True, description="Refuse Hub models whose card declares no license."
+    )
+    webhook_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Tries of a submission's callback POST before it is dead-lettered.",
+    )
+    webhook_retry_backoff_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Delay before the second try of a callback; doubles per try.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long one callback POST may take."
     )
     bootstrap_resamples: int = Field(
         default=1000,

@@ -14,6 +14,7 @@ import mteb
 from mteb.models import ModelMeta
 
 from shared.documents import ModelDoc, ResultDoc, now_us
+from shared.staleness import stale_reason
 from shared.store import Store
 from shared.summary.models import model_meta
 from shared.summary.rows import ResultRow
@@ -34,6 +35,7 @@ def result_row(result: ResultDoc) -> ResultRow:
         mteb_version=result.mteb_version,
         scores=result.score_map(),
         evaluated_here=result.source == "evaluator",
+        stale=stale_reason(result.task, result.mteb_version, result.dataset_revision) is not None,
     )
 
 
@@ -162,12 +164,13 @@ class TaskParts:
         Raises ValueError for names that are not tasks of the benchmark.
         """
         by_subset = partitions_by_subset(benchmark)
-        parts = [self._part(task, by_subset) for task in benchmark_tasks(benchmark, tasks)]
+        parts = [self.part(task, by_subset) for task in benchmark_tasks(benchmark, tasks)]
         return summary_table(
             benchmark.name, parts, self.mirror.meta, by_subset, bootstrap_resamples, seed
         )
 
-    def _part(self, task: TaskCells, by_subset: bool) -> TaskPart:
+    def part(self, task: TaskCells, by_subset: bool) -> TaskPart:
+        """The part of `task`, recomputed when its results or their models changed."""
         version = self.mirror.versions.get(task.name, 0)
         known = self._parts.get((task, by_subset))
         if known is not None and known[0] == version:

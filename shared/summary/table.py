@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import mteb
 import numpy as np
 from mteb.models import ModelMeta
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.summary.bootstrap import bootstrap, mean_intervals, tie_groups
 from shared.summary.borda import min_ranks, points_of
-from shared.summary.matrix import ScoreMatrix, TaskColumn, assemble, task_column
+from shared.summary.matrix import ScoreMatrix, TaskColumn, assemble, scored_cells, task_column
 from shared.summary.models import in_official_pool, model_cells
 from shared.summary.revisions import join_revisions
 from shared.summary.rows import ResultRow
@@ -54,6 +54,8 @@ class BenchmarkRow(BaseModel):
     """In mteb's pool. A model outside it shows the rank it would take, and moves nobody's."""
     evaluated_here: bool = False
     """At least one of the row's results was computed by this installation."""
+    stale_tasks: list[str] = Field(default_factory=list)
+    """Tasks whose kept result is stale (`shared.staleness`): `leaderboard reevaluate --stale`."""
 
 
 class BenchmarkTable(BaseModel):
@@ -84,6 +86,8 @@ class TaskPart:
     """The pool's column; None without a result of the pool."""
     live: frozenset[str]
     """The pool's models whose kept result was evaluated here."""
+    stale: frozenset[str] = frozenset()
+    """The models (pool and outside) whose kept result is stale."""
 
 
 def task_part(
@@ -105,6 +109,25 @@ def task_part(
         pool=pool,
         outside={model: row for (model, _), row in kept.items() if model in outside},
         column=task_column(task, pool, by_subset) if pool else None,
+        live=frozenset(row.model for row in pool if row.evaluated_here),
+        stale=frozenset(model for (model, _), row in kept.items() if row.stale),
+    )
+
+
+def narrowed_part(
+    part: TaskPart, keeps: Callable[[str], bool], cells: TaskCells, by_subset: bool
+) -> TaskPart:
+    """`part` for a narrower pool (the models `keeps`) and `cells`, as a frame holding only
+    their rows: the kept results stay, the column is recomputed; None without a scored cell."""
+    pool = [row for row in part.pool if keeps(row.model)]
+    column = task_column(cells, pool, by_subset) if pool else None
+    if column is not None and not any(scored_cells(cells, row) for row in pool):
+        column = None
+    return TaskPart(
+        task=cells,
+        pool=pool,
+        outside={model: row for model, row in part.outside.items() if keeps(model)},
+        column=column,
         live=frozenset(row.model for row in pool if row.evaluated_here),
     )
 
@@ -171,6 +194,9 @@ def summary_table(
     if names != list(columns):  # outside models brought tasks of their own
         for row in rows:
             row.task_scores = {name: row.task_scores.get(name) for name in names}
+    stale = {(model, part.task.name) for part in parts for model in part.stale}
+    for row in rows:
+        row.stale_tasks = [name for name in names if (row.model, name) in stale]
     rows.sort(key=lambda row: (row.rank_borda or 0, not row.official, row.model))
     return BenchmarkTable(
         benchmark=benchmark,

@@ -15,6 +15,7 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
+
 def setting_names() -> set[str]:
     """Every environment variable the services read."""
     return {f"LEADERBOARD_{name.upper()}" for name in Settings.model_fields}

@@ -171,10 +171,17 @@ class Settings(BaseSettings):
         description="Days of daily benchmark leaderboard snapshots (rank over time) kept.",
     )
 
-    def nats_login(self) -> NatsLogin:
-        """`user` and `password` for `Bus.connect`, when a NATS user is configured."""
+    def nats_login(self, role: str | None = None) -> NatsLogin:
+        """`user` and `password` for `Bus.connect`: the configured NATS user; else, for the
+        operator's commands, the credentials of `role` that `leaderboard up` wrote into the data
+        folder (owner-only) for its embedded nats-server; else none."""
         if self.nats_user is None:
-            return NatsLogin()
+            from shared.nats_auth import credentials_file, read_login  # it imports the bus
+
+            if role is None or not (path := credentials_file(self.data_dir, role)).is_file():
+                return NatsLogin()
+            login = read_login(path)
+            return NatsLogin(user=login.user, password=login.password)
         password = self.nats_password.get_secret_value() if self.nats_password else ""
         return NatsLogin(user=self.nats_user, password=password)
 

@@ -126,10 +126,10 @@ async def rows_once_listing(web: httpx.AsyncClient, model: str) -> dict[str, dic
 
 
 def html_rows(page: str) -> dict[str, str]:
-    """The HTML table's rows (their markup) by the model named in their first name cell."""
+    """The HTML table's rows (their markup) by the model of their compare checkbox."""
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = re.findall(r"<tr[^>]*>.*?</tr>", body, flags=re.DOTALL)
-    names = (re.search(r"<td>([^<\s]+)", row) for row in rows)
+    names = (re.search(r'name="model" value="([^"]+)"', row) for row in rows)
     return {name.group(1): row for name, row in zip(names, rows, strict=True) if name}
 
 

@@ -159,7 +159,7 @@ async def reevaluate(args: argparse.Namespace) -> int:
             print(f"{len(chosen)} model revision(s) to re-evaluate", file=sys.stderr)
             return 0
         bus = await asyncio.wait_for(
-            Bus.connect(nats_url(settings), "reevaluate", **settings.nats_login()),
+            Bus.connect(nats_url(settings), "reevaluate", **settings.nats_login("submission")),
             BUS_CONNECT_TIMEOUT_S,
         )
         try:

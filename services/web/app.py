@@ -22,6 +22,7 @@ from services.web.benchmarks import (
     default_history_models,
     history_rows,
 )
+from services.web.caching import add_serving
 from services.web.renderings import Format, csv_response, json_response, split_format
 from shared.documents import task_leaderboard_id
 from shared.memory import collect_cycles_rarely, keep_freed_memory
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.store.close()
 
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
+    add_serving(app)
 
     def store(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]

@@ -110,6 +110,8 @@ def start_stack(
             settings = settings.model_copy(update={"secret_key_file": key_file})
         if operator_key:
             stack.api_key = ensure_operator_key(settings)
+        if settings.api_url is None:  # the web's submit form forwards to the API here
+            settings = settings.model_copy(update={"api_url": stack.api_url})
         stack.settings = settings
         stack.env = service_env(settings, extra_env or {})
         gpus = gpu_ids(stack.env) if evaluators > 1 else []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,9 +110,7 @@ async def test_error_pages_are_never_kept(web: httpx.AsyncClient) -> None:
     assert "etag" not in bad.headers
 
 
-async def test_a_submission_page_is_live_and_gzipped(
-    web: httpx.AsyncClient, store: Store
-) -> None:
+async def test_a_submission_page_is_live_and_gzipped(web: httpx.AsyncClient, store: Store) -> None:
     submission = SubmissionDoc(
         id="s1", model="org/m", revision="r", tasks=[TaskProgress(task="BIOSSES")]
     )

@@ -153,7 +153,8 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             log.warning("closing the bus: %s", type(error).__name__)
         await store.close()
 
-    app = FastAPIOffline(  # Swagger UI and ReDoc served from the package: no CDN
+    app = FastAPIOffline(  # Swagger UI served from the package, no CDN (ReDoc fetches a logo)
+        redoc_url=None,
         title="leaderboard submission API",
         version="1",
         description="Submit a model for MTEB evaluation and follow its progress. Submitting and "

@@ -50,8 +50,12 @@ async def test_a_submission_is_followed_from_the_form_to_its_task_row(
     await expect(row).to_contain_text("done")
     await expect(row).to_contain_text(re.compile(r"\d+\.\d\d"))
     submission_id = submission_url.rsplit("/", 1)[1]
-    await page.goto(f"{stack.web_url}/tasks/BIOSSES")
     task_row = page.locator("tbody tr", has_text=submission_id[:12])
+    for _ in range(60):  # the task's leaderboard is written just after the submission ends
+        await page.goto(f"{stack.web_url}/tasks/BIOSSES")
+        if await task_row.count():
+            break
+        await page.wait_for_timeout(500)
     await expect(task_row).to_contain_text(MODEL_ID)
     await expect(task_row).to_contain_text("81.64")  # mteb's score of MiniLM on BIOSSES
     await page.goto(f"{stack.web_url}/queue")

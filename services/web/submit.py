@@ -24,6 +24,7 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 FIELDS = ("model", "revision", "tasks", "benchmark", "api_key", "hf_token")
+"""The form's fields, where the API's errors are shown."""
 KEY_CODES = {"unauthorized": "api_key", "forbidden": "api_key", "rate_limited": "api_key"}
 """Refusals about the key, which the API names no field for."""
 API_TIMEOUT_S = 60.0
@@ -46,13 +47,13 @@ class SubmitForm:
     @classmethod
     def posted(cls, body: bytes) -> tuple[SubmitForm, dict[str, str]]:
         """The form and its secrets (`api_key`, `hf_token`) from a urlencoded body."""
-        values = {
-            name: values[0].strip()
-            for name, values in parse_qs(body.decode(errors="replace")).items()
-            if name in FIELDS
-        }
-        secrets = {name: values.pop(name, "") for name in ("api_key", "hf_token")}
-        return cls(**values), secrets
+        posted = parse_qs(body.decode(errors="replace"))
+
+        def value(name: str) -> str:
+            return posted.get(name, [""])[0].strip()
+
+        form = cls(value("model"), value("revision"), value("tasks"), value("benchmark"))
+        return form, {name: value(name) for name in ("api_key", "hf_token")}
 
     def request(self, hf_token: str) -> dict[str, Any]:
         """The API's submission request."""

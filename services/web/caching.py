@@ -37,8 +37,13 @@ LIVE_PREFIXES = ("/submit", "/submissions/", "/queue", "/healthz", "/metrics")
 """Paths that show what the data version does not track (submissions, health): never kept."""
 
 
+class VersionUnknown(Exception):
+    """The last read of the data version failed, a moment ago."""
+
+
 class DataVersion:
-    """The store's data version, read at most every `refresh_s` seconds, one read at a time."""
+    """The store's data version, read at most every `refresh_s` seconds, one read at a time; a
+    failed read fails every caller until the next one (the store is not asked meanwhile)."""
 
     def __init__(self, read: Callable[[], Awaitable[int]], refresh_s: float) -> None:
         self.read = read
@@ -47,15 +52,22 @@ class DataVersion:
         self.read_at = -float("inf")
         self.lock = asyncio.Lock()
 
+    def fresh(self) -> bool:
+        return time.monotonic() - self.read_at < self.refresh_s
+
     async def current(self) -> int:
-        if time.monotonic() - self.read_at < self.refresh_s and self.value is not None:
-            return self.value
-        async with self.lock:
-            if time.monotonic() - self.read_at >= self.refresh_s or self.value is None:
-                started = time.monotonic()
-                self.value = await self.read()
-                self.read_at = started
-            return self.value
+        if not self.fresh():
+            async with self.lock:
+                if not self.fresh():
+                    started = time.monotonic()
+                    self.value = None
+                    try:
+                        self.value = await self.read()
+                    finally:
+                        self.read_at = started
+        if self.value is None:
+            raise VersionUnknown
+        return self.value
 
 
 @dataclass
@@ -164,7 +176,7 @@ class PageCache:
             return
         try:
             version = await self.data_version(scope).current()
-        except PyMongoError:  # the store is unreachable: the app answers, uncached
+        except (PyMongoError, VersionUnknown):  # the store is unreachable: the app answers
             await self.app(scope, receive, send)
             return
         if version != self.pages_version:

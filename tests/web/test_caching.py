@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pymongo.errors import ServerSelectionTimeoutError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
@@ -187,3 +188,29 @@ async def test_concurrent_requests_render_a_page_once_and_only_200s_are_kept() -
         version.value = 2
         await client.get("/slow")
         assert renders.count("/slow") == 2
+
+
+class Unreachable:
+    """A store whose data version cannot be read."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def data_version(self) -> int:
+        self.reads += 1
+        raise ServerSelectionTimeoutError("down")
+
+
+async def test_without_a_data_version_pages_pass_through_and_the_store_is_spared() -> None:
+    async def page(request: Request) -> Response:
+        return PlainTextResponse("rendered")
+
+    app = Starlette(routes=[Route("/", page)], middleware=[Middleware(PageCache, refresh_s=60)])
+    store = Unreachable()
+    app.state.store = store
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answers = await asyncio.gather(*(client.get("/") for _ in range(5)))
+    assert [answer.text for answer in answers] == ["rendered"] * 5
+    assert all("etag" not in answer.headers for answer in answers)
+    assert store.reads == 1  # the others neither waited for nor repeated the failed read

@@ -64,6 +64,11 @@ class MeasuredSpeeds:
         return self.durations
 
 
+def refreshing(request: Request) -> bool:
+    """Whether a live page refreshes itself (`?refresh=off` stops it, as WCAG 2.2.1 asks)."""
+    return request.query_params.get("refresh") != "off"
+
+
 def store_of(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
@@ -168,6 +173,7 @@ def follow_router(templates: Jinja2Templates) -> APIRouter:
             return _live(json_response(context))
         if fmt is Format.CSV:
             return _live(csv_response(context["jobs"], JOB_COLUMNS, "queue"))
+        context["refreshing"] = refreshing(request)
         return templates.TemplateResponse(request, "queue.html", context, headers=LIVE)
 
     @router.get("/submissions/{path_name}")
@@ -207,6 +213,7 @@ def follow_router(templates: Jinja2Templates) -> APIRouter:
             )
             return _live(csv_response(context["tasks"], columns, submission_id))
         context["terminal"] = submission.status.terminal
+        context["refreshing"] = refreshing(request) and not submission.status.terminal
         return templates.TemplateResponse(request, "submission.html", context, headers=LIVE)
 
     return router

@@ -28,6 +28,8 @@ FIELDS = ("model", "revision", "tasks", "benchmark", "api_key", "hf_token")
 KEY_CODES = {"unauthorized": "api_key", "forbidden": "api_key", "rate_limited": "api_key"}
 """Refusals about the key, which the API names no field for."""
 API_TIMEOUT_S = 60.0
+MAX_FORM_BYTES = 64 * 1024
+"""A form with every field filled generously stays far below this."""
 LIVE = {"Cache-Control": "no-store"}
 
 
@@ -76,6 +78,16 @@ class SubmitForm:
         self.duplicate_of = error.get("submission_id")
 
 
+async def bounded_body(request: Request) -> bytes | None:
+    """The request's body, or None past `MAX_FORM_BYTES` (read no further)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return body
+
+
 @cache
 def benchmark_names() -> list[str]:
     return sorted(benchmark.name for benchmark in mteb.get_benchmarks())
@@ -99,7 +111,11 @@ def submit_router(settings: Settings, templates: Jinja2Templates) -> APIRouter:
 
     @router.post("/submit")
     async def submit(request: Request) -> Response:
-        form, secrets = SubmitForm.posted(await request.body())
+        body = await bounded_body(request)
+        if body is None:
+            form = SubmitForm(errors={"form": f"the form is over {MAX_FORM_BYTES} bytes"})
+            return form_page(request, form, 413)
+        form, secrets = SubmitForm.posted(body)
         headers = {"Authorization": f"Bearer {secrets['api_key']}"} if secrets["api_key"] else {}
         try:
             async with httpx.AsyncClient(base_url=api_url, timeout=API_TIMEOUT_S) as client:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
-from services.web.submit import SubmitForm
+import httpx
+import pytest
+
+from services.web.app import create_app
+from services.web.submit import MAX_FORM_BYTES, SubmitForm
+from shared.embedded import free_port
+from shared.settings import Settings
+from shared.store import Store
 
 
 def posted(**fields: str) -> tuple[SubmitForm, dict[str, str]]:
@@ -64,3 +72,39 @@ def test_the_apis_error_goes_next_to_its_field_or_the_key_or_the_form() -> None:
     form = SubmitForm()
     form.refused({"error": {"code": "duplicate", "message": "m", "submission_id": "abc"}})
     assert form.duplicate_of == "abc"
+
+
+@pytest.fixture
+async def web(store: Store, mongodb_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app, its API URL a port nothing listens on."""
+    settings = Settings(
+        mongodb_url=mongodb_url,
+        mongodb_database=store.db.name,
+        api_url=f"http://127.0.0.1:{free_port()}",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
+            yield client
+
+
+async def test_an_oversized_form_is_refused_unread(web: httpx.AsyncClient) -> None:
+    body = urlencode({"model": "org/name", "tasks": "x" * MAX_FORM_BYTES})
+    answer = await web.post(
+        "/submit", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code == 413
+    assert "the form is over" in answer.text
+    assert 'value="org/name"' not in answer.text
+
+
+async def test_the_form_is_never_kept_and_says_where_the_api_is_missing(
+    web: httpx.AsyncClient,
+) -> None:
+    form = await web.get("/submit")
+    assert form.headers["cache-control"] == "no-store"
+    answer = await web.post("/submit", data={"model": "org/name", "api_key": "lb_k"})
+    assert answer.status_code == 502
+    assert "unreachable" in answer.text
+    assert "lb_k" not in answer.text

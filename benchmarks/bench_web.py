@@ -1,7 +1,7 @@
 """The web under load: 32 concurrent clients per page, before and after a code change, one run.
 
     python benchmarks/bench_web.py [--checkout ../shared/mteb-results] [--seconds 60]
-        [--clients 32] [--baseline-root /work/main] [--baseline-seconds 60]
+        [--clients 32] [--baseline-root /work/main] [--baseline-seconds 60] [--churn-s 5]
 
 The public results checkout is imported (as `leaderboard import-results` does) into a fresh
 embedded Mongo-wire server; then the web service (`python -m services.web`, as `leaderboard up`
@@ -13,7 +13,9 @@ come instead of unpacking them), which leaves the machine's cores to the server 
 Python client would. A page that is not served (404) by a checkout is replaced by its stand-in and
 marked so. Reported per page: requests/s, p50/p90/p99 latency, non-200 answers and errors, the
 first (uncached) answer's time, and the web process's RSS after the page's run and its peak.
-Prints a Markdown report; nothing here is a test.
+With `--churn-s`, this checkout's pages are loaded once more while the store's data
+version moves every CHURN_S seconds (as when results arrive), so every page is rendered again
+that often. Prints a Markdown report; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 import mteb
+from pymongo import MongoClient
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOUT = ROOT.parent / "shared" / "mteb-results"
@@ -148,7 +155,39 @@ def start_web(root: Path, mongodb_url: str, port: int) -> subprocess.Popen[bytes
     raise TimeoutError("the web did not start")
 
 
-def load_pages(root: Path, mongodb_url: str, seconds: int, clients: int, port: int) -> list[Load]:
+@contextmanager
+def data_churn(mongodb_url: str, every_s: float | None) -> Iterator[None]:
+    """Move the store's data version every `every_s` seconds meanwhile, as stored results do."""
+    if every_s is None:
+        yield
+        return
+    client: MongoClient[dict[str, Any]] = MongoClient(mongodb_url)
+    stopped = threading.Event()
+
+    def bump() -> None:
+        while not stopped.wait(every_s):
+            client[DATABASE]["meta"].update_one(
+                {"_id": "data"}, {"$inc": {"version": 1}}, upsert=True
+            )
+
+    thread = threading.Thread(target=bump, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join()
+        client.close()
+
+
+def load_pages(
+    root: Path,
+    mongodb_url: str,
+    seconds: int,
+    clients: int,
+    port: int,
+    churn_s: float | None = None,
+) -> list[Load]:
     web = start_web(root, mongodb_url, port)
     base = f"http://127.0.0.1:{port}"
     loads = []
@@ -166,7 +205,8 @@ def load_pages(root: Path, mongodb_url: str, seconds: int, clients: int, port: i
                 started = time.perf_counter()
                 httpx.get(base + path, timeout=120).raise_for_status()
                 first_ms = (time.perf_counter() - started) * 1000
-            measured = hey(base + path, seconds, clients)
+            with data_churn(mongodb_url, churn_s):
+                measured = hey(base + path, seconds, clients)
             rss, peak = rss_mib(web.pid)
             loads.append(
                 Load(
@@ -241,6 +281,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--baseline-root", type=Path, default=None)
     parser.add_argument("--baseline-seconds", type=int, default=60)
+    parser.add_argument(
+        "--churn-s",
+        type=float,
+        default=None,
+        help="also load this checkout's pages while the data version moves every CHURN_S s",
+    )
     args = parser.parse_args()
     if shutil.which("hey") is None:
         sys.exit("needs hey (apt-get install -y hey)")
@@ -267,6 +313,12 @@ def main() -> None:
             code = f"this checkout ({git_head(ROOT)})"
             seconds[code] = args.seconds
             runs[code] = load_pages(ROOT, mongodb_url, args.seconds, args.clients, free_port())
+            if args.churn_s is not None:
+                code = f"this checkout, data version moved every {args.churn_s:g} s"
+                seconds[code] = args.seconds
+                runs[code] = load_pages(
+                    ROOT, mongodb_url, args.seconds, args.clients, free_port(), args.churn_s
+                )
         finally:
             stop(server)
     print(report(runs, seconds, args.clients))

@@ -32,6 +32,8 @@ CACHE_CONTROL = b"no-cache"
 GZIP_MINIMUM = 500
 """Bytes below which a response is sent as it is."""
 GZIP_LEVEL = 6
+THREAD_MINIMUM = 64 * 1024
+"""Bytes from which a page is compressed off the event loop."""
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/xml")
 LIVE_PREFIXES = ("/submit", "/submissions/", "/queue", "/healthz", "/metrics")
 """Paths that show what the data version does not track (submissions, health): never kept."""
@@ -96,6 +98,13 @@ class Page:
         gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if compressible else None
         etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         return cls(status, kept, body, gzipped, etag)
+
+
+async def kept_page(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Page:
+    """`Page.of`, in a worker thread for a large body (compressing it takes milliseconds)."""
+    if len(body) < THREAD_MINIMUM:
+        return Page.of(status, headers, body)
+    return await asyncio.to_thread(Page.of, status, headers, body)
 
 
 def matches(if_none_match: str | None, etag: bytes) -> bool:
@@ -164,7 +173,7 @@ class PageCache:
         self.pages: OrderedDict[tuple[str, bytes], Page] = OrderedDict()
         self.pages_version: int | None = None
         self.size = 0
-        self.rendering: dict[tuple[str, bytes], asyncio.Future[Page | None]] = {}
+        self.rendering: dict[tuple[int, str, bytes], asyncio.Future[Page | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -204,24 +213,25 @@ class PageCache:
     ) -> Page | None:
         """The page of `key`, rendered by the app once however many ask at the same time; None
         when it is not kept (then it was sent as rendered)."""
-        pending = self.rendering.get(key)
+        rendering_key = (version, *key)  # a rendering for an older version would not do
+        pending = self.rendering.get(rendering_key)
         if pending is not None:
             page = await asyncio.shield(pending)
             if page is not None:
                 return page
         future: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
-        self.rendering.setdefault(key, future)
+        self.rendering.setdefault(rendering_key, future)
         rendering = Rendering()
         page = None
         try:
             await self.app(scope, receive, rendering.send)
             body = b"".join(rendering.chunks)
             if rendering.keepable and len(body) <= self.max_page_bytes:
-                page = Page.of(rendering.status, rendering.headers, body)
+                page = await kept_page(rendering.status, rendering.headers, body)
                 self.keep(key, version, page)
         finally:
-            if self.rendering.get(key) is future:
-                del self.rendering[key]
+            if self.rendering.get(rendering_key) is future:
+                del self.rendering[rendering_key]
             future.set_result(page)
         if page is None:
             await rendering.replay(send)

@@ -115,7 +115,7 @@ def submission_row(submission: SubmissionDoc, standing: Standing | None) -> dict
         "created_at": submission.created_at.isoformat(),
         "tasks_done": done,
         "tasks_total": len(submission.tasks),
-        "position": standing.position if standing else None,
+        "jobs_ahead": standing.jobs_ahead if standing else None,
         "remaining_s": standing.remaining_s if standing else None,
         "reason": submission.reason,
     }
@@ -191,7 +191,7 @@ def follow_router(templates: Jinja2Templates) -> APIRouter:
             durations = await speeds_of(request).current(store)
             standing = standings(unfinished, durations, now).get(submission.id)
         context |= {
-            "position": standing.position if standing else None,
+            "jobs_ahead": standing.jobs_ahead if standing else None,
             "remaining_s": standing.remaining_s if standing else None,
         }
         for task, progress in zip(context["tasks"], submission.tasks, strict=True):

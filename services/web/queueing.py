@@ -53,7 +53,7 @@ class Job:
 class Standing:
     """Where a submission stands: jobs ahead of its first queued one, and when it should end."""
 
-    position: int | None
+    jobs_ahead: int | None
     """Jobs waiting ahead of its first queued one; None when none of its tasks waits."""
     remaining_s: float | None
     """Seconds until its last task should finish; None without measured speeds."""
@@ -93,12 +93,12 @@ def standings(
 ) -> dict[str, Standing]:
     """Each unfinished submission's standing, by id."""
     waiting = waiting_order(submissions)
-    position: dict[str, int] = {}
+    ahead: dict[str, int] = {}
     for index, job in enumerate(waiting):
-        position.setdefault(job.submission.id, index)
+        ahead.setdefault(job.submission.id, index)
     ends = finish_times(running_jobs(submissions), waiting, durations, now)
     return {
-        submission.id: Standing(position.get(submission.id), ends.get(submission.id))
+        submission.id: Standing(ahead.get(submission.id), ends.get(submission.id))
         for submission in submissions
         if not submission.status.terminal
     }

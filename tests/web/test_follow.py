@@ -100,7 +100,7 @@ async def test_the_queue_lists_every_state_with_positions_and_estimates(
     queue = (await web.get("/queue.json")).json()
     submissions = {s["id"]: s for s in queue["submissions"]}
     assert set(submissions) == {"running0", "waiting0"}
-    assert submissions["waiting0"]["position"] == 0
+    assert submissions["waiting0"]["jobs_ahead"] == 0
     # BIOSSES 30 s (18 s left of the running one), then BIOSSES and STS12 (unmeasured: 30 s)
     assert submissions["waiting0"]["remaining_s"] == pytest.approx(18 + 30 + 30, abs=2)
     assert submissions["running0"]["remaining_s"] == pytest.approx(18, abs=2)
@@ -140,10 +140,10 @@ async def test_a_submission_page_shows_its_place_and_refreshes_until_it_ends(
 ) -> None:
     waiting = await web.get("/submissions/waiting0")
     assert '<meta http-equiv="refresh"' in waiting.text
-    assert re.search(r'id="position">next', waiting.text)
+    assert re.search(r'id="jobs-ahead">next', waiting.text)
     assert re.search(r'id="estimate">about 7\d s', waiting.text)
     body = (await web.get("/submissions/waiting0.json")).json()
-    assert body["position"] == 0
+    assert body["jobs_ahead"] == 0
     failed = await web.get("/submissions/failed00")
     assert '<meta http-equiv="refresh"' not in failed.text
     assert "out_of_memory" in failed.text

@@ -86,13 +86,13 @@ def test_estimates_play_the_queue_on_the_running_evaluators() -> None:
     first = submission("first", {"A": Q, "B": Q}, minutes_ago=30)
     second = submission("second", {"Other": Q}, minutes_ago=10)
     got = standings([running, first, second], durations, NOW)
-    assert got["running"].position is None
+    assert got["running"].jobs_ahead is None
     assert got["running"].remaining_s == pytest.approx(40)
     # first.A starts at 10 s on the second evaluator (ends 70); first.B at 40 s (ends 140)
-    assert got["first"].position == 0
+    assert got["first"].jobs_ahead == 0
     assert got["first"].remaining_s == pytest.approx(140)
     # second.Other (unmeasured: 80 s) starts at 70 s, when the second evaluator is free again
-    assert got["second"].position == 2
+    assert got["second"].jobs_ahead == 2
     assert got["second"].remaining_s == pytest.approx(150)
 
 
@@ -103,7 +103,7 @@ def test_an_overdue_task_may_end_any_time_and_no_measurement_gives_no_estimate()
     assert got["late"].remaining_s == 0
     assert got["waiting"].remaining_s == pytest.approx(60)
     unmeasured = standings([late, waiting], Durations({}, None), NOW)
-    assert unmeasured["waiting"].position == 0
+    assert unmeasured["waiting"].jobs_ahead == 0
     assert unmeasured["waiting"].remaining_s is None
 
 

@@ -11,9 +11,9 @@ same store, one after the other. Each page is loaded by `hey -z SECONDS -c CLIEN
 keep-alive, `Accept-Encoding: gzip` sent by hand so that it takes the compressed bytes as they
 come instead of unpacking them), which leaves the machine's cores to the server more than a
 Python client would. A page that is not served (404) by a checkout is replaced by its stand-in and
-marked so. Reported per page: requests/s, p50/p90/p99 latency, non-200 answers and errors, the
-first (uncached) answer's time, and the web process's RSS after the page's run and its peak.
-With `--churn-s`, this checkout's pages are loaded once more while the store's data
+marked so. Reported per page: requests/s, p50/p90/p99 and slowest latency, non-200 answers and
+errors, the first (uncached) answer's time, and the web process's RSS after the page's run and
+its peak. With `--churn-s`, this checkout's pages are loaded once more while the store's data
 version moves every CHURN_S seconds (as when results arrive), so every page is rendered again
 that often. Prints a Markdown report; nothing here is a test.
 """
@@ -84,6 +84,7 @@ class Load:
     p50_ms: float
     p90_ms: float
     p99_ms: float
+    slowest_ms: float
     answered: int
     not_200: int
     errors: int
@@ -124,6 +125,7 @@ def hey(url: str, seconds: int, clients: int) -> dict[str, float]:
         "p50": number(r"50%+ in ([\d.]+) secs") * 1000,
         "p90": number(r"90%+ in ([\d.]+) secs") * 1000,
         "p99": number(r"99%+ in ([\d.]+) secs") * 1000,
+        "slowest": number(r"Slowest:\s+([\d.]+) secs") * 1000,
         "answered": sum(statuses.values()),
         "not_200": sum(n for code, n in statuses.items() if code != 200),
         "errors": errors,
@@ -216,6 +218,7 @@ def load_pages(
                     measured["p50"],
                     measured["p90"],
                     measured["p99"],
+                    measured["slowest"],
                     int(measured["answered"]),
                     int(measured["not_200"]),
                     int(measured["errors"]),
@@ -258,16 +261,18 @@ def report(runs: dict[str, list[Load]], seconds: dict[str, int], clients: int) -
         f"{platform.node()}, {os.cpu_count()} cores, load average before: "
         f"{os.getloadavg()[0]:.1f}; {clients} clients per page",
         "",
-        "| code | page | s | requests/s | p50 ms | p90 ms | p99 ms | answered | non-200 | errors "
+        "| code | page | s | requests/s | p50 ms | p90 ms | p99 ms | slowest ms | answered "
+        "| non-200 | errors "
         "| first answer ms | RSS after MiB | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for code, loads in runs.items():
         for load in loads:
             page = load.page + (f" ({load.note})" if load.note else "")
             lines.append(
                 f"| {code} | {page} | {seconds[code]} | {load.requests_per_s:.0f} "
-                f"| {load.p50_ms:.1f} | {load.p90_ms:.1f} | {load.p99_ms:.1f} | {load.answered} "
+                f"| {load.p50_ms:.1f} | {load.p90_ms:.1f} | {load.p99_ms:.1f} "
+                f"| {load.slowest_ms:.0f} | {load.answered} "
                 f"| {load.not_200} | {load.errors} | {load.first_ms:.0f} | {load.rss_mib:.0f} "
                 f"| {load.peak_rss_mib:.0f} |"
             )

@@ -39,8 +39,8 @@ JOB_COLUMNS = (
     "evaluator_id",
     "started_at",
     "elapsed_s",
-    "texts_encoded",
-    "texts_total",
+    "encoded",
+    "total",
     "main_score",
     "failure",
     "reason",
@@ -95,9 +95,9 @@ def job_row(
         "evaluator_id": progress.evaluator_id if running else None,
         "started_at": progress.started_at.isoformat() if progress.started_at else None,
         "elapsed_s": elapsed_s(progress, now) if running else None,
-        # encode progress, where the evaluator's heartbeats report it
-        "texts_encoded": getattr(progress, "texts_encoded", None),
-        "texts_total": getattr(progress, "texts_total", None),
+        # encode progress (texts), where the evaluator's heartbeats report it
+        "encoded": getattr(progress, "encoded", None),
+        "total": getattr(progress, "total", None),
         "main_score": progress.main_score,
         "failure": progress.failure.value if progress.failure else None,
         "reason": progress.reason,

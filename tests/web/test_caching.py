@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -43,10 +43,10 @@ async def web(store: Store, mongodb_url: str, tmp_path: Path) -> AsyncIterator[h
             yield client
 
 
-async def eventually(check: object, timeout: float = 10.0) -> None:
-    """Wait until `check()` (an async callable) is true; fails after `timeout` seconds."""
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until `check()` is true; fails after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():  # type: ignore[operator]
+    while not await check():
         assert asyncio.get_running_loop().time() < deadline, "never came true"
         await asyncio.sleep(0.05)
 

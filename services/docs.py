@@ -571,8 +571,9 @@ CONFIGURATION_OTHER = """
 Names below omit the `LEADERBOARD_` prefix.
 
 - submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `API_HOST`, `API_PORT`, `MODELS_DIR`.
-- web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`, and `API_URL` (else
-  `API_HOST`/`API_PORT`) for its submit form; `leaderboard up` sets `API_URL` to the API it starts.
+- web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`, `WEB_DEFAULT_BENCHMARK`,
+  `BOOTSTRAP_RESAMPLES`, and `API_URL` (else `API_HOST`/`API_PORT`) for its submit form;
+  `leaderboard up` sets `API_URL` to the API it starts.
 - aggregator: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`.
 - evaluator (`leaderboard worker`): `NATS_URL`, `MODELS_DIR`, `DATASETS_DIR`, `DEVICE`,
   `BATCH_SIZE`, `JOB_ACK_WAIT_S`, `JOB_MAX_DELIVER`, `EVALUATOR_ID`. It does not use MongoDB.

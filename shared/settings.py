@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level of every service.")
     web_host: str = Field(default="127.0.0.1", description="Web pages bind address.")
     web_port: int = Field(default=8000, description="Web pages port.")
+    web_default_benchmark: str = Field(
+        default="MTEB(eng, v2)", description="The benchmark whose leaderboard is the home page."
+    )
     api_host: str = Field(default="127.0.0.1", description="Submission API bind address.")
     api_port: int = Field(default=8001, description="Submission API port.")
     api_url: str | None = Field(

@@ -1,77 +1,81 @@
-"""Benchmark views: the summary table with filters and custom task subsets, and rank history.
+"""Benchmark views: Summary, Per task, Per language and Task information, under mteb's filters
+and customisation, and rank history.
 
 Every view is one data context rendered as HTML, `.json` or `.csv`; the query string holds all
-of its state (sort, filters, task subset), so any view can be shared by its URL.
+of its state, so any view can be shared by its URL. Without a filter that changes the task set
+or the pool, the summary is the stored table; with one, the table is computed from a mirror of
+the stored results and re-ranked on the filtered pool, as mteb's leaderboard recomputes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import mteb
+import numpy as np
+from mteb.abstasks import AbsTask
 
+from services.web.query import BenchmarkQuery
+from services.web.selection import (
+    language_filter,
+    model_filter,
+    narrowed_cells,
+    selected_tasks,
+)
 from shared.documents import SnapshotDoc, benchmark_leaderboard_id
 from shared.memory import freeze_loaded_objects
 from shared.store import Store
+from shared.summary.borda import average_ranks, points_of
 from shared.summary.display import (
+    MEAN_TASK,
     MODEL,
     OFFICIAL,
     RANK,
-    TOTAL,
-    ZERO_SHOT,
+    SCORE_COLUMNS_FIXED,
     Pool,
     columns,
     raw_row,
 )
+from shared.summary.matrix import scored_cells
 from shared.summary.mirror import ResultMirror, TaskParts
-from shared.summary.table import BenchmarkTable
+from shared.summary.table import BenchmarkTable, TaskPart, narrowed_part, summary_table
+from shared.summary.tasks import benchmark_tasks, partitions_by_subset
 
+T = TypeVar("T")
 REVISION = "Revision"
+COMPUTED_TABLES = 64
+"""Computed tables kept (least recently used dropped) while the stored results are unchanged."""
 HISTORY_MODELS = 10
 """Models shown by default on a history page: the best ranked of the latest snapshot."""
 
 
-@dataclass(frozen=True)
-class TableQuery:
-    """What a benchmark view asks for, as given in its query string."""
+class ViewKind(StrEnum):
+    """The pages of a benchmark, by the path segment after its name."""
 
-    tasks: tuple[str, ...] = ()
-    search: str = ""
-    min_params_b: float | None = None
-    max_params_b: float | None = None
-    min_zero_shot: int | None = None
-    sort: str = ""
-    pool: Pool = Pool.ALL
+    SUMMARY = ""
+    PER_TASK = "per-task"
+    PER_LANGUAGE = "per-language"
+    TASK_INFO = "task-info"
 
-    def parameters(self, **changes: Any) -> str:
-        """This query's string (with `changes`), for links that keep the view's state."""
-        values = {
-            "task": list(self.tasks),
-            "q": self.search,
-            "min_params": self.min_params_b,
-            "max_params": self.max_params_b,
-            "zero_shot": self.min_zero_shot,
-            "sort": self.sort,
-            "pool": "" if self.pool is Pool.ALL else self.pool.value,
-        } | changes
-        kept = {key: value for key, value in values.items() if value not in (None, "", [])}
-        return urlencode(kept, doseq=True)
 
-    def keeps(self, row: dict[str, Any]) -> bool:
-        """Whether `row` passes the filters."""
-        if self.pool is Pool.OFFICIAL and not row[OFFICIAL]:
-            return False
-        if self.search and self.search.lower() not in row[MODEL].lower():
-            return False
-        size = row[TOTAL]
-        if self.min_params_b is not None and (size is None or size < self.min_params_b):
-            return False
-        if self.max_params_b is not None and (size is None or size > self.max_params_b):
-            return False
-        return self.min_zero_shot is None or row[ZERO_SHOT] >= self.min_zero_shot
+TASK_INFO_COLUMNS = (
+    "Task",
+    "Type",
+    "Languages",
+    "Domains",
+    "Modalities",
+    "Main Score",
+    "Reference",
+    "Dataset Revision",
+    "Samples",
+    "Public",
+)
 
 
 def sorted_rows(rows: list[dict[str, Any]], sort: str, names: list[str]) -> list[dict[str, Any]]:
@@ -85,43 +89,180 @@ def sorted_rows(rows: list[dict[str, Any]], sort: str, names: list[str]) -> list
     return present + missing
 
 
+def shown(row: dict[str, Any], query: BenchmarkQuery) -> bool:
+    """Whether a row passes the display filters (name search, official pool only); they hide
+    rows without re-ranking, as mteb's table search does."""
+    if query.pool is Pool.OFFICIAL and not row.get(OFFICIAL, True):
+        return False
+    return not query.search or query.search.lower() in str(row[MODEL]).lower()
+
+
 @dataclass
-class TableView:
-    """The data context of a benchmark page."""
+class View:
+    """The data context of one benchmark page."""
 
     benchmark: str
-    description: str
-    all_tasks: list[str]
-    table: BenchmarkTable
-    query: TableQuery
-    version: int | None
-    generated_at: str | None
-    columns: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    kind: ViewKind
+    query: BenchmarkQuery
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    tasks: list[str]
+    score_columns: list[str] = field(default_factory=list)
+    """Columns holding scores (shown ×100)."""
+    version: int | None = None
+    generated_at: str | None = None
+    bootstrap_resamples: int = 0
+    task_types: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.columns = [*columns(self.table)[:2], REVISION, *columns(self.table)[2:]]
-        rows = [raw_row(row) | {REVISION: row.revision} for row in self.table.rows]
-        kept = [row for row in rows if self.query.keeps(row)]
-        self.rows = sorted_rows(kept, self.query.sort, self.columns)
+        if self.kind is not ViewKind.TASK_INFO:
+            self.rows = [row for row in self.rows if shown(row, self.query)]
+        self.rows = sorted_rows(self.rows, self.query.sort, self.columns)
+
+    @property
+    def custom_subset(self) -> bool:
+        return self.query.customised
 
     def context(self) -> dict[str, Any]:
         """What the `.json` rendering shows (the HTML page shows the same)."""
         return {
             "benchmark": self.benchmark,
-            "tasks": self.table.tasks,
-            "custom_subset": bool(self.query.tasks),
+            "view": self.kind.value or "summary",
+            "tasks": self.tasks,
+            "custom_subset": self.query.customised,
+            "filtered_pool": self.query.pool_filtered,
+            "query": self.query.values(),
             "version": self.version,
             "generated_at": self.generated_at,
-            "bootstrap_resamples": self.table.bootstrap_resamples,
+            "bootstrap_resamples": self.bootstrap_resamples,
             "columns": self.columns,
             "rows": self.rows,
         }
 
 
+def summary_view(
+    table: BenchmarkTable, query: BenchmarkQuery, version: int | None, generated_at: str | None
+) -> View:
+    names = columns(table)
+    return View(
+        benchmark=table.benchmark,
+        kind=ViewKind.SUMMARY,
+        query=query,
+        columns=[*names[:2], REVISION, *names[2:]],
+        rows=[raw_row(row) | {REVISION: row.revision} for row in table.rows],
+        tasks=table.tasks,
+        score_columns=[*SCORE_COLUMNS_FIXED, *table.task_types],
+        version=version,
+        generated_at=generated_at,
+        bootstrap_resamples=table.bootstrap_resamples,
+        task_types=table.task_types,
+    )
+
+
+def per_task_view(
+    table: BenchmarkTable, query: BenchmarkQuery, version: int | None, generated_at: str | None
+) -> View:
+    """Models × tasks: each model's task scores, by rank (mteb's per-task table)."""
+    rows = [
+        {RANK: row.rank_borda, MODEL: row.model, OFFICIAL: row.official, **row.task_scores}
+        for row in table.rows
+    ]
+    return View(
+        benchmark=table.benchmark,
+        kind=ViewKind.PER_TASK,
+        query=query,
+        columns=[RANK, MODEL, *table.tasks],
+        rows=rows,
+        tasks=table.tasks,
+        score_columns=list(table.tasks),
+        version=version,
+        generated_at=generated_at,
+    )
+
+
+@lru_cache(maxsize=4096)
+def subset_scripts(task_name: str) -> dict[str, tuple[str, ...]]:
+    """Each subset's language scripts (`eng-Latn`) by the task's metadata; `default`: all."""
+    scripts = dict(mteb.get_task(task_name).metadata.hf_subsets_to_langscripts)
+    every = tuple(dict.fromkeys(code for codes in scripts.values() for code in codes))
+    return {subset: tuple(codes) for subset, codes in scripts.items()} | {
+        "default": tuple(scripts.get("default", every))
+    }
+
+
+def language_columns(benchmark: mteb.Benchmark, found: set[str]) -> list[str]:
+    """mteb's `language_view` of the benchmark (all languages found when it has none)."""
+    view = benchmark.language_view
+    if isinstance(view, list) and view:
+        return [language for language in view if language in found]
+    return sorted(found)
+
+
+def per_language_rows(parts: list[TaskPart], languages: list[str]) -> list[dict[str, Any]]:
+    """The official pool's mean score per language over every scored cell of that language
+    (mteb's per-language table), ordered by a Borda count over the languages."""
+    cells: dict[str, dict[str, list[float]]] = {}
+    wanted = set(languages)
+    for part in parts:
+        if part.column is None:
+            continue
+        scripts = subset_scripts(part.task.name)
+        for row in part.pool:
+            for _, subset, value in scored_cells(part.task, row):
+                for language in wanted.intersection(scripts.get(subset, ())):
+                    cells.setdefault(row.model, {}).setdefault(language, []).append(value)
+    models = sorted(cells)
+    means = np.full((len(models), len(languages)), np.nan)
+    for m, model in enumerate(models):
+        for c, language in enumerate(languages):
+            values = cells[model].get(language)
+            if values:
+                means[m, c] = sum(values) / len(values)
+    if len(languages) == 1:
+        totals = np.nan_to_num(means[:, 0], nan=-np.inf)
+    else:
+        totals = points_of(average_ranks(means), len(models)).sum(axis=1)
+    ranks = 1 + (totals[np.newaxis, :] > totals[:, np.newaxis]).sum(axis=1)  # ties: best rank
+    order = sorted(range(len(models)), key=lambda m: (ranks[m], models[m]))
+    return [
+        {RANK: int(ranks[m]), MODEL: models[m]}
+        | {language: _float(means[m, c]) for c, language in enumerate(languages)}
+        for m in order
+    ]
+
+
+def _float(value: float) -> float | None:
+    return None if value != value else float(value)
+
+
+def task_information(task: AbsTask) -> dict[str, Any]:
+    """A benchmark's task (its languages as the benchmark narrows them) as mteb's "Task
+    information" tab shows it, plus its dataset revision and size (evaluation samples over
+    its eval splits)."""
+    meta = task.metadata
+    stats = meta.descriptive_stats or {}
+    samples = [
+        stats[split].get("num_samples")
+        for split in task.eval_splits
+        if isinstance(stats.get(split), dict)
+    ]
+    return {
+        "Task": meta.name,
+        "Type": meta.type,
+        "Languages": ", ".join(task.languages),
+        "Domains": ", ".join(meta.domains or ()),
+        "Modalities": ", ".join(meta.modalities or ()),
+        "Main Score": meta.main_score,
+        "Reference": meta.reference or "",
+        "Dataset Revision": meta.dataset.get("revision", ""),
+        "Samples": sum(n for n in samples if isinstance(n, int)) if samples else None,
+        "Public": meta.is_public,
+    }
+
+
 class BenchmarkViews:
-    """Reads benchmark tables: the stored document, or a custom subset computed from a mirror of
-    the stored results (in a worker thread)."""
+    """Reads benchmark views: the stored table, or one computed from a mirror of the stored
+    results (in a worker thread) for customised tasks, a filtered pool or per-language cells."""
 
     def __init__(self, store: Store, bootstrap_resamples: int) -> None:
         self.store = store
@@ -130,44 +271,97 @@ class BenchmarkViews:
         self.parts = TaskParts(self.mirror)
         self._computing = asyncio.Lock()
         self._synced = False
+        self._tables: OrderedDict[tuple[str, BenchmarkQuery, int], BenchmarkTable] = OrderedDict()
 
-    async def table_view(self, benchmark: mteb.Benchmark, query: TableQuery) -> TableView:
-        """`benchmark`'s table under `query`; raises ValueError for tasks not in it."""
-        names = list(dict.fromkeys(task.metadata.name for task in benchmark.tasks))
-        version: int | None = None
-        generated_at: str | None = None
-        stored = None
-        if not query.tasks:
+    async def view(self, benchmark: mteb.Benchmark, kind: ViewKind, query: BenchmarkQuery) -> View:
+        """The `kind` view of `benchmark` under `query`."""
+        if kind is ViewKind.TASK_INFO:
+            tasks = selected_tasks(benchmark, query)
+            objects = {task.metadata.name: task for task in benchmark.tasks}
+            names = list(objects) if tasks is None else tasks
+            rows = [task_information(objects[name]) for name in names]
+            return View(benchmark.name, kind, query, list(TASK_INFO_COLUMNS), rows, names)
+        if kind is ViewKind.PER_LANGUAGE:
+            parts = await self.computing(lambda: self.narrowed_parts(benchmark, query))
+            found = {
+                language
+                for part in parts
+                if part.column is not None
+                for subset in part.task.subsets
+                for language in subset_scripts(part.task.name).get(subset, ())
+            }
+            languages = language_columns(benchmark, found)
+            rows = await asyncio.to_thread(per_language_rows, parts, languages)
+            tasks = [part.task.name for part in parts if part.column is not None]
+            names = [RANK, MODEL, *languages]
+            return View(benchmark.name, kind, query, names, rows, tasks, languages)
+        table, version, generated_at = await self.table(benchmark, query)
+        make = summary_view if kind is ViewKind.SUMMARY else per_task_view
+        return await asyncio.to_thread(make, table, query, version, generated_at)
+
+    async def table(
+        self, benchmark: mteb.Benchmark, query: BenchmarkQuery
+    ) -> tuple[BenchmarkTable, int | None, str | None]:
+        """The summary table under `query`, with its stored version and time (None if computed)."""
+        if not query.customised and not query.pool_filtered:
             stored = await self.store.get_benchmark_leaderboard(
                 benchmark_leaderboard_id(benchmark.name)
             )
-        if stored is not None:
-            table = await asyncio.to_thread(lambda: stored.table)  # parsed off the event loop
-            version, generated_at = stored.version, stored.generated_at.isoformat()
-        else:
-            table = await self.computed(benchmark, list(query.tasks) or None)
-        return await asyncio.to_thread(
-            TableView,
-            benchmark=benchmark.name,
-            description=benchmark.description or "",
-            all_tasks=names,
-            table=table,
-            query=query,
-            version=version,
-            generated_at=generated_at,
-        )
+            if stored is not None:
+                table = await asyncio.to_thread(lambda: stored.table)  # parsed off the loop
+                return table, stored.version, stored.generated_at.isoformat()
+        table = await self.computing(lambda: self.computed_table(benchmark, query))
+        return table, None, None
 
-    async def computed(self, benchmark: mteb.Benchmark, tasks: list[str] | None) -> BenchmarkTable:
-        """The table of `benchmark` (or its `tasks` subset) from the stored results now; one
-        at a time, as the mirror changes only between them."""
+    def computed_table(self, benchmark: mteb.Benchmark, query: BenchmarkQuery) -> BenchmarkTable:
+        """The summary table of the query's parts, ranked among them (mteb's recomputation);
+        the last few are kept while the mirror is unchanged."""
+        ranking = replace(query, search="", pool=Pool.ALL, sort="")  # display-only fields out
+        key = (benchmark.name, ranking, sum(self.mirror.versions.values()))
+        table = self._tables.pop(key, None) or summary_table(
+            benchmark.name,
+            self.narrowed_parts(benchmark, query),
+            self.mirror.meta,
+            partitions_by_subset(benchmark),
+            self.bootstrap_resamples,
+        )
+        self._tables[key] = table
+        while len(self._tables) > COMPUTED_TABLES:
+            self._tables.popitem(last=False)
+        return table
+
+    async def computing(self, compute: Callable[[], T]) -> T:
+        """`compute` in a worker thread over the mirror synced now; one at a time, as the
+        mirror changes only between them."""
         async with self._computing:
             await self.mirror.sync(self.store)
             if not self._synced:
                 freeze_loaded_objects()  # the mirror lives as long as the process
                 self._synced = True
-            return await asyncio.to_thread(
-                self.parts.table, benchmark, tasks, self.bootstrap_resamples
+            return await asyncio.to_thread(compute)
+
+    def narrowed_parts(self, benchmark: mteb.Benchmark, query: BenchmarkQuery) -> list[TaskPart]:
+        """The task parts the query ranks: its tasks, its languages' cells, its pool."""
+        by_subset = partitions_by_subset(benchmark)
+        tasks = selected_tasks(benchmark, query)
+        if tasks is not None and not tasks:
+            return []
+        cells = benchmark_tasks(benchmark, tasks)
+        languages = language_filter(benchmark, query)
+        if not query.pool_filtered and languages is None:
+            return [self.parts.part(task, by_subset) for task in cells]
+        names = [task.name for task in cells]
+        keeps = model_filter(query, names, self.mirror.meta) if query.pool_filtered else _every
+        return [
+            narrowed_part(
+                self.parts.part(task, by_subset), keeps, narrowed_cells(task, languages), by_subset
             )
+            for task in cells
+        ]
+
+
+def _every(_: str) -> bool:
+    return True
 
 
 def history_rows(snapshots: list[SnapshotDoc], models: list[str]) -> list[dict[str, Any]]:
@@ -185,7 +379,7 @@ def history_rows(snapshots: list[SnapshotDoc], models: list[str]) -> list[dict[s
                         RANK: row.rank_borda,
                         "Rank (Borda) CI Low": rank_ci[0],
                         "Rank (Borda) CI High": rank_ci[1],
-                        "Mean (Task)": row.mean_task,
+                        MEAN_TASK: row.mean_task,
                     }
                 )
     return rows

@@ -162,12 +162,13 @@ class TaskParts:
         Raises ValueError for names that are not tasks of the benchmark.
         """
         by_subset = partitions_by_subset(benchmark)
-        parts = [self._part(task, by_subset) for task in benchmark_tasks(benchmark, tasks)]
+        parts = [self.part(task, by_subset) for task in benchmark_tasks(benchmark, tasks)]
         return summary_table(
             benchmark.name, parts, self.mirror.meta, by_subset, bootstrap_resamples, seed
         )
 
-    def _part(self, task: TaskCells, by_subset: bool) -> TaskPart:
+    def part(self, task: TaskCells, by_subset: bool) -> TaskPart:
+        """The part of `task`, recomputed when its results or their models changed."""
         version = self.mirror.versions.get(task.name, 0)
         known = self._parts.get((task, by_subset))
         if known is not None and known[0] == version:

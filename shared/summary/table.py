@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from shared.summary.bootstrap import bootstrap, mean_intervals, tie_groups
 from shared.summary.borda import min_ranks, points_of
-from shared.summary.matrix import ScoreMatrix, TaskColumn, assemble, task_column
+from shared.summary.matrix import ScoreMatrix, TaskColumn, assemble, scored_cells, task_column
 from shared.summary.models import in_official_pool, model_cells
 from shared.summary.revisions import join_revisions
 from shared.summary.rows import ResultRow
@@ -105,6 +105,24 @@ def task_part(
         pool=pool,
         outside={model: row for (model, _), row in kept.items() if model in outside},
         column=task_column(task, pool, by_subset) if pool else None,
+        live=frozenset(row.model for row in pool if row.evaluated_here),
+    )
+
+
+def narrowed_part(
+    part: TaskPart, keeps: Callable[[str], bool], cells: TaskCells, by_subset: bool
+) -> TaskPart:
+    """`part` for a narrower pool (the models `keeps`) and `cells`, as a frame holding only
+    their rows: the kept results stay, the column is recomputed; None without a scored cell."""
+    pool = [row for row in part.pool if keeps(row.model)]
+    column = task_column(cells, pool, by_subset) if pool else None
+    if column is not None and not any(scored_cells(cells, row) for row in pool):
+        column = None
+    return TaskPart(
+        task=cells,
+        pool=pool,
+        outside={model: row for model, row in part.outside.items() if keeps(model)},
+        column=column,
         live=frozenset(row.model for row in pool if row.evaluated_here),
     )
 

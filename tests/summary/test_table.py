@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,7 +18,8 @@ from mteb.models.model_implementations import MODEL_REGISTRY
 from mteb.results import TaskResult
 
 from shared.summary.rows import InvalidTaskResultError, ResultRow, result_row_from_task_result
-from shared.summary.table import BenchmarkTable, summarize
+from shared.summary.table import BenchmarkTable, narrowed_part, summarize, task_part
+from shared.summary.tasks import TaskCells
 from tests.support.mteb_oracle import mteb_results, mteb_summary
 from tests.support.results_repo import RESULTS_CHECKOUT, load_mteb_results, mteb_frame, result_rows
 from tests.support.synthetic_results import summary_checkout, synthetic_checkout
@@ -397,3 +399,26 @@ def test_a_task_result_file_and_its_object_give_the_same_row(tmp_path: Path) -> 
 def test_a_malformed_task_result_is_a_typed_error(data: dict[str, Any]) -> None:
     with pytest.raises(InvalidTaskResultError):
         result_row_from_task_result(data, "m", "r")
+
+
+def test_a_narrowed_part_is_the_part_of_the_kept_models_and_cells() -> None:
+    """`narrowed_part` (a filtered pool, some subsets) equals the part made from those rows."""
+    task = mteb.get_task("STS22.v2")
+    cells = TaskCells.of(task)
+    rows = [
+        row(
+            model,
+            "STS22.v2",
+            {"test": {s: random.Random(f"{model}{s}").random() for s in task.hf_subsets}},
+        )
+        for model in (A, B, C)
+    ]
+    whole = task_part(cells, rows, MODEL_REGISTRY.__getitem__, by_subset=False)
+    fewer = replace(cells, subsets=frozenset({"de", "de-en"}))
+    narrowed = narrowed_part(whole, lambda model: model != B, fewer, by_subset=False)
+    made = task_part(fewer, [r for r in rows if r.model != B], MODEL_REGISTRY.__getitem__, False)
+    assert narrowed.pool == made.pool and narrowed.column is not None and made.column is not None
+    assert narrowed.column.models == made.column.models == [A, C]
+    assert narrowed.column.scores.tolist() == made.column.scores.tolist()
+    none_left = replace(cells, subsets=frozenset({"xx"}))
+    assert narrowed_part(whole, lambda _: True, none_left, by_subset=False).column is None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from services.web.app import display_score, display_time, sort_rows
+from services.web.app import sort_rows
 from services.web.renderings import Format, split_format
+from services.web.templating import display_score, display_time
 
 
 def test_path_suffix_picks_the_rendering() -> None:

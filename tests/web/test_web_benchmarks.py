@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import mteb
-import pytest
 
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
-from services.web.app import create_app
-from shared.settings import Settings
 from shared.store import Store
-from tests.support.aggregation_fixtures import run_import
-from tests.support.synthetic_results import MINILM, MODELS, synthetic_checkout
+from tests.support.synthetic_results import MINILM, MODELS
 
 ENG_V2 = "MTEB(eng, v2)"
 RESAMPLES = 100
 SUBSET = ["BIOSSES", "STSBenchmark", "Banking77Classification"]
-
-
-@pytest.fixture
-async def web(store: Store, mongodb_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The web app over a store holding an import of a synthetic results checkout."""
-    await run_import(store, synthetic_checkout(tmp_path / "checkout"), resamples=RESAMPLES)
-    settings = Settings(
-        mongodb_url=mongodb_url, mongodb_database=store.db.name, bootstrap_resamples=RESAMPLES
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
-            yield client
 
 
 def page(name: str, suffix: str = "") -> str:
@@ -62,7 +42,7 @@ async def test_csv_and_html_render_the_same_rows(web: httpx.AsyncClient) -> None
     assert [row["Model"] for row in table] == [row["Model"] for row in rows]
     html = await web.get(page(ENG_V2))
     assert html.status_code == 200
-    assert "<table>" in html.text
+    assert "<table" in html.text
     for row in rows:
         assert row["Model"] in html.text
         if row["Mean (Task)"] is not None:

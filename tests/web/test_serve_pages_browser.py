@@ -4,6 +4,7 @@ and on a phone, and honest when the API cannot be reached."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
@@ -68,10 +69,12 @@ async def serious_violations(page: Page) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["/submit", "/queue", "/submissions/running0"])
 async def test_no_serious_accessibility_violation(
-    page: Page, site: str, queued: None, path: str
+    page: Page, site: str, queued: None, path: str, scheme: Literal["light", "dark"]
 ) -> None:
+    await page.emulate_media(color_scheme=scheme)
     response = await page.goto(site + path)
     assert response is not None and response.status == 200
     assert await serious_violations(page) == []

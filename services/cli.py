@@ -168,6 +168,10 @@ def parser() -> argparse.ArgumentParser:
 
     add_keys_parser(commands)
 
+    from services.submission.reevaluate_command import add_parser as add_reevaluate_parser
+
+    add_reevaluate_parser(commands)
+
     from services.aggregator.commands import add_parsers as add_aggregation_parsers
 
     add_aggregation_parsers(commands)

@@ -156,6 +156,16 @@ CHANNELS: tuple[Channel, ...] = (
             Endpoint("submission", "The `accepted` transition of each accepted submission."),
             Endpoint("aggregator", "Every later transition it makes."),
         ),
+        receivers=(
+            Endpoint(
+                "submission",
+                "POSTs each terminal transition of a submission with a `callback_url` to it "
+                "(webhooks, docs/api.md); retried with a doubling delay, dead-lettered after "
+                "`LEADERBOARD_WEBHOOK_ATTEMPTS` tries.",
+                "submission-webhooks",
+                "lb.submissions.*.status",
+            ),
+        ),
     ),
     Channel(
         key="submissionAccepted",
@@ -192,12 +202,16 @@ CHANNELS: tuple[Channel, ...] = (
         parameters={
             "priority": {
                 "enum": [priority.value for priority in Priority],
-                "description": "Job priority; evaluators fetch `high` before `normal`.",
+                "description": "Job priority; evaluators fetch `high`, then `normal`, then `low` "
+                "(re-evaluations, `leaderboard reevaluate`).",
             },
             "submission_id": SUBMISSION_ID,
             "task": TASK,
         },
-        senders=(Endpoint("submission", "One job per task of an accepted submission."),),
+        senders=(
+            Endpoint("submission", "One job per task of an accepted submission."),
+            Endpoint("leaderboard reevaluate", "Low-priority jobs re-evaluating stored results."),
+        ),
         receivers=(
             Endpoint(
                 "evaluator",
@@ -211,6 +225,12 @@ CHANNELS: tuple[Channel, ...] = (
                 "Pulls normal-priority jobs when no high-priority job is waiting.",
                 "evaluators-normal",
                 "lb.jobs.normal.>",
+            ),
+            Endpoint(
+                "evaluator",
+                "Pulls low-priority jobs (re-evaluations) when no other job is waiting.",
+                "evaluators-low",
+                "lb.jobs.low.>",
             ),
         ),
     ),
@@ -299,8 +319,8 @@ CHANNELS: tuple[Channel, ...] = (
             Endpoint("evaluator", "Invalid jobs and jobs whose evaluation raised (from LB_JOBS)."),
             Endpoint(
                 "submission",
-                "Invalid intake requests, and ones whose handling failed on every delivery "
-                "(from LB_SUBMISSIONS).",
+                "Invalid intake requests, and ones whose handling failed on every delivery; "
+                "transitions whose webhook failed on every try (from LB_SUBMISSIONS).",
             ),
         ),
     ),
@@ -570,7 +590,12 @@ CONFIGURATION_OTHER = """
 
 Names below omit the `LEADERBOARD_` prefix.
 
-- submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `API_HOST`, `API_PORT`, `MODELS_DIR`.
+- submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `API_HOST`, `API_PORT`, `MODELS_DIR`,
+  `SECRET_KEY_FILE` (also signs webhooks), `WEBHOOK_ATTEMPTS`, `WEBHOOK_RETRY_BACKOFF_S`,
+  `WEBHOOK_TIMEOUT_S`.
+- every service on the bus: `NATS_URL` (one server, or a cluster's servers comma-separated) and
+  `STREAM_REPLICAS` (3 on a 3-node cluster; each service declares the streams when it starts, so
+  give every service the same value).
 - web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`, `WEB_DEFAULT_BENCHMARK`,
   `BOOTSTRAP_RESAMPLES`, and `API_URL` (else `API_HOST`/`API_PORT`) for its submit form;
   `leaderboard up` sets `API_URL` to the API it starts.
@@ -582,9 +607,9 @@ Names below omit the `LEADERBOARD_` prefix.
   (else `API_HOST`/`API_PORT`).
 - every service: `LOG_LEVEL`.
 
-`JOB_ACK_WAIT_S` and `JOB_MAX_DELIVER` configure the durable consumers `evaluators-high` and
-`evaluators-normal`; every evaluator applies its values to the consumers when it starts, so set
-the same values on every evaluator (see docs/operations.md).
+`JOB_ACK_WAIT_S` and `JOB_MAX_DELIVER` configure the durable consumers `evaluators-high`,
+`evaluators-normal` and `evaluators-low`; every evaluator applies its values to the consumers
+when it starts, so set the same values on every evaluator (see docs/operations.md).
 
 ## The web pages
 

@@ -13,13 +13,20 @@ from typing import TypeVar
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    NoRespondersError,
+    StaleConnectionError,
+)
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import BaseModel, ValidationError
 
 from shared.events import Subjects
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,14 @@ E = TypeVar("E", bound=BaseModel)
 
 FETCH_TIMEOUTS = (asyncio.TimeoutError, NatsTimeoutError)
 """nats-py raises either on an empty pull fetch."""
+BUS_UNAVAILABLE = (
+    ServiceUnavailableError,
+    NoRespondersError,
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    StaleConnectionError,
+)
+"""What a fetch raises while the server is away or a cluster elects a new stream leader."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +53,13 @@ class Stream:
     retention: RetentionPolicy = RetentionPolicy.LIMITS
     max_msgs_per_subject: int = -1
 
-    def config(self) -> StreamConfig:
+    def config(self, replicas: int = 1) -> StreamConfig:
         return StreamConfig(
             name=self.name,
             subjects=list(self.subjects),
             retention=self.retention,
             max_msgs_per_subject=self.max_msgs_per_subject,
+            num_replicas=replicas,
         )
 
 
@@ -73,26 +89,35 @@ ORIGINAL_SUBJECT_HEADER = "Lb-Original-Subject"
 class Bus:
     """A NATS connection with JetStream, the streams declared."""
 
-    def __init__(self, client: Client, js: JetStreamContext) -> None:
+    def __init__(self, client: Client, js: JetStreamContext, replicas: int | None = None) -> None:
         self.client = client
         self.js = js
+        self.replicas = replicas
 
     @classmethod
-    async def connect(cls, url: str, name: str) -> Bus:
-        """Connect and declare every stream (idempotent: existing ones are updated)."""
-        client = await nats.connect(url, name=name, max_reconnect_attempts=-1)
-        bus = cls(client, client.jetstream())
+    async def connect(cls, url: str, name: str, replicas: int | None = None) -> Bus:
+        """Connect and declare every stream (idempotent: existing ones are updated).
+
+        `url` may list several servers of one cluster, comma-separated; the client fails over
+        between them. `replicas` (default: the `stream_replicas` setting) is each stream's
+        replica count; None keeps that of existing streams and creates new ones with one.
+        """
+        client = await nats.connect(servers(url), name=name, max_reconnect_attempts=-1)
+        if replicas is None:
+            replicas = get_settings().stream_replicas
+        bus = cls(client, client.jetstream(), replicas)
         await bus.declare_streams()
         return bus
 
     async def declare_streams(self) -> None:
         for stream in STREAMS:
             try:
-                await self.js.stream_info(stream.name)
+                info = await self.js.stream_info(stream.name)
             except NotFoundError:
-                await self.js.add_stream(stream.config())
+                await self.js.add_stream(stream.config(self.replicas or 1))
             else:
-                await self.js.update_stream(stream.config())
+                kept = info.config.num_replicas or 1
+                await self.js.update_stream(stream.config(self.replicas or kept))
 
     async def publish(self, subject: str, event: BaseModel, msg_id: str) -> None:
         """Publish `event` as JSON; `msg_id` lets the server drop a retried duplicate."""
@@ -145,6 +170,14 @@ class Bus:
         await self.client.close()
 
 
+def servers(url: str) -> list[str]:
+    """The server URLs of a comma-separated list (`nats://a:4222,nats://b:4222`)."""
+    found = [part.strip() for part in url.split(",") if part.strip()]
+    if not found:
+        raise ValueError("no NATS server URL given")
+    return found
+
+
 SECRET_VALUE = re.compile(rb'("hf_token"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 
@@ -177,11 +210,21 @@ async def consume(
     """
     configured = (await subscription.consumer_info()).config.max_deliver
     max_deliver = configured if configured and configured > 0 else math.inf  # -1: unbounded
+    unavailable = False
     while not stop.is_set():
         try:
             messages = await subscription.fetch(1, timeout=1.0)
         except FETCH_TIMEOUTS:
             continue
+        except BUS_UNAVAILABLE as error:
+            if not unavailable:
+                log.warning("%s unavailable (%s); waiting", stream.name, type(error).__name__)
+            unavailable = True
+            await asyncio.sleep(1.0)
+            continue
+        if unavailable:
+            log.info("%s available again", stream.name)
+            unavailable = False
         for msg in messages:
             try:
                 await handler(msg)

@@ -175,6 +175,9 @@ class ResultDoc(Document):
     envelope: Envelope | None = Field(default=None, description="None for imported results.")
     evaluated_at: UtcDatetime
     mteb_version: str | None = None
+    dataset_revision: str | None = Field(
+        default=None, description="The dataset revision the TaskResult was computed on."
+    )
     scores_json: str = Field(
         default="{}",
         description="JSON split → hf_subset → main score, every numeric one (NaN left out, as "
@@ -236,6 +239,11 @@ class LeaderboardRow(BaseModel):
     )
     source_file: str | None = None
     source_commit: str | None = None
+    stale_reason: str | None = Field(
+        default=None,
+        description="Set when the result is stale (an older mteb, another dataset revision than "
+        "the installed task's): why; `leaderboard reevaluate --stale` queues it again.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -33,6 +34,28 @@ def is_valid_model_id(model: str) -> bool:
     return bool(re.match(MODEL_ID_PATTERN, model)) and not _MODEL_ID_FORBIDDEN.search(model)
 
 
+CALLBACK_URL_MAX_LENGTH = 2048
+
+
+def callback_url(url: str) -> str:
+    """`url` if it is an absolute http(s) URL with a host and no credentials nor fragment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("the callback URL must be http:// or https://")
+    if not parts.hostname:
+        raise ValueError("the callback URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the callback URL must not hold credentials")
+    if parts.fragment or any(character.isspace() or ord(character) < 32 for character in url):
+        raise ValueError("the callback URL has a fragment or whitespace")
+    return url
+
+
+CallbackUrl = Annotated[
+    str, Field(max_length=CALLBACK_URL_MAX_LENGTH), AfterValidator(callback_url)
+]
+
+
 class Event(BaseModel):
     """Base of every bus payload: strict fields and a schema version."""
 
@@ -42,10 +65,12 @@ class Event(BaseModel):
 
 
 class Priority(StrEnum):
-    """Job priority; each has its own job subject, high is fetched first."""
+    """Job priority; each has its own job subject, high is fetched first, low last
+    (re-evaluations of stale results)."""
 
     HIGH = "high"
     NORMAL = "normal"
+    LOW = "low"
 
 
 class SubmissionRequest(Event):
@@ -63,6 +88,12 @@ class SubmissionRequest(Event):
         default=None,
         description="A Hub token that can read a private model; used to validate it and, sealed, "
         "by the evaluators. Never stored, logged, published or returned.",
+    )
+    callback_url: CallbackUrl | None = Field(
+        default=None,
+        description="An http(s) URL that is sent the outcome (a signed POST, retried) when the "
+        "submission completes, fails or is cancelled; see the `submission.finished` webhook.",
+        examples=["https://ci.example.org/hooks/leaderboard"],
     )
 
     @model_validator(mode="after")

@@ -17,7 +17,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADERBOARD_", extra="ignore")
 
     nats_url: str | None = Field(
-        default=None, description="NATS server URL; unset: `leaderboard up` starts an embedded one."
+        default=None,
+        description="NATS server URL, or several servers of one cluster comma-separated "
+        "(`nats://a:4222,nats://b:4222`); unset: `leaderboard up` starts an embedded one.",
+    )
+    stream_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="Replicas of each JetStream stream (3 on a 3-node cluster); unset: existing "
+        "streams keep theirs, new ones get 1.",
     )
     mongodb_url: str | None = Field(
         default=None, description="MongoDB URL; unset: `leaderboard up` starts an embedded one."
@@ -105,6 +114,19 @@ class Settings(BaseSettings):
     )
     require_license: bool = Field(
         default=True, description="Refuse Hub models whose card declares no license."
+    )
+    webhook_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Tries of a submission's callback POST before it is dead-lettered.",
+    )
+    webhook_retry_backoff_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Delay before the second try of a callback; doubles per try.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long one callback POST may take."
     )
     bootstrap_resamples: int = Field(
         default=1000,

@@ -76,6 +76,11 @@ class Store:
     def meta(self) -> AsyncCollection[dict[str, Any]]:
         return self.db["meta"]
 
+    @property
+    def result_history(self) -> AsyncCollection[dict[str, Any]]:
+        """Results replaced by a result of the same id and other content, as they were."""
+        return self.db["result_history"]
+
     async def ensure_indexes(self) -> None:
         await self.results.create_index([("task", ASCENDING)])
         await self.submissions.create_index([("status", ASCENDING)])
@@ -206,9 +211,17 @@ class Store:
         return ResultDoc.model_validate(found) if found else None
 
     async def upsert_result(self, result: ResultDoc) -> int:
-        """Store `result` (replacing one of the same id); the `stored_us` it was stamped with."""
+        """Store `result` (replacing one of the same id); the `stored_us` it was stamped with.
+
+        A replaced result of other content (a re-evaluation on a changed dataset revision, say)
+        is kept in `result_history` under `<id>|<its stored_us>`.
+        """
         stamp = now_us()
         document = result.to_mongo() | {"stored_us": stamp}
+        previous = await self.results.find_one({"_id": result.id})
+        if previous is not None and previous.get("digest") != result.digest:
+            kept = previous | {"_id": f"{result.id}|{previous.get('stored_us', 0)}"}
+            await self.result_history.replace_one({"_id": kept["_id"]}, kept, upsert=True)
         await self.results.replace_one({"_id": result.id}, document, upsert=True)
         await self.bump_data_version()
         return stamp
@@ -346,6 +359,11 @@ class Store:
         """Every stored result of `model` (of `source` only, when given), TaskResult included."""
         query = {"model": model} | ({"source": source} if source is not None else {})
         cursor = self.results.find(query).sort("_id", ASCENDING)
+        return [doc async for doc in _validated(cursor, ResultDoc)]
+
+    async def results_of_model_listed(self, model: str) -> list[ResultDoc]:
+        """Every stored result of `model`, without its TaskResult."""
+        cursor = self.results.find({"model": model}, RESULT_LISTING).sort("_id", ASCENDING)
         return [doc async for doc in _validated(cursor, ResultDoc)]
 
     async def get_models(self, names: list[str]) -> dict[str, ModelDoc]:

@@ -23,7 +23,16 @@ from pydantic import ValidationError
 from services.evaluator.exhaustion import ExhaustedJobs
 from services.evaluator.failures import JobFailure
 from services.evaluator.runner import Evaluation
-from shared.bus import EXHAUSTED_JOBS, FETCH_TIMEOUTS, JOBS, SUBMISSIONS, Bus, consume, decode
+from shared.bus import (
+    BUS_UNAVAILABLE,
+    EXHAUSTED_JOBS,
+    FETCH_TIMEOUTS,
+    JOBS,
+    SUBMISSIONS,
+    Bus,
+    consume,
+    decode,
+)
 from shared.events import (
     FailureKind,
     Job,
@@ -75,7 +84,7 @@ class Evaluator:
                 ack_wait=self.ack_wait,
                 max_deliver=self.max_deliver,
             )
-            for priority in (Priority.HIGH, Priority.NORMAL)
+            for priority in Priority  # high first, low last
         ]
         advisories = await self.bus.pull(
             EXHAUSTED_JOBS,
@@ -121,6 +130,10 @@ class Evaluator:
                 return (await queue.fetch(1, timeout=1.0 if last else 0.1))[0]
             except FETCH_TIMEOUTS:
                 continue
+            except BUS_UNAVAILABLE as error:  # a cluster electing a new leader, say
+                log.warning("jobs unavailable (%s); waiting", type(error).__name__)
+                await asyncio.sleep(1.0)
+                return None
         return None
 
     async def handle(self, msg: Msg) -> None:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,7 +19,7 @@ from huggingface_hub import HfApi
 from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 
-from services.submission import control
+from services.submission import control, webhooks
 from services.submission.auth import authenticate
 from services.submission.door import DURABLE, Door
 from services.submission.intake import Intake, SubmissionCreated
@@ -122,6 +123,34 @@ def make_intake(settings: Settings, bus: Bus, store: Store, hub: HfApi | None) -
     )
 
 
+async def start_deliveries(
+    settings: Settings, bus: Bus, store: Store, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """The webhook consumer, when a secret key can sign callbacks (`webhooks`)."""
+    if settings.secret_key_file is None:
+        return []
+    subscription = await bus.pull(
+        SUBMISSIONS, webhooks.DURABLE, webhooks.FILTER, max_deliver=settings.webhook_attempts
+    )
+    client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+    deliveries = webhooks.Deliveries(
+        bus,
+        store,
+        settings.secret_key_file,
+        settings.webhook_attempts,
+        settings.webhook_retry_backoff_s,
+        client,
+    )
+
+    async def run() -> None:
+        try:
+            await consume(bus, subscription, SUBMISSIONS, deliveries.on_transition, stop)
+        finally:
+            await client.aclose()
+
+    return [asyncio.create_task(run())]
+
+
 def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> FastAPI:
     """The API; `hub` replaces the default `HfApi()` (tests give one with a local endpoint)."""
     settings = settings or get_settings()
@@ -144,9 +173,10 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             consume(bus, subscription, SUBMISSIONS, Door(intake).on_request, stop)
         )
         app.state.door = door
+        deliveries = await start_deliveries(settings, bus, store, stop)
         yield
         stop.set()
-        await asyncio.gather(door, return_exceptions=True)
+        await asyncio.gather(door, *deliveries, return_exceptions=True)
         try:
             await bus.close()
         except Exception as error:  # closed or unreachable already: nothing left to flush
@@ -161,6 +191,8 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         "acting on submissions need an API key (`Authorization: Bearer <key>`); reads are public.",
         lifespan=lifespan,
     )
+
+    webhooks.document(app)
 
     @app.exception_handler(Refusal)
     async def refused(_: Request, refusal: Refusal) -> JSONResponse:

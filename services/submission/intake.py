@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
-from services.submission import duplicates
+from services.submission import duplicates, webhooks
 from services.submission.auth import authenticate, check_rate
 from services.submission.hub import ModelDescription
 from services.submission.model_files import ModelDetails
@@ -45,6 +45,11 @@ class SubmissionCreated(BaseModel):
         description="Tasks asked for that another submission already queued, runs or ran: "
         "task name → that submission's id.",
     )
+    callback_secret: str | None = Field(
+        default=None,
+        description="With a `callback_url`: the key of the HMAC-SHA256 signature of its "
+        "deliveries (`Lb-Signature`); shown only here.",
+    )
 
 
 @dataclass
@@ -67,6 +72,7 @@ class Intake:
     ) -> SubmissionCreated:
         """Validate `request` and accept it; raises `Refusal` at the first failed check."""
         tasks = check_request(request)
+        webhooks.check_callbacks_possible(request.callback_url, self.secret_key_file)
         key = await authenticate(self.store, authorization)
         await check_rate(self.store, key, self.submissions_per_day)
         token = request.hf_token.get_secret_value() if request.hf_token else None
@@ -98,6 +104,11 @@ class Intake:
             tasks=[TaskProgress(task=task) for task in new],
             history=[StatusChange(status=SubmissionStatus.ACCEPTED)],
         )
+        if request.callback_url is not None and self.secret_key_file is not None:
+            await webhooks.register(self.store, submission_id, request.callback_url)
+            created = await self.accept(submission, held, sealed)
+            created.callback_secret = webhooks.callback_secret(self.secret_key_file, created.id)
+            return created
         return await self.accept(submission, held, sealed)
 
     def sealed_token(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mteb.abstasks import AbsTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web import benchmark_routes
+from services.web import benchmark_routes, chart_pages, compare, models
 from services.web.benchmarks import BenchmarkViews, default_history_models, history_rows
 from services.web.caching import add_serving
 from services.web.catalogue import resolve
@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.include_router(benchmark_routes.router)
+    app.include_router(chart_pages.router)
+    app.include_router(models.router)
+    app.include_router(compare.router)
     app.include_router(follow_router(TEMPLATES))
     app.include_router(submit_router(settings, TEMPLATES))
     add_serving(app)

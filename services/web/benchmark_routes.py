@@ -17,6 +17,7 @@ from mteb.benchmarks.benchmark import RtebBenchmark
 
 from services.web.benchmarks import BenchmarkViews, View, ViewKind
 from services.web.catalogue import closest, menu, resolve, safe_markdown
+from services.web.efficiency import efficiency_data
 from services.web.query import (
     MODEL_TYPE_CHOICES,
     SIZE_BUCKETS_M,
@@ -27,6 +28,7 @@ from services.web.query import (
 )
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.selection import choices_of
+from services.web.table_rows import TableRows
 from services.web.templating import TEMPLATES, display_time
 from shared.summary.display import EVALUATED_HERE, OFFICIAL
 
@@ -228,6 +230,9 @@ async def render(
         suffix = f" {kind.value}" if kind.value else ""
         return csv_response(view.rows, view.columns, f"{benchmark.name}{suffix}")
     context = page_context(request, benchmark, view, errors, home)
+    if kind is ViewKind.SUMMARY:
+        rows = TableRows(view.benchmark, view.version, view.rows, view.tasks, view.task_types)
+        context["efficiency"] = await efficiency_data(request.app.state.store, rows)
     if home:
         stored = await request.app.state.store.list_leaderboards("task")
         context["result_tasks"] = [

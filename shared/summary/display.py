@@ -36,6 +36,8 @@ INTERVALS = (
 )
 OFFICIAL = "Official Pool"
 EVALUATED_HERE = "Evaluated Here"
+STALE_TASKS = "Stale Tasks"
+"""Tasks of the row whose result is stale; in the JSON rows, not a displayed column."""
 SCORE_COLUMNS_FIXED = (MEAN_TASK, MEAN_TASK_TYPE, INTERVALS[0], INTERVALS[1])
 
 
@@ -87,6 +89,7 @@ def raw_row(row: BenchmarkRow) -> dict[str, Any]:
         INTERVALS[4]: row.tie_group,
         OFFICIAL: row.official,
         EVALUATED_HERE: row.evaluated_here,
+        STALE_TASKS: row.stale_tasks,
     }
 
 
@@ -114,7 +117,9 @@ def render(table: BenchmarkTable, fmt: Format, about: dict[str, Any] | None = No
         return json.dumps(document | {"columns": names, "rows": rows}, indent=2, default=str)
     if fmt == Format.CSV:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
+        writer = csv.DictWriter(
+            buffer, fieldnames=names, lineterminator="\n", extrasaction="ignore"
+        )
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()

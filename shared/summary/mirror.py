@@ -14,6 +14,7 @@ import mteb
 from mteb.models import ModelMeta
 
 from shared.documents import ModelDoc, ResultDoc, now_us
+from shared.staleness import stale_reason
 from shared.store import Store
 from shared.summary.models import model_meta
 from shared.summary.rows import ResultRow
@@ -34,6 +35,7 @@ def result_row(result: ResultDoc) -> ResultRow:
         mteb_version=result.mteb_version,
         scores=result.score_map(),
         evaluated_here=result.source == "evaluator",
+        stale=stale_reason(result.task, result.mteb_version, result.dataset_revision) is not None,
     )
 
 

@@ -26,6 +26,8 @@ class ResultRow(BaseModel):
     """split -> hf_subset -> main_score, from the TaskResult."""
     evaluated_here: bool = False
     """Computed by this installation's evaluators (not imported)."""
+    stale: bool = False
+    """Made by an older mteb or on another dataset revision than installed (`shared.staleness`)."""
 
 
 class InvalidTaskResultError(ValueError):

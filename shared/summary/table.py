@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import mteb
 import numpy as np
 from mteb.models import ModelMeta
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.summary.bootstrap import bootstrap, mean_intervals, tie_groups
 from shared.summary.borda import min_ranks, points_of
@@ -54,6 +54,8 @@ class BenchmarkRow(BaseModel):
     """In mteb's pool. A model outside it shows the rank it would take, and moves nobody's."""
     evaluated_here: bool = False
     """At least one of the row's results was computed by this installation."""
+    stale_tasks: list[str] = Field(default_factory=list)
+    """Tasks whose kept result is stale (`shared.staleness`): `leaderboard reevaluate --stale`."""
 
 
 class BenchmarkTable(BaseModel):
@@ -84,6 +86,8 @@ class TaskPart:
     """The pool's column; None without a result of the pool."""
     live: frozenset[str]
     """The pool's models whose kept result was evaluated here."""
+    stale: frozenset[str] = frozenset()
+    """The models (pool and outside) whose kept result is stale."""
 
 
 def task_part(
@@ -106,6 +110,7 @@ def task_part(
         outside={model: row for (model, _), row in kept.items() if model in outside},
         column=task_column(task, pool, by_subset) if pool else None,
         live=frozenset(row.model for row in pool if row.evaluated_here),
+        stale=frozenset(model for (model, _), row in kept.items() if row.stale),
     )
 
 
@@ -189,6 +194,9 @@ def summary_table(
     if names != list(columns):  # outside models brought tasks of their own
         for row in rows:
             row.task_scores = {name: row.task_scores.get(name) for name in names}
+    stale = {(model, part.task.name) for part in parts for model in part.stale}
+    for row in rows:
+        row.stale_tasks = [name for name in names if (row.model, name) in stale]
     rows.sort(key=lambda row: (row.rank_borda or 0, not row.official, row.model))
     return BenchmarkTable(
         benchmark=benchmark,

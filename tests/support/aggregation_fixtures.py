@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
@@ -36,11 +37,17 @@ LIVE_TASKS = ("BIOSSES", "STSBenchmark")
 
 
 async def evaluate_here(
-    store: Store, bus: Bus, checkout: Path, score: float, mteb_version: str | None = None
+    store: Store,
+    bus: Bus,
+    checkout: Path,
+    score: float,
+    mteb_version: str | None = None,
+    **envelope: Any,
 ) -> str:
     """A submission of MiniLM at the checkout's revision whose `LIVE_TASKS` results the
     aggregator stores as it stores a live evaluation's; its id. Each result is the checkout's
-    file with every main score set to `score` (and `mteb_version`, when given)."""
+    file with every main score set to `score` (and `mteb_version`, when given); `envelope`
+    sets fields of their envelopes (efficiency, hardware)."""
     [folder] = (checkout / "results" / MINILM.replace("/", "__")).iterdir()
     model, revision, _ = folder_identity(folder)
     submission_id = uuid.uuid4().hex
@@ -62,7 +69,7 @@ async def evaluate_here(
             task=task,
             main_score=score,
             task_result=task_result,
-            envelope=make_envelope(model=model, revision=revision, task=task),
+            envelope=make_envelope(model=model, revision=revision, task=task, **envelope),
         )
         subject = Subjects.result(submission_id, task)
         await bus.publish(subject, event, f"result:{submission_id}:{task}")

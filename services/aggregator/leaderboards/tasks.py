@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.aggregator.leaderboards.announce import announce
 from shared.bus import Bus
 from shared.documents import LeaderboardDoc, LeaderboardRow, ResultDoc, task_leaderboard_id
+from shared.staleness import stale_reason
 from shared.store import Store
 from shared.summary.models import model_meta
 from shared.summary.revisions import join_revisions
@@ -17,7 +18,8 @@ def task_leaderboard(task: str, results: list[ResultDoc]) -> LeaderboardDoc:
     Per model the result is the one benchmark tables use (`join_revisions`, mteb's rule: its
     registry's main revision, then a known mteb version and revision, then the newest mteb
     version); of results equal by that rule, one evaluated here before an imported one.
-    Results incomplete on the task's own splits and subsets (main_score None) are not ranked.
+    Results incomplete on the task's own splits and subsets (main_score None) are not ranked;
+    stale ones (`shared.staleness`) are ranked and say why they are stale.
     """
     scored = sorted(
         (r for r in results if r.main_score is not None),
@@ -41,6 +43,7 @@ def task_leaderboard(task: str, results: list[ResultDoc]) -> LeaderboardDoc:
                 source=result.source,
                 source_file=result.source_file,
                 source_commit=result.source_commit,
+                stale_reason=stale_reason(task, result.mteb_version, result.dataset_revision),
             )
         )
     return LeaderboardDoc(_id=task_leaderboard_id(task), kind="task", name=task, rows=rows)

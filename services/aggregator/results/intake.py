@@ -102,6 +102,7 @@ def result_doc(
         envelope=envelope,
         evaluated_at=evaluated_at or task_result.date or utcnow(),
         mteb_version=version,
+        dataset_revision=task_result.dataset_revision,
         scores_json=json.dumps(kept),
         task_result_z=packed(source_json or disk_json(task_result)),
         source=source,

@@ -92,10 +92,11 @@ CHANNELS: tuple[Channel, ...] = (
         message="SubmissionRequest",
         payload=SubmissionRequest,
         summary="Submitting over the bus: the same JSON as the HTTP body, the API key in an "
-        "`Authorization: Bearer <key>` header, and optionally an `Lb-Reply-To` header naming a "
-        "subject that receives the answer (the HTTP answer's JSON body). The decision is "
-        "published on `lb.submissions.<sid>.accepted` or `.rejected`. An invalid payload is "
-        "dead-lettered; a message carrying an `hf_token` is deleted from the stream once handled.",
+        "`Authorization: Bearer <key>` header, and optionally an `Lb-Reply-To` header naming an "
+        "inbox (`_INBOX.…`) that receives the answer (the HTTP answer's JSON body); any other "
+        "reply subject is rejected. The decision is published on `lb.submissions.<sid>.accepted` "
+        "or `.rejected`. An invalid payload is dead-lettered with its secrets redacted; every "
+        "request is deleted from the stream once handled (it carries a key, maybe a token).",
         msg_id="chosen by the publisher (no service publishes here)",
         parameters={},
         receivers=(
@@ -263,7 +264,7 @@ CHANNELS: tuple[Channel, ...] = (
         message="ResultEvent",
         payload=ResultEvent,
         summary="One finished task: mteb's TaskResult JSON inside a reproducibility envelope.",
-        msg_id="result:{submission_id}:{task name}",
+        msg_id="result:{submission_id}:{task name}:{attempt}",
         parameters={"submission_id": SUBMISSION_ID, "task": TASK},
         senders=(Endpoint("evaluator", "Publishes the result of each task it finishes."),),
         receivers=(

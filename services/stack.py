@@ -15,6 +15,9 @@ from pydantic import SecretStr
 from services.evaluator.placement import evaluator_env, gpu_ids
 from services.submission.operator import ensure_operator_key
 from shared.embedded import start_mongo_wire, start_nats, stop
+from shared.nats_auth import Login
+from shared.nats_auth import prepare as prepare_nats_auth
+from shared.nats_auth import service_env as nats_service_env
 from shared.secrets import make_key_file
 from shared.settings import Settings
 
@@ -96,10 +99,12 @@ def start_stack(
         api_url=f"http://{settings.api_host}:{settings.api_port}",
         env={},
     )
+    logins: dict[str, Login] = {}  # the embedded server's users; an external one has its own
     try:
         if settings.nats_url is None:
             port = settings.embedded_nats_port
-            stack.servers.append(start_nats(settings.data_dir / "nats", port))
+            config, logins = prepare_nats_auth(settings.data_dir)
+            stack.servers.append(start_nats(settings.data_dir / "nats", port, config))
             settings = settings.model_copy(update={"nats_url": f"nats://127.0.0.1:{port}"})
         if settings.mongodb_url is None:
             port = settings.embedded_mongodb_port
@@ -117,8 +122,9 @@ def start_stack(
         gpus = gpu_ids(stack.env) if evaluators > 1 else []
         for name in SERVICES:
             count = evaluators if name == "evaluator" else 1
+            env = stack.env | nats_service_env(name, logins)
             stack.services[name] = [
-                spawn(name, index, stack.env, log_dir, gpus) for index in range(count)
+                spawn(name, index, env, log_dir, gpus) for index in range(count)
             ]
         wait_healthy(stack.api_url, stack)
         wait_healthy(stack.web_url, stack)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -78,6 +78,11 @@ EXHAUSTED_JOBS = Stream(
 STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ, EXHAUSTED_JOBS)
 
 
+def private_inbox(user: str) -> str:
+    """The inbox prefix of a service's user: `_INBOX_<user>`."""
+    return f"_INBOX_{user}"
+
+
 class InvalidMessage(ValueError):
     """A message that is well-formed JSON but can never be handled; it is dead-lettered."""
 
@@ -95,14 +100,31 @@ class Bus:
         self.replicas = replicas
 
     @classmethod
-    async def connect(cls, url: str, name: str, replicas: int | None = None) -> Bus:
-        """Connect and declare every stream (idempotent: existing ones are updated).
+    async def connect(
+        cls,
+        url: str,
+        name: str,
+        *,
+        replicas: int | None = None,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> Bus:
+        """Connect (as `user`, when given) and declare every stream (existing ones are updated).
 
         `url` may list several servers of one cluster, comma-separated; the client fails over
         between them. `replicas` (default: the `stream_replicas` setting) is each stream's
         replica count; None keeps that of existing streams and creates new ones with one.
+        A user's replies arrive under an inbox prefix of its own (`shared.nats_auth`), which no
+        other user may subscribe to: fetched messages (intake requests with their keys) pass there.
         """
-        client = await nats.connect(servers(url), name=name, max_reconnect_attempts=-1)
+        client = await nats.connect(
+            servers(url),
+            name=name,
+            max_reconnect_attempts=-1,
+            user=user,
+            password=password,
+            inbox_prefix=private_inbox(user) if user else "_INBOX",
+        )
         if replicas is None:
             replicas = get_settings().stream_replicas
         bus = cls(client, client.jetstream(), replicas)
@@ -136,7 +158,7 @@ class Bus:
         """Copy message `seq` of `stream` (read directly, not delivered) to its dead letters."""
         await self.js.publish(
             Subjects.dead_letter(stream.name),
-            redacted(data),
+            redacted(data, stream),
             headers={
                 "Nats-Msg-Id": f"dlq:{stream.name}:{seq}",
                 REASON_HEADER: reason[:1000],
@@ -178,12 +200,44 @@ def servers(url: str) -> list[str]:
     return found
 
 
-SECRET_VALUE = re.compile(rb'("hf_token"\s*:\s*)"(?:[^"\\]|\\.)*"')
+SECRET_FIELDS = frozenset({"hf_token", "token", "api_key", "key", "authorization", "password"})
+"""JSON member names (compared as decoded, ignoring case) whose values are never copied."""
+REDACTED = "**redacted**"
+WITHHELD = b'"**withheld: not JSON**"'
 
 
-def redacted(data: bytes) -> bytes:
-    """`data` with any Hub token value replaced: dead letters are readable by subscribers."""
-    return SECRET_VALUE.sub(rb'\1"**redacted**"', data)
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            name: REDACTED if name.lower() in SECRET_FIELDS else _without_secrets(item)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_secrets(item) for item in value]
+    return value
+
+
+def redacted(data: bytes, stream: Stream | None = None) -> bytes:
+    """`data` with secret members' values replaced: dead letters are readable by subscribers.
+
+    The JSON is decoded first, so no escaping hides a member's name. A message of the intake
+    stream that is not JSON may carry anything and is withheld; of another stream it is kept.
+    """
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return WITHHELD if stream is SUBMISSIONS else data
+    cleaned = _without_secrets(payload)
+    return data if cleaned == payload else json.dumps(cleaned).encode()
+
+
+def describe(error: ValidationError) -> str:
+    """A validation error as `field: problem; …`, never quoting the values that failed."""
+    problems = error.errors(include_url=False, include_context=False, include_input=False)
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'payload'}: {problem['msg']}"
+        for problem in problems[:10]
+    )
 
 
 def decode(msg: Msg, model: type[E]) -> E:
@@ -229,12 +283,14 @@ async def consume(
             try:
                 await handler(msg)
             except (ValidationError, InvalidMessage) as error:
-                await bus.dead_letter(msg, stream, f"invalid payload: {error}")
+                reason = describe(error) if isinstance(error, ValidationError) else str(error)
+                await bus.dead_letter(msg, stream, f"invalid payload: {reason}")
                 await msg.term()
             except Exception as error:
                 log.exception("handling %s failed", msg.subject)
                 if msg.metadata.num_delivered >= max_deliver:
-                    await bus.dead_letter(msg, stream, f"handler failed: {error!r}")
+                    reason = f"handler failed: {type(error).__name__}"
+                    await bus.dead_letter(msg, stream, reason)
                     await msg.term()
                 else:
                     await msg.nak(delay=min(60.0, 2.0**msg.metadata.num_delivered))

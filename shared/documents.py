@@ -48,6 +48,7 @@ class TaskProgress(BaseModel):
     reason: str | None = None
     main_score: float | None = None
     evaluator_id: str | None = None
+    attempt: int | None = Field(default=None, description="The delivery of the job now running.")
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     started_at: UtcDatetime | None = Field(
         default=None, description="When its latest run started (the queue shows elapsed time)."

@@ -67,9 +67,11 @@ def start_server(
     return process
 
 
-def start_nats(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """A nats-server with JetStream storing under `data_dir`, on loopback."""
+def start_nats(data_dir: Path, port: int, config: Path | None = None) -> subprocess.Popen[bytes]:
+    """A nats-server with JetStream storing under `data_dir`, on loopback; `config`: a
+    configuration file (its users, `shared.nats_auth`)."""
     arguments = ["-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(data_dir)]
+    arguments += ["-c", str(config)] if config else []
     return start_server("nats-server", arguments, data_dir, port, "LEADERBOARD_EMBEDDED_NATS_PORT")
 
 

@@ -10,10 +10,18 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 """`org/name` as the Hugging Face Hub allows it (no `--`, `..`, leading or trailing dots)."""
 
-_MODEL_ID_FORBIDDEN = re.compile(r"--|\.\.|\.$|\./|/\.")
+_MODEL_ID_FORBIDDEN = re.compile(r"--|\.\.|\.\Z|\./|/\.")
+
+REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
+"""A branch, tag or commit sha as git allows it, limited to plain characters and 255 of them."""
+
+_REVISION_FORBIDDEN = re.compile(r"\.\.|//|/\.|\.lock(/|\Z)|[/.]\Z")
+
+ID_TOKEN = r"^[A-Za-z0-9_-]{1,64}$"
+"""An id that is one NATS subject token: no wildcards, dots or separators."""
 
 
 def utcnow() -> datetime:
@@ -30,8 +38,40 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 def is_valid_model_id(model: str) -> bool:
-    """Whether `model` is a syntactically valid Hub model id `org/name`."""
-    return bool(re.match(MODEL_ID_PATTERN, model)) and not _MODEL_ID_FORBIDDEN.search(model)
+    """Whether `model`, whole, is a syntactically valid Hub model id `org/name`."""
+    return MODEL_ID.fullmatch(model) is not None and not _MODEL_ID_FORBIDDEN.search(model)
+
+
+def is_valid_revision(revision: str) -> bool:
+    """Whether `revision`, whole, is a git ref name or commit sha that is safe in a path."""
+    return REVISION.fullmatch(revision) is not None and not _REVISION_FORBIDDEN.search(revision)
+
+
+def is_id_token(value: str) -> bool:
+    """Whether `value` is an id usable as one subject token (see `ID_TOKEN`)."""
+    return re.fullmatch(ID_TOKEN[1:-1], value) is not None
+
+
+def _model_id(model: str) -> str:
+    if not is_valid_model_id(model):
+        raise ValueError("not a model id of the form org/name")
+    return model
+
+
+def _revision(revision: str) -> str:
+    if not is_valid_revision(revision):
+        raise ValueError("not a branch, tag or commit sha")
+    return revision
+
+
+ModelId = Annotated[str, Field(max_length=193), AfterValidator(_model_id)]
+"""A Hub model id `org/name`, checked whole."""
+Revision = Annotated[str, Field(max_length=255), AfterValidator(_revision)]
+"""A git ref or commit sha, checked whole (it becomes part of paths)."""
+SubmissionId = Annotated[str, Field(pattern=ID_TOKEN, description="A submission id (a token).")]
+TaskName = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_TASKS = 2000
+"""The most task names one request may list (mteb's registry holds fewer)."""
 
 
 CALLBACK_URL_MAX_LENGTH = 2048
@@ -77,13 +117,17 @@ class SubmissionRequest(Event):
     """What a submitter asks for: a model and either tasks or a benchmark."""
 
     model: str = Field(
-        description="Hub model id `org/name`.", examples=["sentence-transformers/all-MiniLM-L6-v2"]
+        max_length=193,
+        description="Hub model id `org/name`.",
+        examples=["sentence-transformers/all-MiniLM-L6-v2"],
     )
-    revision: str | None = Field(default=None, description="Branch, tag or commit; default main.")
-    tasks: list[str] | None = Field(
-        default=None, description="MTEB task names.", examples=[["BIOSSES"]]
+    revision: Revision | None = Field(
+        default=None, description="Branch, tag or commit; default main."
     )
-    benchmark: str | None = Field(default=None, description="MTEB benchmark name.")
+    tasks: list[TaskName] | None = Field(
+        default=None, max_length=MAX_TASKS, description="MTEB task names.", examples=[["BIOSSES"]]
+    )
+    benchmark: str | None = Field(default=None, max_length=200, description="MTEB benchmark name.")
     hf_token: SecretStr | None = Field(
         default=None,
         description="A Hub token that can read a private model; used to validate it and, sealed, "
@@ -108,9 +152,9 @@ class SubmissionRequest(Event):
 class SubmissionAccepted(Event):
     """A submission passed validation; its jobs follow on the jobs subjects."""
 
-    submission_id: str
-    model: str
-    revision: str = Field(description="The pinned revision (commit sha) that is evaluated.")
+    submission_id: SubmissionId
+    model: ModelId
+    revision: Revision = Field(description="The pinned revision (commit sha) that is evaluated.")
     tasks: list[str]
     benchmark: str | None = None
     priority: Priority = Priority.NORMAL
@@ -120,7 +164,7 @@ class SubmissionAccepted(Event):
 class SubmissionRejected(Event):
     """A submission (from HTTP or the intake subject) was refused, with a typed code."""
 
-    submission_id: str
+    submission_id: SubmissionId
     code: str = Field(description="The refusal code, as in the HTTP error body.")
     message: str
     field: str | None = None
@@ -131,14 +175,14 @@ class SubmissionRejected(Event):
 class SubmissionCancelled(Event):
     """A submission was cancelled: its pending jobs are dropped, a running task is its last."""
 
-    submission_id: str
+    submission_id: SubmissionId
     cancelled_at: UtcDatetime = Field(default_factory=utcnow)
 
 
 class SubmissionStatusChanged(Event):
     """A submission moved to another status (DESIGN §3); one event per transition."""
 
-    submission_id: str
+    submission_id: SubmissionId
     status: str = Field(description="The new status, as in the submission document.")
     reason: str | None = None
     at: UtcDatetime = Field(description="When the transition happened (the history entry).")
@@ -147,10 +191,10 @@ class SubmissionStatusChanged(Event):
 class Job(Event):
     """One work item: evaluate one model revision on one task."""
 
-    submission_id: str
-    model: str
-    revision: str
-    task: str
+    submission_id: SubmissionId
+    model: ModelId
+    revision: Revision
+    task: TaskName
     priority: Priority = Priority.NORMAL
     sealed_token: str | None = Field(
         default=None,
@@ -185,8 +229,8 @@ class FailureKind(StrEnum):
 class StatusEvent(Event):
     """Progress of one task of a submission, reported by an evaluator."""
 
-    submission_id: str
-    task: str
+    submission_id: SubmissionId
+    task: TaskName
     state: TaskState
     reason: str | None = Field(default=None, description="Short failure reason.")
     failure: FailureKind | None = Field(
@@ -243,9 +287,9 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str
-    revision: str
-    task: str
+    model: ModelId
+    revision: Revision
+    task: TaskName
     task_type: str
     main_metric: str = Field(description="The task's main metric, e.g. cosine_spearman.")
     dataset_revision: str
@@ -274,10 +318,10 @@ class Envelope(BaseModel):
 class ResultEvent(Event):
     """One finished task: mteb's TaskResult, unchanged, inside a reproducibility envelope."""
 
-    submission_id: str
-    model: str
-    revision: str
-    task: str
+    submission_id: SubmissionId
+    model: ModelId
+    revision: Revision
+    task: TaskName
     main_score: float = Field(
         description="The task score: mean main score over its splits and subsets."
     )
@@ -302,38 +346,45 @@ def subject_token(name: str) -> str:
     return SUBJECT_TOKEN.sub("_", name)
 
 
+def id_token(submission_id: str) -> str:
+    """`submission_id` when it is one subject token; ValueError otherwise (never a wildcard)."""
+    if not is_id_token(submission_id):
+        raise ValueError("a submission id is letters, digits, `_` and `-` only")
+    return submission_id
+
+
 class Subjects:
-    """Every subject of the event contract (DESIGN §2)."""
+    """Every subject of the event contract (DESIGN §2); submission ids must be tokens."""
 
     INTAKE = "lb.intake.submissions"
 
     @staticmethod
     def accepted(submission_id: str) -> str:
-        return f"lb.submissions.{submission_id}.accepted"
+        return f"lb.submissions.{id_token(submission_id)}.accepted"
 
     @staticmethod
     def rejected(submission_id: str) -> str:
-        return f"lb.submissions.{submission_id}.rejected"
+        return f"lb.submissions.{id_token(submission_id)}.rejected"
 
     @staticmethod
     def cancelled(submission_id: str) -> str:
-        return f"lb.submissions.{submission_id}.cancelled"
+        return f"lb.submissions.{id_token(submission_id)}.cancelled"
 
     @staticmethod
     def submission_status(submission_id: str) -> str:
-        return f"lb.submissions.{submission_id}.status"
+        return f"lb.submissions.{id_token(submission_id)}.status"
 
     @staticmethod
     def job(priority: Priority, submission_id: str, task: str) -> str:
-        return f"lb.jobs.{priority.value}.{submission_id}.{subject_token(task)}"
+        return f"lb.jobs.{priority.value}.{id_token(submission_id)}.{subject_token(task)}"
 
     @staticmethod
     def status(submission_id: str) -> str:
-        return f"lb.status.{submission_id}"
+        return f"lb.status.{id_token(submission_id)}"
 
     @staticmethod
     def result(submission_id: str, task: str) -> str:
-        return f"lb.results.{submission_id}.{subject_token(task)}"
+        return f"lb.results.{id_token(submission_id)}.{subject_token(task)}"
 
     @staticmethod
     def leaderboard_updated(leaderboard_id: str) -> str:

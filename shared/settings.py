@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events import Dtype
+
+
+class NatsLogin(TypedDict, total=False):
+    """A NATS user's login, as `Bus.connect` takes it."""
+
+    user: str
+    password: str
 
 
 class Settings(BaseSettings):
@@ -28,6 +36,12 @@ class Settings(BaseSettings):
         description="Replicas of each JetStream stream (3 on a 3-node cluster); unset: existing "
         "streams keep theirs, new ones get 1.",
     )
+    nats_user: str | None = Field(
+        default=None,
+        description="NATS user to connect as; unset: no credentials. `leaderboard up` gives each "
+        "service its own (DATA_DIR/nats-credentials/); see operations.md.",
+    )
+    nats_password: SecretStr | None = Field(default=None, description="The NATS user's password.")
     mongodb_url: str | None = Field(
         default=None, description="MongoDB URL; unset: `leaderboard up` starts an embedded one."
     )
@@ -138,6 +152,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Days of daily benchmark leaderboard snapshots (rank over time) kept.",
     )
+
+    def nats_login(self) -> NatsLogin:
+        """`user` and `password` for `Bus.connect`, when a NATS user is configured."""
+        if self.nats_user is None:
+            return NatsLogin()
+        password = self.nats_password.get_secret_value() if self.nats_password else ""
+        return NatsLogin(user=self.nats_user, password=password)
 
     def submission_api_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"

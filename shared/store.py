@@ -195,11 +195,17 @@ class Store:
         return updated.matched_count > 0
 
     async def count_key_use(self, key_hash: str, day: str) -> int:
-        """Count one more use of a key on `day`; the day's count so far, this one included."""
-        usage_id = f"{key_hash}|{day}"
-        await self.key_usage.update_one({"_id": usage_id}, {"$inc": {"count": 1}}, upsert=True)
-        found = await self.key_usage.find_one({"_id": usage_id})
-        return KeyUsageDoc.model_validate(found).count if found else 1
+        """Count one more use of a key on `day`; the day's count so far, this one included.
+
+        Raised and read in one operation, so concurrent uses each get their own count.
+        """
+        found = await self.key_usage.find_one_and_update(
+            {"_id": f"{key_hash}|{day}"},
+            {"$inc": {"count": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return KeyUsageDoc.model_validate(found).count
 
     # results
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import stat
@@ -13,6 +14,10 @@ from pathlib import Path
 import httpx
 
 from shared.embedded import free_port
+from shared.nats_auth import ROLES, credentials_file
+from tests.shared.test_nats_auth import anonymous_is_refused
+
+NATS_PORT = "LEADERBOARD_EMBEDDED_NATS_PORT"
 
 
 def test_up_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
@@ -21,7 +26,7 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         "LEADERBOARD_DATA_DIR": str(tmp_path / "data"),
         "LEADERBOARD_WEB_PORT": str(web_port),
         "LEADERBOARD_API_PORT": str(api_port),
-        "LEADERBOARD_EMBEDDED_NATS_PORT": str(free_port()),
+        NATS_PORT: str(free_port()),
         "LEADERBOARD_EMBEDDED_MONGODB_PORT": str(free_port()),
         "HF_HOME": str(tmp_path / "hf"),
         "LEADERBOARD_API_KEY_FILE": str(tmp_path / "config" / "api-key"),
@@ -53,6 +58,11 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         # the operator key the local CLI uses, and the secret key sealing Hub tokens: owner-only
         for made in (tmp_path / "config" / "api-key", tmp_path / "data" / "secret.key"):
             assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+        # the embedded NATS: a user per service, owner-only credentials, nothing for anonymous
+        for role in ROLES:
+            made = credentials_file(tmp_path / "data", role)
+            assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+        assert asyncio.run(anonymous_is_refused(f"nats://127.0.0.1:{env[NATS_PORT]}"))
         key = (tmp_path / "config" / "api-key").read_text().strip()
         listed = httpx.get(
             f"http://127.0.0.1:{api_port}/v1/submissions",

@@ -17,7 +17,7 @@ HANDLER_ATTEMPTS = 20
 async def main() -> None:
     settings = get_settings()
     assert settings.nats_url and settings.mongodb_url, "set LEADERBOARD_NATS_URL and _MONGODB_URL"
-    bus = await Bus.connect(settings.nats_url, "aggregator")
+    bus = await Bus.connect(settings.nats_url, "aggregator", **settings.nats_login())
     store = Store(settings.mongodb_url, settings.mongodb_database)
     await store.ensure_indexes()
     await store.ensure_aggregation_indexes()

@@ -68,7 +68,7 @@ async def import_results(path: Path, recompute: bool, replace: bool) -> int:
     bus = None
     if settings.nats_url and recompute:
         bus = await asyncio.wait_for(
-            Bus.connect(settings.nats_url, "import"), BUS_CONNECT_TIMEOUT_S
+            Bus.connect(settings.nats_url, "import", **settings.nats_login()), BUS_CONNECT_TIMEOUT_S
         )
     try:
         await store.ensure_indexes()

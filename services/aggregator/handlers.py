@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
+from typing import Any
 
 from mteb.results import TaskResult
 from nats.aio.msg import Msg
@@ -13,7 +15,7 @@ from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.leaderboards.tasks import refresh_task_leaderboard
 from services.aggregator.results.intake import InvalidResultError, result_doc
 from services.aggregator.results.models import record_live_model
-from shared.bus import Bus, InvalidMessage, decode
+from shared.bus import Bus, InvalidMessage, decode, describe
 from shared.documents import (
     SubmissionDoc,
     SubmissionStatus,
@@ -32,6 +34,31 @@ from shared.transitions import publish_transition
 log = logging.getLogger(__name__)
 
 FINISHED = {TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED}
+AWAITING_RESULT = {TaskState.QUEUED, TaskState.RUNNING, TaskState.FAILED}
+"""Task states a result is taken in: a failed task's result supersedes a (forged) failure."""
+SCORE_RANGE = (-1.0, 1.0)
+"""Where every main score of mteb's metrics lies (correlations down to -1)."""
+
+
+def main_scores(task_result: dict[str, Any]) -> list[float]:
+    """Every split's and subset's `main_score` in mteb's TaskResult JSON."""
+    scores = task_result.get("scores")
+    splits = scores.values() if isinstance(scores, dict) else []
+    return [
+        entry["main_score"]
+        for entries in splits
+        if isinstance(entries, list)
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("main_score"), int | float)
+    ]
+
+
+def check_scores(task: str, task_result: dict[str, Any], score: float) -> None:
+    """Refuse a main score that is not a number within `SCORE_RANGE`."""
+    low, high = SCORE_RANGE
+    for value in [score, *main_scores(task_result)]:
+        if not (math.isfinite(value) and low <= value <= high):
+            raise InvalidMessage(f"result of {task}: main score {value} is outside [{low}, {high}]")
 
 
 def settle(submission: SubmissionDoc) -> None:
@@ -100,12 +127,15 @@ class Aggregator:
             progress = submission.task(event.task)
             if progress is None or progress.state in FINISHED:
                 return
+            if event.attempt < (progress.attempt or 0):
+                return  # a stale delivery's report
             progress.evaluator_id = event.evaluator_id
             progress.updated_at = event.at
             if event.state == TaskState.RUNNING:
                 if progress.state != TaskState.RUNNING:
                     progress.started_at = event.at
                 progress.state = TaskState.RUNNING
+                progress.attempt = event.attempt
                 if submission.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.QUEUED):
                     submission.set_status(SubmissionStatus.RUNNING)
             elif event.state in (TaskState.FAILED, TaskState.CANCELLED):
@@ -121,15 +151,17 @@ class Aggregator:
     async def on_result(self, msg: Msg) -> None:
         event = decode(msg, ResultEvent)
         submission = await self.store.get_submission(event.submission_id)
+        progress = submission.task(event.task) if submission else None
         if (
             submission is None
+            or progress is None
             or (submission.model, submission.revision) != (event.model, event.revision)
-            or submission.task(event.task) is None
         ):
             raise InvalidMessage(
                 f"result of {event.model}@{event.revision} on {event.task} belongs to no such "
                 f"task of a submission {event.submission_id}"
             )
+        check_scores(event.task, event.task_result, event.main_score)
         try:
             result = result_doc(
                 TaskResult.model_validate(event.task_result),
@@ -141,7 +173,8 @@ class Aggregator:
                 envelope=event.envelope,
             )
         except (InvalidResultError, ValidationError) as error:
-            raise InvalidMessage(f"result of {event.task}: {error}") from None
+            why = describe(error) if isinstance(error, ValidationError) else str(error)
+            raise InvalidMessage(f"result of {event.task}: {why}") from None
         if result.task != event.task:
             raise InvalidMessage(f"result of {event.task} holds a TaskResult of {result.task}")
         score = result.main_score
@@ -149,6 +182,15 @@ class Aggregator:
             raise InvalidMessage(f"result of {event.task} lacks a required split or subset")
         if result.mteb_version is None:
             raise InvalidMessage(f"result of {event.task} does not say which mteb made it")
+        check_scores(event.task, {}, score)
+        if progress.state == TaskState.DONE and progress.main_score == score:
+            await msg.ack()  # delivered again after it was stored
+            return
+        if progress.state not in AWAITING_RESULT:
+            raise InvalidMessage(f"result of {event.task}: the task is {progress.state.value}")
+        if event.envelope.attempt < (progress.attempt or 0):
+            stale = event.envelope.attempt
+            raise InvalidMessage(f"result of {event.task}: attempt {stale} is stale")
         stored_us = await self.store.upsert_result(result)
         self.benchmarks.note_stored(result, stored_us)
         await record_live_model(self.store, submission, event.envelope)
@@ -157,6 +199,8 @@ class Aggregator:
             progress = submission.task(event.task)
             if progress is None:
                 return
+            if progress.state == TaskState.FAILED and submission.status == SubmissionStatus.FAILED:
+                submission.status = SubmissionStatus.RUNNING  # settled again below
             progress.state = TaskState.DONE
             progress.main_score = score
             progress.reason = None

@@ -23,7 +23,7 @@ async def main() -> None:
     runner = Runner(
         models, settings.datasets_dir, settings.batch_size, evaluator_id, settings.job_timeout_s
     )
-    bus = await Bus.connect(settings.nats_url, f"evaluator {evaluator_id}")
+    bus = await Bus.connect(settings.nats_url, f"evaluator {evaluator_id}", **settings.nats_login())
     evaluator = Evaluator(
         bus,
         runner,

@@ -16,6 +16,7 @@ from sentence_transformers import SentenceTransformer
 from services.evaluator.efficiency import MeteredEncoder
 from services.evaluator.metadata import model_meta
 from shared.events import Dtype
+from shared.paths import confined
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class ModelCache:
         log.info("evicted model %s@%s", *key)
 
     def _load(self, model: str, revision: str, token: str | None) -> Any:
-        folder = self.models_dir / model if self.models_dir else None
+        folder = confined(self.models_dir, model) if self.models_dir else None
         if folder is not None and folder.is_dir():
             loaded = self.model_class(str(folder), device=self.device)
         else:

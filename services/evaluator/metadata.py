@@ -10,6 +10,7 @@ import mteb
 from mteb.abstasks import AbsTask
 from mteb.models import ModelMeta
 
+from shared.paths import confined
 from shared.summary.models import registered
 
 VERSIONED_PACKAGES = ("mteb", "sentence-transformers", "transformers", "torch")
@@ -32,7 +33,7 @@ def model_meta(model: str, revision: str) -> ModelMeta:
 
 def mirror_folder(name: str, datasets_dir: Path | None) -> Path | None:
     """The local copy of task `name`'s data, when `datasets_dir` has one."""
-    folder = datasets_dir / name if datasets_dir else None
+    folder = confined(datasets_dir, name) if datasets_dir else None
     return folder if folder is not None and folder.is_dir() else None
 
 

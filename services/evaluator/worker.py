@@ -32,6 +32,7 @@ from shared.bus import (
     Bus,
     consume,
     decode,
+    describe,
 )
 from shared.events import (
     FailureKind,
@@ -141,7 +142,7 @@ class Evaluator:
         try:
             job = decode(msg, Job)
         except ValidationError as error:
-            await self.bus.dead_letter(msg, JOBS, f"invalid job: {error}")
+            await self.bus.dead_letter(msg, JOBS, f"invalid job: {describe(error)}")
             await msg.ack()
             return
         if await self._cancelled(job.submission_id):
@@ -171,7 +172,7 @@ class Evaluator:
         await self.bus.publish(
             Subjects.result(job.submission_id, job.task),
             result,
-            f"result:{job.submission_id}:{job.task}",
+            f"result:{job.submission_id}:{job.task}:{attempt}",
         )
         await self._status(job, TaskState.DONE, attempt)
         await msg.ack()
@@ -188,12 +189,21 @@ class Evaluator:
             raise JobFailure(FailureKind.MODEL_LOAD, reason) from None
 
     async def _cancelled(self, submission_id: str) -> bool:
-        """Whether the submission's cancellation is on the bus (the evaluator keeps no state)."""
+        """Whether the submission's cancellation is on the bus (the evaluator keeps no state).
+
+        Only a cancellation that follows the submission's own `accepted` event counts: one for
+        an id nobody accepted (yet) was not sent by the submission service.
+        """
         try:
-            await self.bus.js.get_last_msg(SUBMISSIONS.name, Subjects.cancelled(submission_id))
+            accepted = await self.bus.js.get_last_msg(
+                SUBMISSIONS.name, Subjects.accepted(submission_id)
+            )
+            cancelled = await self.bus.js.get_last_msg(
+                SUBMISSIONS.name, Subjects.cancelled(submission_id)
+            )
         except NotFoundError:
             return False
-        return True
+        return (cancelled.seq or 0) > (accepted.seq or 0)
 
     async def _failed(self, msg: Msg, job: Job, attempt: int, failure: JobFailure) -> None:
         """Retry a transient failure later while deliveries remain; else dead-letter the job."""

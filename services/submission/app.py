@@ -22,6 +22,7 @@ from pymongo.errors import PyMongoError
 from services.submission import control, webhooks
 from services.submission.auth import authenticate
 from services.submission.door import DURABLE, Door
+from services.submission.gate import MAX_BODY_BYTES, Gate
 from services.submission.intake import Intake, SubmissionCreated
 from services.submission.refusals import ErrorBody, Refusal, RefusalCode, error_responses
 from services.submission.validation import ModelResolver, Policy
@@ -40,6 +41,7 @@ SUBMIT_CODES = (
     Code.UNKNOWN_TASK,
     Code.UNKNOWN_BENCHMARK,
     Code.UNAUTHORIZED,
+    Code.BODY_TOO_LARGE,
     Code.RATE_LIMITED,
     Code.MODEL_NOT_FOUND,
     Code.REVISION_NOT_FOUND,
@@ -59,6 +61,7 @@ SUBMIT_CODES = (
 ACTION_CODES = (
     Code.INVALID_REQUEST,
     Code.UNAUTHORIZED,
+    Code.BODY_TOO_LARGE,
     Code.FORBIDDEN,
     Code.SUBMISSION_NOT_FOUND,
     Code.INVALID_STATE,
@@ -160,7 +163,7 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         assert settings.nats_url and settings.mongodb_url, (
             "set LEADERBOARD_NATS_URL and _MONGODB_URL"
         )
-        bus = await Bus.connect(settings.nats_url, "submission")
+        bus = await Bus.connect(settings.nats_url, "submission", **settings.nats_login())
         store = Store(settings.mongodb_url, settings.mongodb_database)
         await store.ensure_indexes()
         intake = make_intake(settings, bus, store, hub)
@@ -170,7 +173,7 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             SUBMISSIONS, DURABLE, Subjects.INTAKE, max_deliver=INTAKE_ATTEMPTS
         )
         door = asyncio.create_task(
-            consume(bus, subscription, SUBMISSIONS, Door(intake).on_request, stop)
+            consume(bus, subscription, SUBMISSIONS, Door(intake, INTAKE_ATTEMPTS).on_request, stop)
         )
         app.state.door = door
         deliveries = await start_deliveries(settings, bus, store, stop)
@@ -188,9 +191,12 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         title="leaderboard submission API",
         version="1",
         description="Submit a model for MTEB evaluation and follow its progress. Submitting and "
-        "acting on submissions need an API key (`Authorization: Bearer <key>`); reads are public.",
+        "acting on submissions need an API key (`Authorization: Bearer <key>`); reads are public. "
+        "The key is checked first, before the body is read; bodies larger than "
+        f"{MAX_BODY_BYTES // 1024} KiB are refused with 413 `body_too_large`.",
         lifespan=lifespan,
     )
+    app.add_middleware(Gate)
 
     webhooks.document(app)
 

@@ -18,6 +18,8 @@ from shared.events import (
     SubmissionRequest,
     TaskState,
     UtcDatetime,
+    id_token,
+    is_id_token,
 )
 
 
@@ -29,16 +31,17 @@ class CancelAccepted(BaseModel):
 
 
 async def stored_submission(intake: Intake, submission_id: str) -> SubmissionDoc:
-    found = await intake.store.get_submission(submission_id)
+    """The stored submission; an id that is not a token (`*`, say) is never looked up."""
+    found = await intake.store.get_submission(submission_id) if is_id_token(submission_id) else None
     if found is None:
         raise Refusal(
-            RefusalCode.SUBMISSION_NOT_FOUND, f"no submission {submission_id}", "submission_id"
+            RefusalCode.SUBMISSION_NOT_FOUND, "no submission has this id", "submission_id"
         )
     return found
 
 
 def jobs_filter(priority: Priority, submission_id: str) -> str:
-    return f"lb.jobs.{priority.value}.{submission_id}.>"
+    return f"lb.jobs.{priority.value}.{id_token(submission_id)}.>"
 
 
 async def cancel(intake: Intake, submission_id: str, key: ApiKeyDoc) -> CancelAccepted:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -70,10 +71,14 @@ class Intake:
         submission_id: str | None = None,
         priority: Priority = Priority.NORMAL,
     ) -> SubmissionCreated:
-        """Validate `request` and accept it; raises `Refusal` at the first failed check."""
-        tasks = check_request(request)
-        webhooks.check_callbacks_possible(request.callback_url, self.secret_key_file)
+        """Validate `request` and accept it; raises `Refusal` at the first failed check.
+
+        The key first, then the request (off the event loop: mteb's registry is searched), then
+        the day's count; nothing is published for a refused request.
+        """
         key = await authenticate(self.store, authorization)
+        tasks = await asyncio.to_thread(check_request, request)
+        webhooks.check_callbacks_possible(request.callback_url, self.secret_key_file)
         await check_rate(self.store, key, self.submissions_per_day)
         token = request.hf_token.get_secret_value() if request.hf_token else None
         described = await self.resolver.describe(request.model, request.revision, token)
@@ -201,7 +206,13 @@ def duplicate_refusal(model: str, held: dict[str, str]) -> Refusal:
 
 
 async def publish_submission(bus: Bus, submission: SubmissionDoc, sealed: str | None) -> None:
-    """The `accepted` event and transition, then one job per task; ids make retries harmless."""
+    """The `accepted` event and transition, then one job per task; ids make retries harmless.
+
+    Nothing is published while the client is disconnected: it would wait in the client's buffer
+    and go out once NATS is back, after the submission was answered `bus_unavailable`.
+    """
+    if not bus.client.is_connected:
+        raise ConnectionError("not connected to NATS")
     accepted = SubmissionAccepted(
         submission_id=submission.id,
         model=submission.model,

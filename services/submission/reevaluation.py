@@ -159,7 +159,8 @@ async def reevaluate(args: argparse.Namespace) -> int:
             print(f"{len(chosen)} model revision(s) to re-evaluate", file=sys.stderr)
             return 0
         bus = await asyncio.wait_for(
-            Bus.connect(nats_url(settings), "reevaluate"), BUS_CONNECT_TIMEOUT_S
+            Bus.connect(nats_url(settings), "reevaluate", **settings.nats_login()),
+            BUS_CONNECT_TIMEOUT_S,
         )
         try:
             queued = 0

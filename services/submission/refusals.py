@@ -34,6 +34,7 @@ class RefusalCode(StrEnum):
     BUS_UNAVAILABLE = "bus_unavailable"
     STORE_UNAVAILABLE = "store_unavailable"
     SUBMISSION_NOT_FOUND = "submission_not_found"
+    BODY_TOO_LARGE = "body_too_large"
 
 
 HTTP_STATUS = {
@@ -60,6 +61,7 @@ HTTP_STATUS = {
     RefusalCode.BUS_UNAVAILABLE: 503,
     RefusalCode.STORE_UNAVAILABLE: 503,
     RefusalCode.SUBMISSION_NOT_FOUND: 404,
+    RefusalCode.BODY_TOO_LARGE: 413,
 }
 
 
@@ -138,6 +140,7 @@ MEANINGS: dict[RefusalCode, str] = {
     RefusalCode.BUS_UNAVAILABLE: "Stored, but NATS could not take it; it is marked failed.",
     RefusalCode.STORE_UNAVAILABLE: "MongoDB did not answer; nothing was stored or published.",
     RefusalCode.SUBMISSION_NOT_FOUND: "No submission has this id.",
+    RefusalCode.BODY_TOO_LARGE: "The request body is larger than the API takes (256 KiB).",
 }
 """One line per code: the OpenAPI examples' summaries."""
 

@@ -23,6 +23,7 @@ from services.submission.model_files import (
 )
 from services.submission.refusals import Refusal, RefusalCode
 from shared.events import SubmissionRequest, is_valid_model_id
+from shared.paths import confined
 from shared.settings import Settings
 from shared.summary.models import registered
 
@@ -129,7 +130,7 @@ class ModelResolver:
         self.hub = Hub(hub)
 
     def mirror_folder(self, model: str) -> Path | None:
-        if self.models_dir is not None and (folder := self.models_dir / model).is_dir():
+        if self.models_dir is not None and (folder := confined(self.models_dir, model)).is_dir():
             return folder
         return None
 

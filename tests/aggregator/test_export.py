@@ -11,6 +11,7 @@ from mteb.results import TaskResult
 from services.aggregator.results.export import NothingToExportError, export_model
 from services.cli import main
 from shared.bus import Bus
+from shared.paths import OutsideFolderError
 from shared.settings import get_settings
 from shared.store import Store
 from tests.support.aggregation_fixtures import LIVE_TASKS, evaluate_here, run_import
@@ -128,3 +129,19 @@ async def asyncio_to_thread(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+async def test_a_revision_leading_out_of_the_folder_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    """A stored revision like `../../x` (taken before revisions were checked) writes nothing
+    outside `--out`."""
+    checkout = synthetic_checkout(tmp_path / "checkout", (MINILM,))
+    await run_import(store, checkout, resamples=0)
+    await store.results.update_many({"model": MINILM}, {"$set": {"revision": "../../../escaped"}})
+    out = tmp_path / "deep" / "er" / "out"
+
+    with pytest.raises(OutsideFolderError):
+        await export_model(store, MINILM, out, everything=True)
+
+    assert not list(tmp_path.rglob("escaped"))

@@ -7,6 +7,7 @@ test_evaluator_runs.py and the stack tests).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from shared.events import (
     Priority,
     StatusEvent,
     Subjects,
+    SubmissionAccepted,
     SubmissionCancelled,
     TaskState,
 )
@@ -54,6 +56,13 @@ async def publish_job(bus: Bus, submission_id: str, task: str) -> None:
     job = Job(submission_id=submission_id, model="a/b", revision="r", task=task)
     subject = Subjects.job(Priority.NORMAL, submission_id, task)
     await bus.publish(subject, job, f"job:{submission_id}:{task}")
+
+
+async def publish_accepted(bus: Bus, submission_id: str, tasks: list[str]) -> None:
+    accepted = SubmissionAccepted(
+        submission_id=submission_id, model="a/b", revision="r", tasks=tasks
+    )
+    await bus.publish(Subjects.accepted(submission_id), accepted, f"accepted:{submission_id}")
 
 
 async def statuses(
@@ -154,6 +163,7 @@ async def test_cancellation_stops_the_submission_between_tasks(own_bus: Bus) -> 
     release = threading.Event()
     runner = ScriptedRunner(lambda job: release.wait(30) and None)
     async with Serving(Evaluator(own_bus, runner, ACK_WAIT, max_deliver=3)):
+        await publish_accepted(own_bus, "s-cancel", ["BIOSSES", "STSBenchmark"])
         await publish_job(own_bus, "s-cancel", "BIOSSES")
         await publish_job(own_bus, "s-cancel", "STSBenchmark")
         await publish_job(own_bus, "s-other", "BIOSSES")
@@ -217,3 +227,37 @@ async def test_high_priority_jobs_are_taken_first(own_bus: Bus) -> None:
     async with Serving(Evaluator(own_bus, runner, ACK_WAIT, max_deliver=3)):
         await statuses(own_bus, "s-normal", count=4)
     assert [task for task, _, _ in runner.calls] == ["SciFact", "BIOSSES", "STSBenchmark"]
+
+
+async def test_a_cancellation_nobody_accepted_is_ignored(own_bus: Bus) -> None:
+    """A forged `cancelled` for an id before its `accepted` does not make evaluators skip it."""
+    runner = ScriptedRunner(lambda job: None)
+    forged = SubmissionCancelled(submission_id="s-forged")
+    await own_bus.publish(Subjects.cancelled("s-forged"), forged, "cancelled:s-forged")
+    await publish_accepted(own_bus, "s-forged", ["BIOSSES"])
+    async with Serving(Evaluator(own_bus, runner, ACK_WAIT, max_deliver=3)):
+        await publish_job(own_bus, "s-forged", "BIOSSES")
+        events = await statuses(own_bus, "s-forged", count=2)
+    assert [e.state for e in events] == [TaskState.RUNNING, TaskState.DONE]
+
+
+async def test_a_job_with_hostile_fields_is_dead_lettered_unrun(own_bus: Bus) -> None:
+    """A model id leading out of the mirror, or a wildcard submission id, never runs."""
+    runner = ScriptedRunner(lambda job: None)
+    hostile = [
+        {"submission_id": "s-hostile", "model": "../../../etc", "revision": "r", "task": "A"},
+        {"submission_id": "s-hostile", "model": "a/b", "revision": "../../x", "task": "A"},
+        {"submission_id": "*", "model": "a/b", "revision": "r", "task": "A"},
+    ]
+    async with Serving(Evaluator(own_bus, runner, ACK_WAIT, max_deliver=3)):
+        for number, fields in enumerate(hostile):
+            data = json.dumps({"schema_version": 1} | fields).encode()
+            await own_bus.js.publish(f"lb.jobs.normal.s-hostile.T{number}", data)
+        for number in range(len(hostile)):
+            letter = await dead_letter_for(
+                own_bus, JOBS.name, f"lb.jobs.normal.s-hostile.T{number}"
+            )
+            assert letter.headers is not None
+            assert "invalid job" in letter.headers[REASON_HEADER]
+            assert "../" not in letter.headers[REASON_HEADER]
+    assert runner.calls == []

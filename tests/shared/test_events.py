@@ -10,8 +10,10 @@ from shared.events import (
     Priority,
     ResultEvent,
     Subjects,
+    SubmissionCancelled,
     SubmissionRequest,
     is_valid_model_id,
+    is_valid_revision,
     subject_token,
 )
 from tests.support.helpers import make_envelope
@@ -91,3 +93,38 @@ def test_result_event_round_trips_through_json() -> None:
     again = ResultEvent.model_validate_json(event.model_dump_json())
     assert again == event
     assert again.evaluated_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["org/name\n", "org/name\nx", "../../../x", "org/..", "org/name/extra", "o/" + "n" * 97],
+)
+def test_a_model_id_is_matched_whole(model: str) -> None:
+    assert not is_valid_model_id(model)
+
+
+@pytest.mark.parametrize(
+    ("revision", "valid"),
+    [
+        ("main", True),
+        ("0123456789abcdef0123456789abcdef01234567", True),
+        ("refs/pr/1", True),
+        ("v1.0", True),
+        ("../../../../../tmp/x", False),
+        ("main\n", False),
+        ("a/../b", False),
+        ("/abs", False),
+        ("x.lock", False),
+        ("a" * 256, False),
+    ],
+)
+def test_revisions_are_git_refs_or_shas(revision: str, valid: bool) -> None:
+    assert is_valid_revision(revision) is valid
+
+
+@pytest.mark.parametrize("submission_id", ["*", ">", "a.b", "a b", "", "x" * 65, "a\n"])
+def test_a_submission_id_is_never_a_wildcard_on_a_subject(submission_id: str) -> None:
+    with pytest.raises(ValueError):
+        Subjects.status(submission_id)
+    with pytest.raises(ValidationError):
+        SubmissionCancelled(submission_id=submission_id)

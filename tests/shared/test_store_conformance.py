@@ -520,6 +520,23 @@ async def test_find_one_and_update_guard_lets_exactly_one_racer_win(coll: Coll) 
     assert (await coll.find_one({"_id": "s"})) == won[0]
 
 
+async def test_find_one_and_update_inc_upsert_counts_each_racer_once(coll: Coll) -> None:
+    """A counter raised and read in one operation: every racer sees its own count."""
+    counts = await asyncio.gather(
+        *(
+            coll.find_one_and_update(
+                {"_id": "k|day"},
+                {"$inc": {"count": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+            for _ in range(40)
+        )
+    )
+    assert sorted(doc["count"] for doc in counts) == list(range(1, 41))
+    assert (await coll.find_one({"_id": "k|day"})) == {"_id": "k|day", "count": 40}
+
+
 # deletes
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 import pytest
 from nats.js.errors import NotFoundError
 
-from services.submission.door import REPLY_HEADER
-from shared.bus import DLQ, REASON_HEADER, SUBMISSIONS
+from services.submission.door import DURABLE, REPLY_HEADER
+from shared.bus import DLQ, JOBS, REASON_HEADER, RESULTS, SUBMISSIONS
 from shared.events import Subjects, SubmissionAccepted, SubmissionRejected, SubmissionRequest
+from tests.support.helpers import last_sequence
 from tests.support.hub_server import ORG, PRIVATE_TOKEN
 from tests.support.service import Service, hub_url, own_nats_url, service
 
@@ -133,3 +135,71 @@ async def test_a_redelivered_request_makes_one_submission(svc: Service) -> None:
     assert again.id == first.id == "f" * 32
     assert again.tasks == ["STS12"] and again.duplicates == {}
     assert await svc.store.submissions.count_documents({"_id": "f" * 32}) == 1
+
+
+async def gone(svc: Service, seq: int, timeout: float = 30.0) -> bool:
+    """Whether intake message `seq` is deleted (handled) within `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            await svc.bus.js.get_msg(SUBMISSIONS.name, seq)
+        except NotFoundError:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize(
+    "reply_to",
+    ["lb.jobs.normal.forged.BIOSSES", "lb.results.forged.BIOSSES", "bad reply subject", "_INBOX.>"],
+)
+async def test_a_reply_subject_that_is_no_inbox_is_rejected_unanswered(
+    svc: Service, reply_to: str
+) -> None:
+    """Answers go to inboxes only, never into a stream; the request is decided once."""
+    before = [await last_sequence(svc.bus, stream) for stream in (JOBS, RESULTS)]
+    headers = {REPLY_HEADER: reply_to, "Authorization": f"Bearer {svc.user_key}"}
+    body = json.dumps({"model": f"{ORG}/public", "tasks": ["STS14"]}).encode()
+    ack = await svc.bus.js.publish(Subjects.INTAKE, body, headers=headers)
+    assert await gone(svc, ack.seq), "the request was not handled"
+    await asyncio.sleep(2.0)  # a redelivery would come within this
+    info = await svc.bus.js.stream_info(
+        SUBMISSIONS.name, subjects_filter="lb.submissions.*.rejected"
+    )
+    events = [
+        SubmissionRejected.model_validate_json(
+            (await svc.bus.js.get_last_msg(SUBMISSIONS.name, subject)).data or b""
+        )
+        for subject in (info.state.subjects or {})
+    ]
+    assert [event.code for event in events if event.field == REPLY_HEADER]
+    assert [await last_sequence(svc.bus, stream) for stream in (JOBS, RESULTS)] == before
+    consumer = await svc.bus.js.consumer_info(SUBMISSIONS.name, DURABLE)
+    assert consumer.num_redelivered == 0 and consumer.num_ack_pending == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": 3, "tasks": ["BIOSSES"], "hf_token": "hf_SECRETsecret1234"}',
+        b'{"model": "o/n", "hf_token": "hf_SECRETsecret1234"}',
+        b'{"model": 3, "hf_\\u0074oken": "hf_SECRETsecret1234"}',
+    ],
+    ids=["invalid model", "no tasks", "escaped key"],
+)
+async def test_an_invalid_request_never_quotes_its_token(
+    svc: Service, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither the answer, the dead letter (body and reason) nor the log carry the token."""
+    caplog.set_level(logging.DEBUG)
+    letters_before = await last_sequence(svc.bus, DLQ)
+    answer = await ask(svc, body, svc.user_key)
+    assert answer["error"]["code"] == "invalid_request"
+    deadline = asyncio.get_running_loop().time() + 30
+    while await last_sequence(svc.bus, DLQ) == letters_before:
+        assert asyncio.get_running_loop().time() < deadline, "no dead letter"
+        await asyncio.sleep(0.2)
+    letter = await svc.bus.js.get_msg(DLQ.name, await last_sequence(svc.bus, DLQ))
+    assert letter.headers is not None and "invalid payload" in letter.headers[REASON_HEADER]
+    shown = [json.dumps(answer), (letter.data or b"").decode(), str(letter.headers), caplog.text]
+    assert not [text for text in shown if "SECRETsecret" in text]

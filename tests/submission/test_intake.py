@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from nats.js.errors import NotFoundError
 
 from shared.bus import JOBS, SUBMISSIONS, Bus
 from shared.documents import SubmissionDoc, SubmissionStatus
+from shared.embedded import executable, free_port, start_nats, stop, wait_for_port
 from shared.events import Job, Subjects, SubmissionAccepted, SubmissionStatusChanged, TaskState
 from shared.secrets import open_token
 from tests.conftest import MODEL_ID
@@ -356,3 +358,42 @@ async def test_store_outage_is_503(
         assert response.status_code == 503, response.text
         assert response.json()["error"]["code"] == "store_unavailable"
         assert await svc.published() == published
+
+
+def restart_nats(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """nats-server again on `port`, which its predecessor's connections may still hold."""
+    arguments = ["-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(folder)]
+    process = subprocess.Popen([executable("nats-server"), *arguments], stderr=subprocess.DEVNULL)
+    wait_for_port(port, process)
+    return process
+
+
+async def test_a_submission_refused_for_the_bus_emits_nothing_when_it_is_back(
+    mongodb_url: str, hub_url: str, tmp_path: Path
+) -> None:
+    """NATS down: `bus_unavailable`, and nothing of that submission is published afterwards."""
+    port = free_port()
+    nats = start_nats(tmp_path / "nats", port)
+    url = f"nats://127.0.0.1:{port}"
+    try:
+        async with service(url, mongodb_url, hub_url, tmp_path) as svc:
+            stop(nats)
+            async with asyncio.timeout(30):
+                while svc.intake.bus.client.is_connected:
+                    await asyncio.sleep(0.1)
+            body = {"model": hub("public"), "tasks": ["BIOSSES"]}
+            response = await svc.api.post("/v1/submissions", json=body, headers=svc.auth())
+            assert response.json()["error"]["code"] == "bus_unavailable", response.text
+            nats = restart_nats(tmp_path / "nats", port)
+            async with asyncio.timeout(60):
+                while not svc.intake.bus.client.is_connected:
+                    await asyncio.sleep(0.1)
+            await svc.intake.bus.client.flush()
+            await asyncio.sleep(1.0)
+            (stored,) = [doc["_id"] async for doc in svc.store.submissions.find()]
+            for subject in (Subjects.accepted(stored), f"lb.jobs.normal.{stored}.BIOSSES"):
+                stream = SUBMISSIONS if subject.startswith("lb.submissions") else JOBS
+                with pytest.raises(NotFoundError):
+                    await svc.bus.js.get_last_msg(stream.name, subject)
+    finally:
+        stop(nats)

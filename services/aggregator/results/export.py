@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from services.aggregator.results.intake import stored_task_json
 from shared.documents import ModelDoc, ResultDoc
+from shared.paths import confined
 from shared.store import Store
 from shared.summary.models import registered
 
@@ -95,14 +96,14 @@ async def export_model(
     stored_model = (await store.get_models([model])).get(model)
     report = ExportReport()
     for revision in sorted({result.revision for result in results}):
-        folder = out / model_folder(model) / revision
+        folder = confined(out, model_folder(model), revision)
         folder.mkdir(parents=True, exist_ok=True)
         by_task: dict[str, ResultDoc] = {}
         for result in sorted(results, key=newest_first, reverse=True):
             if result.revision == revision:
                 by_task.setdefault(result.task, result)
         for task, result in sorted(by_task.items()):
-            path = folder / f"{task}.json"
+            path = confined(folder, f"{task}.json")
             write_as_mteb(stored_task_json(result), path)
             report.files.append(path)
         meta = meta_file_json(model, stored_model, revision)

@@ -35,6 +35,8 @@ GZIP_LEVEL = 6
 THREAD_MINIMUM = 64 * 1024
 """Bytes from which a page is compressed off the event loop."""
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/xml")
+VERSION_REFRESH_S = 0.25
+"""How long the data version read last holds: a write shows on the pages after this at most."""
 LIVE_PREFIXES = ("/submit", "/submissions/", "/queue", "/healthz", "/metrics")
 """Paths that show what the data version does not track (submissions, health): never kept."""
 
@@ -161,7 +163,7 @@ class PageCache:
     def __init__(
         self,
         app: ASGIApp,
-        refresh_s: float = 0.25,
+        refresh_s: float = VERSION_REFRESH_S,
         max_bytes: int = 64 * 1024 * 1024,
         max_page_bytes: int = 8 * 1024 * 1024,
     ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import signal
 import sys
 import time
@@ -14,32 +16,55 @@ import httpx
 
 from shared.settings import get_settings
 
+IMPORTED_PREFIX = "result:"
+"""How the API names the holder of a duplicate that is an imported result, not a submission
+(`services.submission.duplicates.IMPORTED`, not imported here: it pulls in the store's models)."""
+
 
 def interrupt(*_: object) -> None:
     """SIGTERM stops `up` as Ctrl-C does."""
     raise KeyboardInterrupt
 
 
+def say(message: str) -> None:
+    print(f"up: {message}", flush=True)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    from services.stack import start_stack
+    from services.stack import PortsInUse, start_stack
 
     settings = get_settings()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
     print("starting the leaderboard stack…", flush=True)
-    stack = start_stack(settings, evaluators=args.evaluators)
+    try:
+        stack = start_stack(
+            settings, evaluators=args.evaluators, log_dir=settings.data_dir / "logs", echo=True
+        )
+    except KeyboardInterrupt:
+        print("stopped during start-up", flush=True)
+        return 130
+    except (PortsInUse, RuntimeError, TimeoutError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
     print(f"web:            {stack.web_url}", flush=True)
     print(f"submission API: {stack.api_url}", flush=True)
+    for process in stack.processes():
+        say(f"{process.label} running (pid {process.pid})")
     print("Ctrl-C stops everything.", flush=True)
-    signal.signal(signal.SIGTERM, interrupt)
     try:
-        while not stack.failed():
-            time.sleep(1.0)
-        print(f"a service exited: {stack.failed()}; stopping", file=sys.stderr)
-        return 1
+        while True:
+            stack.supervise(say)
+            time.sleep(0.5)
     except KeyboardInterrupt:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         print("stopping…", flush=True)
-        return 0
-    finally:
         stack.stop()
+        print("stopped", flush=True)
+        sys.stderr.flush()
+        os._exit(0)  # nothing left to clean up; the interpreter's own teardown takes seconds
 
 
 def api_key() -> str | None:
@@ -83,33 +108,84 @@ def cmd_submit(args: argparse.Namespace) -> int:
         "benchmark": args.benchmark,
     }
     response = api("POST", "/v1/submissions", json=body)
+    if response.status_code == 409 and (existing := duplicate_of(response)):
+        print(existing)
+        print(f"every task asked for is covered by submission {existing}", file=sys.stderr)
+        return wait_for(existing, args) if args.wait else 0
     if response.status_code != 202:
         return fail(response)
     created = response.json()
-    print(created["id"])
+    print(created["id"], flush=True)
     print(
         f"{created['status']}: {created['model']}@{created['revision']}, "
         f"{len(created['tasks'])} task(s)",
         file=sys.stderr,
     )
-    return 0
+    for task, holder in created.get("duplicates", {}).items():
+        print(f"skipped {task}: {holder_text(holder)}", file=sys.stderr)
+    return wait_for(created["id"], args) if args.wait else 0
+
+
+def duplicate_of(response: httpx.Response) -> str | None:
+    """The submission a `duplicate` refusal names, if any."""
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return error.get("submission_id") if error.get("code") == "duplicate" else None
+
+
+def holder_text(holder: str) -> str:
+    if holder.startswith(IMPORTED_PREFIX):
+        return f"an imported result holds it ({holder.removeprefix(IMPORTED_PREFIX)})"
+    return f"submission {holder} holds it"
+
+
+def read_submission(submission_id: str) -> dict[str, Any]:
+    response = api("GET", f"/v1/submissions/{submission_id}")
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def wait_for(submission_id: str, args: argparse.Namespace) -> int:
+    """Follow the submission to its end; its final status as the exit status."""
+    from services.follow import EXIT_CODES, follow
+
+    out = sys.stdout if args.format == "text" else sys.stderr
+    try:
+        final = follow(lambda: read_submission(submission_id), out, args.interval, args.timeout)
+    except TimeoutError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as error:
+        print(f"error: reading submission {submission_id}: {error}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(final, indent=2))
+    else:
+        reason = f" ({final['reason']})" if final.get("reason") else ""
+        print(f"{submission_id} {final['status']}{reason}")
+    return EXIT_CODES[final["status"]]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from services.follow import EXIT_CODES, task_line
+
     response = api("GET", f"/v1/submissions/{args.id}")
     if response.status_code != 200:
         return fail(response)
     submission = response.json()
-    reason = f" ({submission['reason']})" if submission.get("reason") else ""
-    print(
-        f"{submission['id']}  {submission['model']}@{submission['revision']}  "
-        f"{submission['status']}{reason}"
-    )
-    for task in submission["tasks"]:
-        score = f"{task['main_score']:.7f}" if task.get("main_score") is not None else ""
-        detail = f"  {task['reason']}" if task.get("reason") else ""
-        print(f"  {task['task']:<40} {task['state']:<8} {score}{detail}")
-    return 0
+    if args.format == "json":
+        print(json.dumps(submission, indent=2))
+    else:
+        reason = f" ({submission['reason']})" if submission.get("reason") else ""
+        print(
+            f"{submission['id']}  {submission['model']}@{submission['revision']}  "
+            f"{submission['status']}{reason}"
+        )
+        for task in submission["tasks"]:
+            print(task_line(task))
+    return EXIT_CODES.get(submission["status"], 0)
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -127,6 +203,15 @@ def cmd_worker(_: argparse.Namespace) -> int:
     configure_logging()
     asyncio.run(evaluator_main())
     return 0
+
+
+def add_format(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: the submission as the API returns it, on stdout (progress on stderr)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -151,10 +236,31 @@ def parser() -> argparse.ArgumentParser:
     which = submit.add_mutually_exclusive_group(required=True)
     which.add_argument("--tasks", help="comma-separated MTEB task names")
     which.add_argument("--benchmark", help="an MTEB benchmark name")
+    submit.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the run, print each task's score as it lands; exit 0 only when every "
+        "task is done, 1 when any failed or was cancelled, 2 when it could not be followed",
+    )
+    submit.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between reads with --wait"
+    )
+    submit.add_argument(
+        "--timeout",
+        type=float,
+        default=0.0,
+        help="give up --wait after this many seconds (0: never)",
+    )
+    add_format(submit)
     submit.set_defaults(run=cmd_submit)
 
-    status = commands.add_parser("status", help="a submission's status and per-task progress")
+    status = commands.add_parser(
+        "status",
+        help="a submission's status and per-task progress; exit status 1 when it failed or "
+        "was cancelled",
+    )
     status.add_argument("id")
+    add_format(status)
     status.set_defaults(run=cmd_status)
 
     worker = commands.add_parser("worker", help="run one evaluator against LEADERBOARD_NATS_URL")
@@ -172,7 +278,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_reevaluate_parser(commands)
 
-    from services.aggregator.commands import add_parsers as add_aggregation_parsers
+    from services.aggregator.command_line import add_parsers as add_aggregation_parsers
 
     add_aggregation_parsers(commands)
     return root
@@ -180,7 +286,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except httpx.TransportError as error:
+        url = get_settings().submission_api_url()
+        print(f"error: cannot reach the submission API at {url}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

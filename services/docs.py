@@ -591,22 +591,41 @@ CONFIGURATION_OTHER = """
 
 Names below omit the `LEADERBOARD_` prefix.
 
-- submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `API_HOST`, `API_PORT`, `MODELS_DIR`,
-  `SECRET_KEY_FILE` (also signs webhooks), `WEBHOOK_ATTEMPTS`, `WEBHOOK_RETRY_BACKOFF_S`,
-  `WEBHOOK_TIMEOUT_S`.
+- submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `API_HOST`,
+  `API_PORT`, `MODELS_DIR`, `SECRET_KEY_FILE` (also signs webhooks), `WEBHOOK_ATTEMPTS`,
+  `WEBHOOK_RETRY_BACKOFF_S`, `WEBHOOK_TIMEOUT_S`.
 - every service on the bus: `NATS_URL` (one server, or a cluster's servers comma-separated) and
   `STREAM_REPLICAS` (3 on a 3-node cluster; each service declares the streams when it starts, so
   give every service the same value).
-- web: `MONGODB_URL`, `MONGODB_DATABASE`, `WEB_HOST`, `WEB_PORT`, `WEB_DEFAULT_BENCHMARK`,
-  `BOOTSTRAP_RESAMPLES`, and `API_URL` (else `API_HOST`/`API_PORT`) for its submit form;
-  `leaderboard up` sets `API_URL` to the API it starts.
-- aggregator: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`.
+- web: `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `WEB_HOST`, `WEB_PORT`,
+  `WEB_DEFAULT_BENCHMARK`, `BOOTSTRAP_RESAMPLES`, and `API_URL` (else `API_HOST`/`API_PORT`) for
+  its submit form; `leaderboard up` sets `API_URL` to the API it starts.
+- aggregator: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `METRICS_HOST`,
+  `AGGREGATOR_METRICS_PORT`.
 - evaluator (`leaderboard worker`): `NATS_URL`, `MODELS_DIR`, `DATASETS_DIR`, `DEVICE`,
-  `BATCH_SIZE`, `JOB_ACK_WAIT_S`, `JOB_MAX_DELIVER`, `EVALUATOR_ID`. It does not use MongoDB.
+  `BATCH_SIZE`, `JOB_ACK_WAIT_S`, `JOB_MAX_DELIVER`, `EVALUATOR_ID`, `METRICS_HOST`,
+  `EVALUATOR_METRICS_PORT`. It does not use MongoDB.
 - `leaderboard up`: `DATA_DIR`, `EMBEDDED_NATS_PORT`, `EMBEDDED_MONGODB_PORT`, the host and port
-  settings, and passes everything on. `leaderboard submit` and `leaderboard status`: `API_URL`
-  (else `API_HOST`/`API_PORT`).
+  settings (it checks every port is free before it starts anything), and passes everything on.
+  `leaderboard submit` and `leaderboard status`: `API_URL` (else `API_HOST`/`API_PORT`).
 - every service: `LOG_LEVEL`.
+
+## Ports of `/metrics` and `/healthz`
+
+Every service answers `GET /metrics` (Prometheus text format) and `GET /healthz` (JSON naming each
+dependency; 200 when all are fine, else 503):
+
+| Service | Where |
+|---|---|
+| web | `http://WEB_HOST:WEB_PORT` (default 127.0.0.1:8000) |
+| submission API | `http://API_HOST:API_PORT` (default 127.0.0.1:8001) |
+| aggregator | `http://METRICS_HOST:AGGREGATOR_METRICS_PORT` (default 127.0.0.1:9101) |
+| evaluator | `http://METRICS_HOST:EVALUATOR_METRICS_PORT` (default 127.0.0.1:9102) |
+
+Under `leaderboard up --evaluators N`, evaluator i listens on `EVALUATOR_METRICS_PORT + i`. A port
+of 0 turns the aggregator's or an evaluator's endpoints off. Two evaluators on one machine outside
+`leaderboard up` (`leaderboard worker`) need a port each. The metrics are listed in
+docs/operations.md.
 
 `JOB_ACK_WAIT_S` and `JOB_MAX_DELIVER` configure the durable consumers `evaluators-high`,
 `evaluators-normal` and `evaluators-low`; every evaluator applies its values to the consumers

@@ -18,12 +18,14 @@ from nats.errors import (
     ConnectionReconnectingError,
     NoRespondersError,
     StaleConnectionError,
+    UnexpectedEOF,
 )
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import BaseModel, ValidationError
+from pymongo.errors import ConnectionFailure
 
 from shared.events import Subjects
 from shared.settings import get_settings
@@ -91,6 +93,39 @@ REASON_HEADER = "Lb-Reason"
 ORIGINAL_SUBJECT_HEADER = "Lb-Original-Subject"
 
 
+CONNECTION_ERRORS = (UnexpectedEOF, StaleConnectionError, OSError)
+UNAVAILABLE = (ConnectionFailure, NatsTimeoutError, asyncio.TimeoutError)
+"""What a handler raises when the store or the bus is away."""
+
+
+class ConnectionLog:
+    """nats-py's connection callbacks: one log line per change of state, no traceback (nats-py's
+    default logs one for every failed reconnection attempt, every 2 s of an outage)."""
+
+    def __init__(self) -> None:
+        self.lost = False
+        self.client: Client | None = None
+
+    async def disconnected(self) -> None:
+        if self.client is not None and self.client.is_closed:
+            return  # closed on purpose
+        if not self.lost:
+            self.lost = True
+            log.warning("NATS connection lost; reconnecting")
+
+    async def reconnected(self) -> None:
+        self.lost = False
+        log.warning("NATS connection back")
+
+    async def error(self, error: Exception) -> None:
+        if self.lost or isinstance(error, CONNECTION_ERRORS):
+            return  # `disconnected` says it; failed reconnection attempts say nothing new
+        log.warning("NATS: %s", error or type(error).__name__)
+
+    async def closed(self) -> None:
+        log.debug("NATS connection closed")
+
+
 class Bus:
     """A NATS connection with JetStream, the streams declared."""
 
@@ -98,6 +133,11 @@ class Bus:
         self.client = client
         self.js = js
         self.replicas = replicas
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is up now (False while reconnecting)."""
+        return bool(self.client.is_connected)
 
     @classmethod
     async def connect(
@@ -113,10 +153,12 @@ class Bus:
 
         `url` may list several servers of one cluster, comma-separated; the client fails over
         between them. `replicas` (default: the `stream_replicas` setting) is each stream's
-        replica count; None keeps that of existing streams and creates new ones with one.
+        replica count; None keeps that of existing streams and creates new ones with one. The
+        connection retries for ever while the servers are away, saying so once.
         A user's replies arrive under an inbox prefix of its own (`shared.nats_auth`), which no
         other user may subscribe to: fetched messages (intake requests with their keys) pass there.
         """
+        events = ConnectionLog()
         client = await nats.connect(
             servers(url),
             name=name,
@@ -124,7 +166,12 @@ class Bus:
             user=user,
             password=password,
             inbox_prefix=private_inbox(user) if user else "_INBOX",
+            error_cb=events.error,
+            disconnected_cb=events.disconnected,
+            reconnected_cb=events.reconnected,
+            closed_cb=events.closed,
         )
+        events.client = client
         if replicas is None:
             replicas = get_settings().stream_replicas
         bus = cls(client, client.jetstream(), replicas)
@@ -287,7 +334,10 @@ async def consume(
                 await bus.dead_letter(msg, stream, f"invalid payload: {reason}")
                 await msg.term()
             except Exception as error:
-                log.exception("handling %s failed", msg.subject)
+                if isinstance(error, UNAVAILABLE):  # an outage: said once where it is watched
+                    log.warning("handling %s failed: %s; retried later", msg.subject, error)
+                else:
+                    log.exception("handling %s failed", msg.subject)
                 if msg.metadata.num_delivered >= max_deliver:
                     reason = f"handler failed: {type(error).__name__}"
                     await bus.dead_letter(msg, stream, reason)

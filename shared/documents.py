@@ -49,6 +49,8 @@ class TaskProgress(BaseModel):
     main_score: float | None = None
     evaluator_id: str | None = None
     attempt: int | None = Field(default=None, description="The delivery of the job now running.")
+    encoded: int | None = Field(default=None, description="Texts encoded so far, while running.")
+    total: int | None = Field(default=None, description="Texts to encode in all (an estimate).")
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     started_at: UtcDatetime | None = Field(
         default=None, description="When its latest run started (the queue shows elapsed time)."

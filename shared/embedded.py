@@ -17,16 +17,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on `host:port` (connections closing there do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def ensure_free(port: int, what: str) -> None:
     """Fail clearly when `port` is taken, rather than talk to whatever holds it."""
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise RuntimeError(
-                f"port {port} for the embedded {what} is in use: free it, choose another port, "
-                "or point the setting's URL at the server already running there"
-            ) from None
+    if port_taken(port):
+        raise RuntimeError(
+            f"port {port} for the embedded {what} is in use: free it, choose another port, "
+            "or point the setting's URL at the server already running there"
+        )
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -62,6 +70,7 @@ def start_server(
         [executable(name), *arguments],
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / f"{name}.stderr").open("ab"),
+        start_new_session=True,  # a terminal's Ctrl-C reaches `up`, which stops it last
     )
     wait_for_port(port, process)
     return process

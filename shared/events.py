@@ -242,6 +242,17 @@ class StatusEvent(Event):
     )
     evaluator_id: str
     attempt: int = 1
+    encoded: int | None = Field(
+        default=None,
+        ge=0,
+        description="Of a running task: texts encoded so far (sent with the job's heartbeats).",
+    )
+    total: int | None = Field(
+        default=None,
+        ge=0,
+        description="Of a running task: texts its evaluation splits hold, from mteb's "
+        "descriptive statistics (an estimate: classification also encodes training samples).",
+    )
     at: UtcDatetime = Field(default_factory=utcnow)
 
 

@@ -62,6 +62,25 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Submission API bind address.")
     api_port: int = Field(default=8001, description="Submission API port.")
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of the aggregator's and evaluators' `/metrics` and `/healthz`.",
+    )
+    aggregator_metrics_port: int = Field(
+        default=9101, ge=0, description="Aggregator `/metrics` and `/healthz` port; 0: none."
+    )
+    evaluator_metrics_port: int = Field(
+        default=9102,
+        ge=0,
+        description="Evaluator `/metrics` and `/healthz` port; 0: none. `leaderboard up "
+        "--evaluators N` gives evaluator i the port EVALUATOR_METRICS_PORT + i.",
+    )
+    store_timeout_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="How long a service waits to reach MongoDB before the operation fails (the "
+        "web pages and the API then answer 503).",
+    )
     api_url: str | None = Field(
         default=None,
         description="Submission API URL the CLI and the web's submit form talk to; default "

@@ -44,8 +44,16 @@ class ConflictError(RuntimeError):
 class Store:
     """The collections of DESIGN §6 and the operations the services use on them."""
 
-    def __init__(self, url: str, database: str) -> None:
-        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
+    def __init__(self, url: str, database: str, timeout_s: float | None = None) -> None:
+        """`timeout_s`: how long an operation waits to reach the server (pymongo's default,
+        30 s, when None); services give a short one, so that an outage fails fast."""
+        options: dict[str, Any] = {}
+        if timeout_s is not None:
+            options["serverSelectionTimeoutMS"] = int(timeout_s * 1000)
+            options["connectTimeoutMS"] = int(timeout_s * 1000)
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            url, tz_aware=True, **options
+        )
         self.db: AsyncDatabase[dict[str, Any]] = self.client[database]
 
     @property

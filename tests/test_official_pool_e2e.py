@@ -67,6 +67,8 @@ def pool_stack(
         data_dir=home / "data",
         api_port=free_port(),
         web_port=free_port(),
+        aggregator_metrics_port=free_port(),
+        evaluator_metrics_port=free_port(),
         models_dir=models_dir,
         datasets_dir=datasets_dir,
         bootstrap_resamples=100,

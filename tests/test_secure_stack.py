@@ -32,6 +32,8 @@ def secured_stack(
         data_dir=home / "data",
         api_port=free_port(),
         web_port=free_port(),
+        aggregator_metrics_port=free_port(),
+        evaluator_metrics_port=free_port(),
         embedded_nats_port=free_port(),
         embedded_mongodb_port=free_port(),
         models_dir=models_dir,

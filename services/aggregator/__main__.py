@@ -5,9 +5,12 @@ import signal
 
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
+from services.aggregator.queues import watch_queues
 from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
+from shared.health import StoreWatch
 from shared.logs import configure_logging
 from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
+from shared.probes import serve_probes
 from shared.settings import get_settings
 from shared.store import Store
 
@@ -18,7 +21,7 @@ async def main() -> None:
     settings = get_settings()
     assert settings.nats_url and settings.mongodb_url, "set LEADERBOARD_NATS_URL and _MONGODB_URL"
     bus = await Bus.connect(settings.nats_url, "aggregator", **settings.nats_login())
-    store = Store(settings.mongodb_url, settings.mongodb_database)
+    store = Store(settings.mongodb_url, settings.mongodb_database, settings.store_timeout_s)
     await store.ensure_indexes()
     await store.ensure_aggregation_indexes()
     benchmarks = BenchmarkUpdater(
@@ -45,6 +48,8 @@ async def main() -> None:
         (RESULTS, "aggregator-status", "lb.status.>", aggregator.on_status),
         (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
     ]
+    watch = StoreWatch(store, settings.store_timeout_s)
+    watch.start()
     consumers = [
         consume(
             bus,
@@ -55,7 +60,20 @@ async def main() -> None:
         )
         for stream, durable, subject, handler in routes
     ]
-    await asyncio.gather(*consumers)
+    running = [asyncio.create_task(consumer) for consumer in consumers]
+
+    def health() -> dict[str, str]:
+        return {
+            "store": watch.state,
+            "bus": "connected" if bus.connected else "down",
+            "consumers": "stopped" if any(task.done() for task in running) else "running",
+        }
+
+    probes = serve_probes(settings.metrics_host, settings.aggregator_metrics_port, health)
+    await asyncio.gather(*running, watch_queues(bus, stop))
+    if probes is not None:
+        probes.shutdown()
+    await watch.stop()
     await bus.close()
     await store.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from shared.events import (
     TaskState,
     utcnow,
 )
+from shared.metrics import LEADERBOARD_UPDATE, RESULTS_APPLIED, STATUS_EVENTS
 from shared.store import Store
 from shared.transitions import publish_transition
 
@@ -136,6 +138,7 @@ class Aggregator:
                     progress.started_at = event.at
                 progress.state = TaskState.RUNNING
                 progress.attempt = event.attempt
+                progress.encoded, progress.total = event.encoded, event.total
                 if submission.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.QUEUED):
                     submission.set_status(SubmissionStatus.RUNNING)
             elif event.state in (TaskState.FAILED, TaskState.CANCELLED):
@@ -146,9 +149,11 @@ class Aggregator:
             # DONE is recorded when the result itself is stored (on_result)
 
         await self._update(event.submission_id, apply)
+        STATUS_EVENTS.labels(event.state.value).inc()
         await msg.ack()
 
     async def on_result(self, msg: Msg) -> None:
+        arrived = time.perf_counter()
         event = decode(msg, ResultEvent)
         submission = await self.store.get_submission(event.submission_id)
         progress = submission.task(event.task) if submission else None
@@ -210,6 +215,8 @@ class Aggregator:
         await self._update(event.submission_id, finish)
         await self.refresh_task(event.task)
         await self.benchmarks.refresh([event.task])
+        LEADERBOARD_UPDATE.observe(time.perf_counter() - arrived)
+        RESULTS_APPLIED.inc()
         await msg.ack()
 
     async def refresh_task(self, task: str) -> None:

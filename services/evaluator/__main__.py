@@ -1,6 +1,7 @@
 """`python -m services.evaluator`: an evaluator worker on the configured bus."""
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ from services.evaluator.runner import Runner
 from services.evaluator.worker import Evaluator
 from shared.bus import Bus
 from shared.logs import configure_logging
+from shared.probes import serve_probes
 from shared.settings import get_settings
 
 
@@ -31,6 +33,14 @@ async def main() -> None:
         settings.job_max_deliver,
         settings.job_retry_backoff_s,
     )
+
+    def health() -> dict[str, str]:
+        return {
+            "bus": "connected" if bus.connected else "down",
+            "job": "busy" if evaluator.in_flight is not None else "idle",
+        }
+
+    serve_probes(settings.metrics_host, settings.evaluator_metrics_port, health)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -53,3 +63,5 @@ async def main() -> None:
 if __name__ == "__main__":
     configure_logging()
     asyncio.run(main())
+    logging.shutdown()
+    os._exit(0)  # the interpreter's final collection of torch's and mteb's objects takes seconds

@@ -24,6 +24,7 @@ from services.evaluator.failures import (
 )
 from services.evaluator.hardware import describe
 from services.evaluator.metadata import load_task, mirror_folder, package_versions
+from services.evaluator.progress import expected_texts
 from shared.events import Envelope, FailureKind, Job
 from shared.summary.rows import result_row_from_task_result, task_main_score
 
@@ -69,6 +70,14 @@ class Runner:
         self.evaluator_id = evaluator_id
         self.timeout_s = timeout_s
         self.versions = package_versions()
+        self.encoding: LoadedModel | None = None
+        self.expected: int | None = None
+
+    def progress(self) -> tuple[int, int | None] | None:
+        """Texts encoded so far in the running job and the expected total; None between jobs
+        (read from the event loop while the job runs in a thread: two plain reads)."""
+        loaded = self.encoding
+        return None if loaded is None else (loaded.encoder.meter.texts, self.expected)
 
     def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
         try:
@@ -138,13 +147,18 @@ class Runner:
         guard_data_loading(task, mirror_folder(name, self.datasets_dir))
         loaded.encoder.meter.start(self.timeout_s)
         efficiency.reset_peaks(self.models.device)
+        self.expected = expected_texts(task)
+        self.encoding = loaded
         started = time.perf_counter()
-        result = mteb.evaluate(
-            loaded.encoder,
-            task,
-            cache=None,
-            overwrite_strategy="always",
-            show_progress_bar=False,
-            encode_kwargs={"batch_size": batch_size},
-        )
+        try:
+            result = mteb.evaluate(
+                loaded.encoder,
+                task,
+                cache=None,
+                overwrite_strategy="always",
+                show_progress_bar=False,
+                encode_kwargs={"batch_size": batch_size},
+            )
+        finally:
+            self.encoding = None
         return result.task_results[0], time.perf_counter() - started

@@ -43,11 +43,14 @@ from shared.events import (
     Subjects,
     TaskState,
 )
+from shared.metrics import ENCODE_THROUGHPUT, JOBS_FINISHED, TASK_DURATION
 from shared.secrets import open_token
 
 log = logging.getLogger(__name__)
 
 ADVISORY_ATTEMPTS = 10
+PROGRESS_INTERVAL_S = 5.0
+"""How often a running job's progress is reported (and its lease extended), at most."""
 
 
 class JobRunner(Protocol):
@@ -56,6 +59,9 @@ class JobRunner(Protocol):
     evaluator_id: str
 
     def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation: ...
+
+    def progress(self) -> tuple[int, int | None] | None:
+        """Texts encoded so far in the running job and the expected total; None between jobs."""
 
 
 class Evaluator:
@@ -149,9 +155,10 @@ class Evaluator:
             reason = "the submission was cancelled before this task started"
             await self._status(job, TaskState.CANCELLED, attempt, reason, FailureKind.CANCELLED)
             await msg.ack()
+            JOBS_FINISHED.labels(TaskState.CANCELLED.value).inc()
             return
         await self._status(job, TaskState.RUNNING, attempt)
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        heartbeat = asyncio.create_task(self._heartbeat(msg, job, attempt))
         try:
             token = self._token(job)
             evaluation = await asyncio.to_thread(self.runner.run, job, attempt, token)
@@ -176,6 +183,10 @@ class Evaluator:
         )
         await self._status(job, TaskState.DONE, attempt)
         await msg.ack()
+        JOBS_FINISHED.labels(TaskState.DONE.value).inc()
+        TASK_DURATION.labels(job.task).observe(evaluation.envelope.evaluation_time_s)
+        if evaluation.envelope.efficiency is not None:
+            ENCODE_THROUGHPUT.labels(job.task).set(evaluation.envelope.efficiency.texts_per_s)
 
     @staticmethod
     def _token(job: Job) -> str | None:
@@ -213,6 +224,7 @@ class Evaluator:
                 "job %s/%s: %s; retry in %.0f s", job.submission_id, job.task, failure, delay
             )
             await msg.nak(delay=delay)
+            JOBS_FINISHED.labels("retried").inc()
             return
         reason = str(failure)
         if failure.transient:
@@ -222,13 +234,21 @@ class Evaluator:
         await self._status(job, TaskState.FAILED, attempt, reason, failure.kind, failure.trace_id)
         await self.bus.dead_letter(msg, JOBS, reason)
         await msg.ack()
+        JOBS_FINISHED.labels(TaskState.FAILED.value).inc()
 
-    async def _heartbeat(self, msg: Msg) -> None:
-        """Extend the job's lease while it runs."""
+    async def _heartbeat(self, msg: Msg, job: Job, attempt: int) -> None:
+        """Extend the job's lease while it runs, and report how far it is when that changed."""
+        reported = None
         while True:
-            await asyncio.sleep(self.ack_wait / 3)
+            await asyncio.sleep(min(self.ack_wait / 3, PROGRESS_INTERVAL_S))
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+            progress = self.runner.progress()
+            if progress is not None and progress != reported:
+                reported = progress
+                encoded, total = progress
+                with contextlib.suppress(Exception):
+                    await self._status(job, TaskState.RUNNING, attempt, progress=(encoded, total))
 
     async def _status(
         self,
@@ -238,7 +258,9 @@ class Evaluator:
         reason: str | None = None,
         failure: FailureKind | None = None,
         trace_id: str | None = None,
+        progress: tuple[int, int | None] | None = None,
     ) -> None:
+        encoded, total = progress or (None, None)
         event = StatusEvent(
             submission_id=job.submission_id,
             task=job.task,
@@ -248,6 +270,10 @@ class Evaluator:
             trace_id=trace_id,
             evaluator_id=self.runner.evaluator_id,
             attempt=attempt,
+            encoded=encoded,
+            total=total,
         )
         msg_id = f"status:{job.submission_id}:{job.task}:{state.value}:{attempt}"
+        if encoded is not None:
+            msg_id = f"{msg_id}:{encoded}"
         await self.bus.publish(Subjects.status(job.submission_id), event, msg_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
@@ -12,7 +12,7 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from huggingface_hub import HfApi
@@ -29,6 +29,8 @@ from services.submission.validation import ModelResolver, Policy
 from shared.bus import SUBMISSIONS, Bus, consume
 from shared.documents import ApiKeyDoc, SubmissionDoc, SubmissionStatus
 from shared.events import Subjects, SubmissionRequest
+from shared.health import StoreWatch
+from shared.http_metrics import instrument
 from shared.settings import Settings, get_settings
 from shared.store import Store
 
@@ -73,6 +75,8 @@ ACTION_ERRORS = error_responses(*ACTION_CODES)
 REQUEUE_ERRORS = error_responses(*dict.fromkeys(ACTION_CODES + SUBMIT_CODES))
 READ_ERRORS = error_responses(Code.INVALID_REQUEST, Code.STORE_UNAVAILABLE)
 INTAKE_ATTEMPTS = 10
+STORE_DOWN = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
+BUS_DOWN = Refusal(RefusalCode.BUS_UNAVAILABLE, "the event bus is unavailable")
 
 bearer = HTTPBearer(auto_error=False, description="An API key (`leaderboard keys create NAME`).")
 
@@ -164,10 +168,12 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             "set LEADERBOARD_NATS_URL and _MONGODB_URL"
         )
         bus = await Bus.connect(settings.nats_url, "submission", **settings.nats_login())
-        store = Store(settings.mongodb_url, settings.mongodb_database)
+        store = Store(settings.mongodb_url, settings.mongodb_database, settings.store_timeout_s)
         await store.ensure_indexes()
         intake = make_intake(settings, bus, store, hub)
         app.state.intake = intake
+        app.state.watch = StoreWatch(store, settings.store_timeout_s)
+        app.state.watch.start()
         stop = asyncio.Event()
         subscription = await bus.pull(
             SUBMISSIONS, DURABLE, Subjects.INTAKE, max_deliver=INTAKE_ATTEMPTS
@@ -180,6 +186,7 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         yield
         stop.set()
         await asyncio.gather(door, *deliveries, return_exceptions=True)
+        await app.state.watch.stop()
         try:
             await bus.close()
         except Exception as error:  # closed or unreachable already: nothing left to flush
@@ -209,9 +216,21 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
 
     @app.exception_handler(PyMongoError)
     async def store_down(request: Request, error: PyMongoError) -> JSONResponse:
-        log.error("store error: %s", type(error).__name__)
-        refusal = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
-        return await refused(request, refusal)
+        request.app.state.watch.failed(error)
+        return await refused(request, STORE_DOWN)
+
+    @app.middleware("http")
+    async def dependencies_first(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """503 at once while what a request needs is known to be down: the store for every
+        call, the bus too for those that change something (nothing is stored then)."""
+        if request.url.path.startswith("/v1/"):
+            if not request.app.state.watch.up:
+                return await refused(request, STORE_DOWN)
+            if request.method != "GET" and not intake_of(request).bus.connected:
+                return await refused(request, BUS_DOWN)
+        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -311,17 +330,20 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         summary="Healthy when the store answers, the bus is connected and the intake consumer runs",
     )
     async def healthz(request: Request, intake: FoundIntake) -> JSONResponse:
-        await intake.store.ping()
-        connected = intake.bus.client.is_connected
+        watch: StoreWatch = request.app.state.watch
+        store_up = watch.up and await watch.check()  # known down: answer at once
+        connected = intake.bus.connected
         door_running = not request.app.state.door.done()
-        healthy = connected and door_running
+        healthy = store_up and connected and door_running
         return JSONResponse(
             {
                 "status": "ok" if healthy else "degraded",
+                "store": watch.state,
                 "bus": "connected" if connected else "down",
                 "intake": "running" if door_running else "stopped",
             },
             status_code=200 if healthy else 503,
         )
 
+    instrument(app)
     return app

@@ -13,6 +13,8 @@ from shared.documents import SubmissionDoc, TaskClaimDoc, task_claim_id
 from shared.events import TaskState, utcnow
 from shared.store import Store
 
+IMPORTED = "result:"
+"""The holder of a task an imported result covers (no submission): `result:<result id>`."""
 UNSTORED_GRACE = timedelta(minutes=5)
 """A claim whose submission is not stored yet is live this long (it is being accepted)."""
 
@@ -46,7 +48,7 @@ async def holders(store: Store, model: str, sha: str, tasks: list[str]) -> dict[
         if claim is not None and await claim_is_live(store, claim, task):
             found[task] = claim.submission_id
         elif (result := await store.find_result(model, sha, task)) is not None:
-            found[task] = result.submission_id or f"result:{result.id}"  # an imported result
+            found[task] = result.submission_id or f"{IMPORTED}{result.id}"
     return found
 
 

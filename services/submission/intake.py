@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.submission import duplicates, webhooks
 from services.submission.auth import authenticate, check_rate
+from services.submission.duplicates import IMPORTED
 from services.submission.hub import ModelDescription
 from services.submission.model_files import ModelDetails
 from services.submission.refusals import Refusal, RefusalCode
@@ -194,14 +195,21 @@ def facts(described: ModelDescription, parameters: int | None, details: ModelDet
 
 
 def duplicate_refusal(model: str, held: dict[str, str]) -> Refusal:
-    """Every task asked for is covered already: answer with (the first) covering submission."""
-    first = next(iter(held.values()))
+    """Every task asked for is covered already: answer with (the first) covering submission,
+    which `GET /v1/submissions/{id}` reads; none when imported results cover them all."""
+    submissions = [holder for holder in held.values() if not holder.startswith(IMPORTED)]
+    if not submissions:
+        return Refusal(
+            RefusalCode.DUPLICATE,
+            f"every task asked for already has an imported result for {model} at this commit",
+            "tasks",
+        )
     return Refusal(
         RefusalCode.DUPLICATE,
         f"every task asked for is already queued, running or done for {model} at this commit "
-        f"(submission {first})",
+        f"(submission {submissions[0]})",
         "tasks",
-        submission_id=first,
+        submission_id=submissions[0],
     )
 
 

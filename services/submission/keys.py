@@ -5,21 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from pymongo.errors import DuplicateKeyError
-
-from services.submission.auth import create_key
-from services.submission.operator import store_url
 from shared.settings import get_settings
-from shared.store import Store
+
+if TYPE_CHECKING:  # imported when a command runs: the parser stays light (`leaderboard --help`)
+    from shared.store import Store
 
 
 def open_store() -> Store:
+    from services.submission.operator import store_url
+    from shared.store import Store
+
     settings = get_settings()
     return Store(store_url(settings), settings.mongodb_database)
 
 
 async def create(name: str, admin: bool) -> int:
+    from pymongo.errors import DuplicateKeyError
+
+    from services.submission.auth import create_key
+
     store = open_store()
     try:
         await store.ensure_indexes()

@@ -137,7 +137,7 @@ MEANINGS: dict[RefusalCode, str] = {
     RefusalCode.LICENSE_MISSING: "The model card declares no license.",
     RefusalCode.INVALID_STATE: "The submission's status does not allow this action.",
     RefusalCode.HUB_UNREACHABLE: "The Hugging Face Hub failed or could not be reached.",
-    RefusalCode.BUS_UNAVAILABLE: "Stored, but NATS could not take it; it is marked failed.",
+    RefusalCode.BUS_UNAVAILABLE: "NATS is down: nothing stored (failing mid-way: marked failed).",
     RefusalCode.STORE_UNAVAILABLE: "MongoDB did not answer; nothing was stored or published.",
     RefusalCode.SUBMISSION_NOT_FOUND: "No submission has this id.",
     RefusalCode.BODY_TOO_LARGE: "The request body is larger than the API takes (256 KiB).",

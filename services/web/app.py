@@ -3,15 +3,16 @@ submission status, read from the store only. Each group of pages is a router, in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import mteb
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from mteb.abstasks import AbsTask
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web import benchmark_routes, chart_pages, compare, models
@@ -23,6 +24,8 @@ from services.web.renderings import Format, csv_response, json_response, split_f
 from services.web.submit import submit_router
 from services.web.templating import TEMPLATES
 from shared.documents import task_leaderboard_id
+from shared.health import StoreWatch
+from shared.http_metrics import instrument
 from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
@@ -40,6 +43,7 @@ TASK_COLUMNS = (
     "source_commit",
 )
 SORTABLE = {"rank", "model", "main_score", "evaluated_at"}
+UNAVAILABLE_RETRY_S = 5
 
 
 def known_task(name: str) -> AbsTask:
@@ -63,11 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.mongodb_url, "set LEADERBOARD_MONGODB_URL"
-        app.state.store = Store(settings.mongodb_url, settings.mongodb_database)
+        app.state.store = Store(
+            settings.mongodb_url, settings.mongodb_database, settings.store_timeout_s
+        )
+        app.state.watch = StoreWatch(app.state.store, settings.store_timeout_s)
+        app.state.watch.start()
         keep_freed_memory()  # custom subsets build tables
         collect_cycles_rarely()
         app.state.benchmarks = BenchmarkViews(app.state.store, settings.bootstrap_resamples)
         yield
+        await app.state.watch.stop()
         await app.state.store.close()
 
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -90,6 +99,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return TEMPLATES.TemplateResponse(
             request, "error.html", {"detail": error.detail}, status_code=error.status_code
         )
+
+    def unavailable(request: Request) -> Response:
+        """503 while the store is down: a page saying so, or JSON for `.json` and `.csv`."""
+        detail = "The store (MongoDB) that holds the leaderboards is unavailable."
+        headers = {"Retry-After": str(UNAVAILABLE_RETRY_S)}
+        if request.url.path.endswith((".json", ".csv")):
+            body = {"error": "store_unavailable", "detail": detail}
+            return JSONResponse(body, status_code=503, headers=headers)
+        return TEMPLATES.TemplateResponse(
+            request, "unavailable.html", {"detail": detail}, status_code=503, headers=headers
+        )
+
+    @app.middleware("http")
+    async def store_first(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Answer 503 at once while the store is known to be down."""
+        if not request.app.state.watch.up and request.url.path not in ("/healthz", "/metrics"):
+            return unavailable(request)
+        return await call_next(request)
+
+    @app.exception_handler(PyMongoError)
+    async def store_failed(request: Request, error: PyMongoError) -> Response:
+        request.app.state.watch.failed(error)
+        return unavailable(request)
 
     @app.get("/tasks/{path_name}")
     async def task_page(request: Request, path_name: str, sort: str | None = None) -> Response:
@@ -166,8 +200,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return TEMPLATES.TemplateResponse(request, "history.html", context)
 
     @app.get("/healthz")
-    async def healthz(request: Request) -> dict[str, str]:
-        await store(request).ping()
-        return {"status": "ok"}
+    async def healthz(request: Request) -> JSONResponse:
+        """200 when the store answers; 503 naming it when not."""
+        watch: StoreWatch = request.app.state.watch
+        up = watch.up and await watch.check()  # known down: answer at once
+        body = {"status": "ok" if up else "degraded", "store": watch.state}
+        return JSONResponse(body, status_code=200 if up else 503)
 
+    instrument(app)
     return app

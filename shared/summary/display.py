@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from enum import StrEnum
 from typing import Any
 
 from mteb.benchmarks._create_table import _split_on_capital
 
 from shared.summary.table import BenchmarkRow, BenchmarkTable
+from shared.table_choices import Format, Pool
 
 RANK = "Rank (Borda)"
 MODEL = "Model"
@@ -41,24 +41,11 @@ STALE_TASKS = "Stale Tasks"
 SCORE_COLUMNS_FIXED = (MEAN_TASK, MEAN_TASK_TYPE, INTERVALS[0], INTERVALS[1])
 
 
-class Pool(StrEnum):
-    """Which rows a view shows: every row, or mteb's official pool only."""
-
-    ALL = "all"
-    OFFICIAL = "official"
-
-
 def in_pool(table: BenchmarkTable, pool: Pool) -> BenchmarkTable:
     """`table`, less the rows outside mteb's pool when `pool` is official."""
     if pool is Pool.ALL:
         return table
     return table.model_copy(update={"rows": [row for row in table.rows if row.official]})
-
-
-class Format(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
 
 
 def columns(table: BenchmarkTable) -> list[str]:

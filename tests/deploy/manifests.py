@@ -15,14 +15,10 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
-PENDING_SETTINGS = {"LEADERBOARD_METRICS_HOST"}
-"""Settings of the observability work (`/metrics` and `/healthz` of the aggregator and the
-evaluators) that the manifests already use; part of `Settings` once both are merged."""
-
 
 def setting_names() -> set[str]:
-    """Every environment variable the services read, and those about to be added."""
-    return {f"LEADERBOARD_{name.upper()}" for name in Settings.model_fields} | PENDING_SETTINGS
+    """Every environment variable the services read."""
+    return {f"LEADERBOARD_{name.upper()}" for name in Settings.model_fields}
 
 
 def schema(name: str) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class ScriptedRunner:
         self.behaviour = behaviour
         self.calls: list[tuple[str, int, float]] = []
 
+    def progress(self) -> tuple[int, int | None] | None:
+        return None
+
     def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
         self.calls.append((job.task, attempt, time.monotonic()))
         self.behaviour(job)

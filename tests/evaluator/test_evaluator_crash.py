@@ -47,6 +47,8 @@ def two_evaluators(
         data_dir=home / "data",
         api_port=free_port(),
         web_port=free_port(),
+        aggregator_metrics_port=free_port(),
+        evaluator_metrics_port=free_port(),
         models_dir=models_dir,
         datasets_dir=datasets_dir,
         job_ack_wait_s=ACK_WAIT,

@@ -25,6 +25,9 @@ class SlowRunner:
     def __init__(self) -> None:
         self.calls = 0
 
+    def progress(self) -> tuple[int, int | None] | None:
+        return None
+
     def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
         self.calls += 1
         time.sleep(3 * ACK_WAIT)

@@ -60,6 +60,8 @@ async def cluster_stack(
             data_dir=tmp_path / "data",
             api_port=free_port(),
             web_port=free_port(),
+            aggregator_metrics_port=free_port(),
+            evaluator_metrics_port=free_port(),
             models_dir=models_dir,
             datasets_dir=datasets_dir,
             job_ack_wait_s=15.0,

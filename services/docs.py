@@ -598,7 +598,8 @@ Names below omit the `LEADERBOARD_` prefix.
   `STREAM_REPLICAS` (3 on a 3-node cluster; each service declares the streams when it starts, so
   give every service the same value).
 - web: `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `WEB_HOST`, `WEB_PORT`,
-  `WEB_DEFAULT_BENCHMARK`, `BOOTSTRAP_RESAMPLES`.
+  `WEB_DEFAULT_BENCHMARK`, `BOOTSTRAP_RESAMPLES`, and `API_URL` (else `API_HOST`/`API_PORT`) for
+  its submit form; `leaderboard up` sets `API_URL` to the API it starts.
 - aggregator: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `METRICS_HOST`,
   `AGGREGATOR_METRICS_PORT`.
 - evaluator (`leaderboard worker`): `NATS_URL`, `MODELS_DIR`, `DATASETS_DIR`, `DEVICE`,
@@ -629,6 +630,28 @@ docs/operations.md.
 `JOB_ACK_WAIT_S` and `JOB_MAX_DELIVER` configure the durable consumers `evaluators-high`,
 `evaluators-normal` and `evaluators-low`; every evaluator applies its values to the consumers
 when it starts, so set the same values on every evaluator (see docs/operations.md).
+
+## The web pages
+
+The web reads the store only, except its submit form: `POST /submit` (a browser's form post)
+forwards the submission to the API at `API_URL` with the API key and any Hub token typed into the
+form, which are neither logged nor kept nor shown again, then redirects (303) to the submission's
+page, or shows the form again with the API's typed error next to its field (and the API's status).
+`/queue` (also `.json`, `.csv`) lists the running tasks (evaluator, elapsed time, encode progress
+where reported), the waiting ones with their position, each unfinished submission's jobs ahead and
+estimated time left, and recently finished submissions with each failed task's failure class and
+reason. Estimates replay the queue (high priority first, then oldest) on the evaluators running
+now, each task taking the median `evaluation_time_s` of the results evaluated here for it (the
+median over all tasks for one never run here); with no result evaluated here there is none. A
+submission's page and the queue refresh themselves (`<meta http-equiv="refresh">`) until done.
+
+Every other page is rendered once per **data version** and kept in the web process (up to 64 MiB,
+least recently used out first): the store's `meta` document `data` holds a counter that every write
+of results, models, leaderboards and snapshots increments, and the web reads it at most every
+0.25 s. Kept pages carry a weak `ETag` (a hash of the body) and `Cache-Control: no-cache`, so
+browsers revalidate and get `304 Not Modified` while nothing changed. Error answers, the queue, the
+submission pages and `/healthz` are never kept. Every HTML, JSON, CSV or SVG answer of 500 bytes
+or more is sent gzip-compressed to clients that accept it.
 
 ## Other environment variables
 

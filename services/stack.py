@@ -192,6 +192,8 @@ def start_stack(
             from services.submission.operator import ensure_operator_key  # the store's models
 
             stack.api_key = ensure_operator_key(settings)
+        if settings.api_url is None:  # the web's submit form forwards to the API here
+            settings = settings.model_copy(update={"api_url": stack.api_url})
         stack.settings = settings
         stack.env = service_env(settings, extra_env or {})
         gpus = gpu_ids(stack.env) if evaluators > 1 else []

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from shared.events import Envelope, Priority, TaskState, UtcDatetime, utcnow
+from shared.events import Envelope, FailureKind, Priority, TaskState, UtcDatetime, utcnow
 from shared.summary.table import BenchmarkTable
 
 
@@ -52,6 +52,10 @@ class TaskProgress(BaseModel):
     encoded: int | None = Field(default=None, description="Texts encoded so far, while running.")
     total: int | None = Field(default=None, description="Texts to encode in all (an estimate).")
     updated_at: UtcDatetime = Field(default_factory=utcnow)
+    started_at: UtcDatetime | None = Field(
+        default=None, description="When its latest run started (the queue shows elapsed time)."
+    )
+    failure: FailureKind | None = Field(default=None, description="The class of a failure.")
 
 
 class StatusChange(BaseModel):

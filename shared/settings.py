@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(
         default=None,
-        description="Submission API URL the CLI talks to; default http://API_HOST:API_PORT.",
+        description="Submission API URL the CLI and the web's submit form talk to; default "
+        "http://API_HOST:API_PORT (`leaderboard up` sets it so).",
     )
     datasets_dir: Path | None = Field(
         default=None,

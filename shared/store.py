@@ -29,6 +29,8 @@ from shared.events import utcnow
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
+DATA_VERSION = "data"
+"""The `meta` document whose `version` `Store.bump_data_version` increments."""
 RESULT_LISTING = {"task_result": 0, "task_result_z": 0}
 """Projection of results without mteb's full TaskResult."""
 UNLISTED: dict[str, Any] = {"task_result": {}, "task_result_z": ""}
@@ -79,6 +81,10 @@ class Store:
         return self.db["task_claims"]
 
     @property
+    def meta(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["meta"]
+
+    @property
     def result_history(self) -> AsyncCollection[dict[str, Any]]:
         """Results replaced by a result of the same id and other content, as they were."""
         return self.db["result_history"]
@@ -94,6 +100,17 @@ class Store:
 
     async def close(self) -> None:
         await self.client.close()
+
+    # the data version: bumped by every write of what the pages show
+
+    async def data_version(self) -> int:
+        """A number that changes whenever results, models, leaderboards or snapshots are
+        written (0 before the first write): a cheap test of whether a page may have changed."""
+        found = await self.meta.find_one({"_id": DATA_VERSION})
+        return int(found["version"]) if found else 0
+
+    async def bump_data_version(self) -> None:
+        await self.meta.update_one({"_id": DATA_VERSION}, {"$inc": {"version": 1}}, upsert=True)
 
     # submissions
 
@@ -220,6 +237,7 @@ class Store:
             kept = previous | {"_id": f"{result.id}|{previous.get('stored_us', 0)}"}
             await self.result_history.replace_one({"_id": kept["_id"]}, kept, upsert=True)
         await self.results.replace_one({"_id": result.id}, document, upsert=True)
+        await self.bump_data_version()
         return stamp
 
     async def results_for_task(self, task: str) -> list[ResultDoc]:
@@ -235,6 +253,7 @@ class Store:
             update={"version": (previous["version"] + 1) if previous else 1}
         )
         await self.leaderboards.replace_one({"_id": stored.id}, stored.to_mongo(), upsert=True)
+        await self.bump_data_version()
         return stored
 
     async def get_leaderboard(self, leaderboard_id: str) -> LeaderboardDoc | None:
@@ -295,6 +314,8 @@ class Store:
             await self.results.insert_many([doc | stamp for doc in documents], ordered=False)
         except BulkWriteError as error:
             return _already_stored(error, documents)
+        finally:
+            await self.bump_data_version()
         return set()
 
     async def write_result_documents(
@@ -319,6 +340,8 @@ class Store:
         except BulkWriteError as error:
             # an upsert whose filter missed a result evaluated here collides with its id
             return _already_stored(error, documents)
+        finally:
+            await self.bump_data_version()
         return set()
 
     async def results_stored_since(
@@ -383,6 +406,8 @@ class Store:
                 e.get("code") != already_stored for e in error.details.get("writeErrors", [])
             ):
                 raise
+        finally:
+            await self.bump_data_version()
         names = [model.id for model, _ in models]
         cursor = self.models.find({"_id": {"$in": names}}, {"stored_us": 1})
         written = {doc["_id"] async for doc in cursor if doc.get("stored_us") == stamp}
@@ -397,11 +422,14 @@ class Store:
                 await self.models.insert_one(document)
             except DuplicateKeyError:
                 return False
-            return True
-        replaced = await self.models.replace_one(
-            {"_id": model.id, "stored_us": stored_us}, document
-        )
-        return replaced.matched_count == 1
+        else:
+            replaced = await self.models.replace_one(
+                {"_id": model.id, "stored_us": stored_us}, document
+            )
+            if replaced.matched_count != 1:
+                return False
+        await self.bump_data_version()
+        return True
 
     async def models_stored_since(self, since: int | None) -> list[ModelDoc]:
         query = {"stored_us": {"$gte": since}} if since else {}
@@ -424,11 +452,14 @@ class Store:
                 await self.leaderboards.insert_one(leaderboard.to_mongo())
             except DuplicateKeyError:
                 return False
-            return True
-        replaced = await self.leaderboards.replace_one(
-            {"_id": leaderboard.id, "version": leaderboard.version - 1}, leaderboard.to_mongo()
-        )
-        return bool(replaced.matched_count)
+        else:
+            replaced = await self.leaderboards.replace_one(
+                {"_id": leaderboard.id, "version": leaderboard.version - 1}, leaderboard.to_mongo()
+            )
+            if not replaced.matched_count:
+                return False
+        await self.bump_data_version()
+        return True
 
     async def get_benchmark_leaderboard(
         self, leaderboard_id: str
@@ -439,12 +470,15 @@ class Store:
     async def put_snapshot(self, snapshot: SnapshotDoc) -> None:
         """Store the day's snapshot; a later one of the same day replaces it."""
         await self.snapshots.replace_one({"_id": snapshot.id}, snapshot.to_mongo(), upsert=True)
+        await self.bump_data_version()
 
     async def prune_snapshots(self, benchmark: str, before_day: str) -> int:
         """Delete `benchmark`'s snapshots of days before `before_day` (YYYY-MM-DD)."""
         deleted = await self.snapshots.delete_many(
             {"benchmark": benchmark, "day": {"$lt": before_day}}
         )
+        if deleted.deleted_count:
+            await self.bump_data_version()
         return deleted.deleted_count
 
     async def snapshots_of(self, benchmark: str) -> list[SnapshotDoc]:

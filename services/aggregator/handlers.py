@@ -134,6 +134,8 @@ class Aggregator:
             progress.evaluator_id = event.evaluator_id
             progress.updated_at = event.at
             if event.state == TaskState.RUNNING:
+                if progress.state != TaskState.RUNNING:
+                    progress.started_at = event.at
                 progress.state = TaskState.RUNNING
                 progress.attempt = event.attempt
                 progress.encoded, progress.total = event.encoded, event.total
@@ -142,6 +144,7 @@ class Aggregator:
             elif event.state in (TaskState.FAILED, TaskState.CANCELLED):
                 progress.state = event.state
                 progress.reason = event.reason
+                progress.failure = event.failure
                 settle(submission)
             # DONE is recorded when the result itself is stored (on_result)
 

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from huggingface_hub import HfApi
 from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
@@ -192,7 +193,8 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             log.warning("closing the bus: %s", type(error).__name__)
         await store.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI served from the package, no CDN (ReDoc fetches a logo)
+        redoc_url=None,
         title="leaderboard submission API",
         version="1",
         description="Submit a model for MTEB evaluation and follow its progress. Submitting and "

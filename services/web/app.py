@@ -17,8 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web import benchmark_routes, chart_pages, compare, models
 from services.web.benchmarks import BenchmarkViews, default_history_models, history_rows
+from services.web.caching import add_serving
 from services.web.catalogue import resolve
+from services.web.follow import follow_router
 from services.web.renderings import Format, csv_response, json_response, split_format
+from services.web.submit import submit_router
 from services.web.templating import TEMPLATES
 from shared.documents import task_leaderboard_id
 from shared.health import StoreWatch
@@ -82,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chart_pages.router)
     app.include_router(models.router)
     app.include_router(compare.router)
+    app.include_router(follow_router(TEMPLATES))
+    app.include_router(submit_router(settings, TEMPLATES))
+    add_serving(app)
 
     def store(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]
@@ -192,21 +198,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ranks = {(row["Model"], row["day"]): row["Rank (Borda)"] for row in rows}
         context |= {"days": days, "ranks": ranks}
         return TEMPLATES.TemplateResponse(request, "history.html", context)
-
-    @app.get("/submissions/{path_name}")
-    async def submission_page(request: Request, path_name: str) -> Response:
-        submission_id, fmt = split_format(path_name)
-        submission = await store(request).get_submission(submission_id)
-        if submission is None:
-            raise HTTPException(404, f"no submission {submission_id}")
-        context = submission.model_dump(mode="json")
-        if fmt is Format.JSON:
-            return json_response(context)
-        if fmt is Format.CSV:
-            columns = ("task", "state", "main_score", "reason", "evaluator_id", "updated_at")
-            return csv_response(context["tasks"], columns, submission_id)
-        context["terminal"] = submission.status.terminal
-        return TEMPLATES.TemplateResponse(request, "submission.html", context)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -10,11 +10,10 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from shared.settings import get_settings
+if TYPE_CHECKING:  # imported where used: `--help` and the light commands start at once
+    import httpx
 
 IMPORTED_PREFIX = "result:"
 """How the API names the holder of a duplicate that is an imported result, not a submission
@@ -30,8 +29,13 @@ def say(message: str) -> None:
     print(f"up: {message}", flush=True)
 
 
+class ApiUnreachable(Exception):
+    """The submission API did not answer at all."""
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from services.stack import PortsInUse, start_stack
+    from shared.settings import get_settings
 
     settings = get_settings()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
@@ -69,6 +73,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def api_key() -> str | None:
     """The key to send: LEADERBOARD_API_KEY, else the key file (`leaderboard up` writes one)."""
+    from shared.settings import get_settings
+
     settings = get_settings()
     if settings.api_key is not None:
         return settings.api_key.get_secret_value()
@@ -78,15 +84,18 @@ def api_key() -> str | None:
 
 
 def api(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """The submission API's answer; raises ApiUnreachable when there is none."""
+    import httpx
+
+    from shared.settings import get_settings
+
     key = api_key()
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(
-        method,
-        f"{get_settings().submission_api_url()}{path}",
-        timeout=60.0,
-        headers=headers,
-        **kwargs,
-    )
+    url = get_settings().submission_api_url()
+    try:
+        return httpx.request(method, f"{url}{path}", timeout=60.0, headers=headers, **kwargs)
+    except httpx.TransportError as error:
+        raise ApiUnreachable(f"cannot reach the submission API at {url}: {error}") from error
 
 
 def fail(response: httpx.Response) -> int:
@@ -149,6 +158,8 @@ def read_submission(submission_id: str) -> dict[str, Any]:
 
 def wait_for(submission_id: str, args: argparse.Namespace) -> int:
     """Follow the submission to its end; its final status as the exit status."""
+    import httpx
+
     from services.follow import EXIT_CODES, follow
 
     out = sys.stdout if args.format == "text" else sys.stderr
@@ -288,9 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except httpx.TransportError as error:
-        url = get_settings().submission_api_url()
-        print(f"error: cannot reach the submission API at {url}: {error}", file=sys.stderr)
+    except ApiUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
 

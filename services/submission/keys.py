@@ -7,14 +7,13 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from shared.settings import get_settings
-
 if TYPE_CHECKING:  # imported when a command runs: the parser stays light (`leaderboard --help`)
     from shared.store import Store
 
 
 def open_store() -> Store:
     from services.submission.operator import store_url
+    from shared.settings import get_settings
     from shared.store import Store
 
     settings = get_settings()

@@ -9,11 +9,11 @@ import os
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # imported where used: `--help` and the light commands start at once
-    import httpx
+from dataclasses import dataclass
+from typing import Any
 
 IMPORTED_PREFIX = "result:"
 """How the API names the holder of a duplicate that is an imported result, not a submission
@@ -31,6 +31,10 @@ def say(message: str) -> None:
 
 class ApiUnreachable(Exception):
     """The submission API did not answer at all."""
+
+
+class ApiError(Exception):
+    """The submission API refused a request the command needs."""
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -83,22 +87,42 @@ def api_key() -> str | None:
     return None
 
 
-def api(method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """The submission API's answer; raises ApiUnreachable when there is none."""
-    import httpx
+@dataclass(frozen=True)
+class Answer:
+    """An answer of the submission API."""
 
+    status_code: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def api(method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
+    """The submission API's answer to a JSON request; raises ApiUnreachable when there is none.
+
+    The standard library's client: the CLI's few calls need no more, and it keeps the light
+    commands' start-up short (httpx alone takes longer to import than the budget allows)."""
     from shared.settings import get_settings
 
     key = api_key()
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Content-Type": "application/json"} | (
+        {"Authorization": f"Bearer {key}"} if key else {}
+    )
     url = get_settings().submission_api_url()
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{url}{path}", data, headers, method=method)
     try:
-        return httpx.request(method, f"{url}{path}", timeout=60.0, headers=headers, **kwargs)
-    except httpx.TransportError as error:
+        with urllib.request.urlopen(request, timeout=60.0) as reply:
+            return Answer(reply.status, reply.read().decode())
+    except urllib.error.HTTPError as error:
+        with error:
+            return Answer(error.code, error.read().decode())
+    except OSError as error:  # refused, unreachable, timed out (URLError is an OSError)
         raise ApiUnreachable(f"cannot reach the submission API at {url}: {error}") from error
 
 
-def fail(response: httpx.Response) -> int:
+def fail(response: Answer) -> int:
     try:
         error = response.json()["error"]
         print(f"error {response.status_code} {error['code']}: {error['message']}", file=sys.stderr)
@@ -116,7 +140,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         else None,
         "benchmark": args.benchmark,
     }
-    response = api("POST", "/v1/submissions", json=body)
+    response = api("POST", "/v1/submissions", body)
     if response.status_code == 409 and (existing := duplicate_of(response)):
         print(existing)
         print(f"every task asked for is covered by submission {existing}", file=sys.stderr)
@@ -135,7 +159,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return wait_for(created["id"], args) if args.wait else 0
 
 
-def duplicate_of(response: httpx.Response) -> str | None:
+def duplicate_of(response: Answer) -> str | None:
     """The submission a `duplicate` refusal names, if any."""
     try:
         error = response.json()["error"]
@@ -152,14 +176,15 @@ def holder_text(holder: str) -> str:
 
 def read_submission(submission_id: str) -> dict[str, Any]:
     response = api("GET", f"/v1/submissions/{submission_id}")
-    response.raise_for_status()
+    if response.status_code != 200:
+        raise ApiError(
+            f"reading submission {submission_id}: {response.status_code} {response.text}"
+        )
     return response.json()  # type: ignore[no-any-return]
 
 
 def wait_for(submission_id: str, args: argparse.Namespace) -> int:
     """Follow the submission to its end; its final status as the exit status."""
-    import httpx
-
     from services.follow import EXIT_CODES, follow
 
     out = sys.stdout if args.format == "text" else sys.stderr
@@ -168,8 +193,8 @@ def wait_for(submission_id: str, args: argparse.Namespace) -> int:
     except TimeoutError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except httpx.HTTPError as error:
-        print(f"error: reading submission {submission_id}: {error}", file=sys.stderr)
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     if args.format == "json":
         print(json.dumps(final, indent=2))

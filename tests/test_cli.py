@@ -17,7 +17,9 @@ from shared.embedded import free_port
 from tests.conftest import MODEL_ID
 from tests.test_e2e import OFFICIAL
 
-HEAVY = ("mteb", "torch", "sentence_transformers", "numpy", "shared.summary")
+HEAVY = ("mteb", "torch", "sentence_transformers", "numpy", "shared.summary", "httpx")
+"""Modules the light commands never import (httpx: its import alone outlasts the start-up
+budget; the CLI speaks to the API through the standard library)."""
 
 
 def test_help_status_and_submit_import_nothing_heavy(tmp_path: Path) -> None:

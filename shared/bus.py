@@ -77,7 +77,12 @@ EXHAUSTED_JOBS = Stream(
 )
 """JetStream's advisories of jobs whose deliveries ran out, kept until an evaluator handles them
 (they are plain NATS messages, lost when nobody listens at that moment)."""
-STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ, EXHAUSTED_JOBS)
+PRIVATE = Stream("LB_PRIVATE", ("lb.private.>",))
+"""Private tasks' events, and every event of a submission holding one (`Subjects`, `private`):
+the services read it, outside systems cannot."""
+TASKS = Stream("LB_TASKS", ("lb.tasks.>",))
+"""Public custom tasks' events: created, published, deleted."""
+STREAMS = (SUBMISSIONS, JOBS, RESULTS, LEADERBOARD, DLQ, EXHAUSTED_JOBS, PRIVATE, TASKS)
 
 
 def private_inbox(user: str) -> str:

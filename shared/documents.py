@@ -10,7 +10,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from shared.events import Envelope, FailureKind, Priority, TaskState, UtcDatetime, utcnow
+from shared.custom_tasks.spec import TaskSpec
+from shared.events import (
+    Envelope,
+    FailureKind,
+    Priority,
+    TaskState,
+    UtcDatetime,
+    Visibility,
+    utcnow,
+)
 from shared.summary.table import BenchmarkTable
 
 
@@ -124,6 +133,30 @@ class ApiKeyDoc(Document):
     name: str
     admin: bool = False
     revoked: bool = False
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class CustomTaskDoc(Document):
+    """A custom task (`_id` is its name): its current spec, owner and visibility."""
+
+    spec: TaskSpec
+    owner: str = Field(description="Name of the API key that made the task.")
+    visibility: Visibility = Visibility.PRIVATE
+    earlier_revisions: list[str] = Field(
+        default_factory=list, description="Revisions the task had before, oldest first."
+    )
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    updated_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class CustomBenchmarkDoc(Document):
+    """A named set of tasks (custom and registry) ranked like a registry benchmark; `_id` is its
+    name."""
+
+    description: str = ""
+    tasks: list[str]
+    owner: str = Field(description="Name of the API key that made the benchmark.")
+    visibility: Visibility = Visibility.PRIVATE
     created_at: UtcDatetime = Field(default_factory=utcnow)
 
 

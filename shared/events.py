@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from shared.custom_tasks.spec import CustomTaskName, TaskSpec
+
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 """`org/name` as the Hugging Face Hub allows it (no `--`, `..`, leading or trailing dots)."""
 
@@ -102,6 +104,13 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Literal[1] = 1
+
+
+class Visibility(StrEnum):
+    """Who may see a custom task, benchmark or submission: its owner and admins, or anyone."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
 
 
 class Priority(StrEnum):
@@ -200,6 +209,15 @@ class Job(Event):
         default=None,
         description="The submitter's Hub token for a private model, encrypted for the evaluators "
         "(`shared.secrets`); never the token itself.",
+    )
+    custom_task: TaskSpec | None = Field(
+        default=None,
+        description="The task's definition when it is a custom task: the evaluator builds the "
+        "mteb task from it and reads its files from the task data object store.",
+    )
+    private: bool = Field(
+        default=False,
+        description="The submission holds a private task: its events go to `lb.private.` subjects.",
     )
 
 
@@ -341,6 +359,31 @@ class ResultEvent(Event):
     evaluated_at: UtcDatetime = Field(default_factory=utcnow)
 
 
+class TaskCreated(Event):
+    """A custom task was made, or given a new revision (new data)."""
+
+    task: TaskSpec
+    owner: str
+    visibility: Visibility
+    at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class TaskPublished(Event):
+    """A custom task was made public by its owner (or an admin)."""
+
+    task: CustomTaskName
+    revision: str
+    at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class TaskDeleted(Event):
+    """A custom task was deleted with its data and results."""
+
+    task: CustomTaskName
+    results_deleted: int = Field(ge=0, description="How many stored results went with it.")
+    at: UtcDatetime = Field(default_factory=utcnow)
+
+
 class LeaderboardUpdated(Event):
     """A materialized leaderboard document was replaced."""
 
@@ -364,42 +407,58 @@ def id_token(submission_id: str) -> str:
     return submission_id
 
 
+PRIVATE_PREFIX = "lb.private."
+"""Subjects of private tasks and of submissions holding one (a stream outside cannot read)."""
+
+
+def _private(subject: str, private: bool) -> str:
+    return f"{PRIVATE_PREFIX}{subject}" if private else subject
+
+
 class Subjects:
-    """Every subject of the event contract (DESIGN §2); submission ids must be tokens."""
+    """Every subject of the event contract; submission ids must be tokens. `private`: the
+    subject's twin under `lb.private.` (a private task's, or a submission holding one)."""
 
     INTAKE = "lb.intake.submissions"
 
     @staticmethod
-    def accepted(submission_id: str) -> str:
-        return f"lb.submissions.{id_token(submission_id)}.accepted"
+    def accepted(submission_id: str, private: bool = False) -> str:
+        return _private(f"lb.submissions.{id_token(submission_id)}.accepted", private)
 
     @staticmethod
-    def rejected(submission_id: str) -> str:
-        return f"lb.submissions.{id_token(submission_id)}.rejected"
+    def rejected(submission_id: str, private: bool = False) -> str:
+        return _private(f"lb.submissions.{id_token(submission_id)}.rejected", private)
 
     @staticmethod
-    def cancelled(submission_id: str) -> str:
-        return f"lb.submissions.{id_token(submission_id)}.cancelled"
+    def cancelled(submission_id: str, private: bool = False) -> str:
+        return _private(f"lb.submissions.{id_token(submission_id)}.cancelled", private)
 
     @staticmethod
-    def submission_status(submission_id: str) -> str:
-        return f"lb.submissions.{id_token(submission_id)}.status"
+    def submission_status(submission_id: str, private: bool = False) -> str:
+        return _private(f"lb.submissions.{id_token(submission_id)}.status", private)
 
     @staticmethod
     def job(priority: Priority, submission_id: str, task: str) -> str:
         return f"lb.jobs.{priority.value}.{id_token(submission_id)}.{subject_token(task)}"
 
     @staticmethod
-    def status(submission_id: str) -> str:
-        return f"lb.status.{id_token(submission_id)}"
+    def status(submission_id: str, private: bool = False) -> str:
+        return _private(f"lb.status.{id_token(submission_id)}", private)
 
     @staticmethod
-    def result(submission_id: str, task: str) -> str:
-        return f"lb.results.{id_token(submission_id)}.{subject_token(task)}"
+    def result(submission_id: str, task: str, private: bool = False) -> str:
+        return _private(f"lb.results.{id_token(submission_id)}.{subject_token(task)}", private)
 
     @staticmethod
-    def leaderboard_updated(leaderboard_id: str) -> str:
-        return f"lb.leaderboard.{subject_token(leaderboard_id)}.updated"
+    def leaderboard_updated(leaderboard_id: str, private: bool = False) -> str:
+        return _private(f"lb.leaderboard.{subject_token(leaderboard_id)}.updated", private)
+
+    @staticmethod
+    def task_event(
+        task: str, action: Literal["created", "published", "deleted"], private: bool
+    ) -> str:
+        """A custom task's event; a private task's go under `lb.private.`, never read outside."""
+        return _private(f"lb.tasks.{id_token(task)}.{action}", private)
 
     @staticmethod
     def dead_letter(stream: str) -> str:

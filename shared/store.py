@@ -15,6 +15,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared.documents import (
     ApiKeyDoc,
     BenchmarkLeaderboardDoc,
+    CustomBenchmarkDoc,
+    CustomTaskDoc,
     Document,
     KeyUsageDoc,
     LeaderboardDoc,
@@ -88,6 +90,14 @@ class Store:
     def result_history(self) -> AsyncCollection[dict[str, Any]]:
         """Results replaced by a result of the same id and other content, as they were."""
         return self.db["result_history"]
+
+    @property
+    def custom_tasks_collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["custom_tasks"]
+
+    @property
+    def custom_benchmarks_collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self.db["custom_benchmarks"]
 
     async def ensure_indexes(self) -> None:
         await self.results.create_index([("task", ASCENDING)])
@@ -243,6 +253,16 @@ class Store:
     async def results_for_task(self, task: str) -> list[ResultDoc]:
         cursor = self.results.find({"task": task}, RESULT_LISTING)
         return [ResultDoc.model_validate(doc) async for doc in cursor]
+
+    # custom tasks and benchmarks (issue 16)
+
+    async def custom_tasks(self) -> list[CustomTaskDoc]:
+        cursor = self.custom_tasks_collection.find({}).sort("_id", ASCENDING)
+        return [CustomTaskDoc.model_validate(doc) async for doc in cursor]
+
+    async def custom_benchmarks(self) -> list[CustomBenchmarkDoc]:
+        cursor = self.custom_benchmarks_collection.find({}).sort("_id", ASCENDING)
+        return [CustomBenchmarkDoc.model_validate(doc) async for doc in cursor]
 
     # leaderboards
 

@@ -10,6 +10,8 @@ import mteb
 from mteb.abstasks.abstask import AbsTask
 from mteb.benchmarks.benchmark import BenchmarkAggregation, RtebBenchmark
 
+from shared.custom_tasks import catalogue
+
 
 class UnknownBenchmarkError(KeyError):
     """A benchmark name that mteb's registry does not know."""
@@ -20,16 +22,31 @@ class UnknownTaskError(KeyError):
 
 
 def benchmark_named(name: str) -> mteb.Benchmark:
-    """The registry's benchmark `name`."""
+    """The benchmark `name`: the registry's, else a custom one (`shared.custom_tasks`)."""
     try:
         return mteb.get_benchmark(name)
     except (KeyError, ValueError):
-        raise UnknownBenchmarkError(name) from None
+        pass
+    custom = catalogue.CURRENT.benchmarks.get(name)
+    if custom is None:
+        raise UnknownBenchmarkError(name)
+    tasks = [task_named(task) for task in custom.tasks]
+    return mteb.Benchmark(name=custom.id, tasks=tasks, description=custom.description or None)
+
+
+def task_named(name: str) -> AbsTask:
+    """The task `name`: the registry's, else a custom one (metadata only)."""
+    try:
+        return _registry_task(name)
+    except UnknownTaskError:
+        custom = catalogue.CURRENT.task(name)
+        if custom is None:
+            raise
+        return custom
 
 
 @lru_cache(maxsize=4096)
-def task_named(name: str) -> AbsTask:
-    """The registry's task `name`."""
+def _registry_task(name: str) -> AbsTask:
     try:
         return mteb.get_task(name)
     except KeyError:

@@ -1,0 +1,1 @@
+"""Custom tasks: a user's data plus an mteb task type, evaluated by mteb like a registry task."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from services.submission.refusals import Refusal, RefusalCode
+from shared.api_keys import key_hash
 from shared.documents import ApiKeyDoc
 from shared.store import Store
 
@@ -16,11 +16,6 @@ KEY_PREFIX = "lb_"
 def new_key() -> str:
     """A fresh API key: 256 random bits, URL-safe."""
     return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def key_hash(key: str) -> str:
-    """The stored form of a key (SHA-256: keys are random, so no salt or stretching is needed)."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 async def create_key(store: Store, name: str, *, admin: bool = False) -> str:

@@ -148,6 +148,24 @@ class Settings(BaseSettings):
     require_license: bool = Field(
         default=True, description="Refuse Hub models whose card declares no license."
     )
+    task_upload_max_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Largest request body of a task upload (`POST /v1/tasks`), streamed to disk; "
+        "other requests take 256 KiB.",
+    )
+    task_max_file_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="Largest data file of a custom task."
+    )
+    task_max_total_bytes: int = Field(
+        default=500 * 1024 * 1024, ge=1, description="Largest total of a custom task's data files."
+    )
+    task_max_rows: int = Field(
+        default=2_000_000, ge=1, description="Most rows (lines, records) of one custom task file."
+    )
+    task_max_text_chars: int = Field(
+        default=100_000, ge=1, description="Longest text (a document, query, sentence) of a task."
+    )
     webhook_attempts: int = Field(
         default=6,
         ge=1,

@@ -26,6 +26,7 @@ from shared.documents import (
     SubmissionDoc,
     TaskClaimDoc,
     now_us,
+    task_leaderboard_id,
 )
 from shared.events import utcnow
 
@@ -264,6 +265,56 @@ class Store:
         cursor = self.custom_benchmarks_collection.find({}).sort("_id", ASCENDING)
         return [CustomBenchmarkDoc.model_validate(doc) async for doc in cursor]
 
+    async def get_custom_task(self, name: str) -> CustomTaskDoc | None:
+        found = await self.custom_tasks_collection.find_one({"_id": name})
+        return CustomTaskDoc.model_validate(found) if found else None
+
+    async def insert_custom_task(self, task: CustomTaskDoc) -> None:
+        """Store a new task; DuplicateKeyError when one of its name exists."""
+        await self.custom_tasks_collection.insert_one(task.to_mongo())
+
+    async def replace_custom_task(self, task: CustomTaskDoc) -> None:
+        await self.custom_tasks_collection.replace_one({"_id": task.id}, task.to_mongo())
+
+    async def delete_custom_task(self, name: str) -> None:
+        await self.custom_tasks_collection.delete_one({"_id": name})
+
+    async def get_custom_benchmark(self, name: str) -> CustomBenchmarkDoc | None:
+        found = await self.custom_benchmarks_collection.find_one({"_id": name})
+        return CustomBenchmarkDoc.model_validate(found) if found else None
+
+    async def insert_custom_benchmark(self, benchmark: CustomBenchmarkDoc) -> None:
+        """Store a new benchmark; DuplicateKeyError when one of its name exists."""
+        await self.custom_benchmarks_collection.insert_one(benchmark.to_mongo())
+
+    async def replace_custom_benchmark(self, benchmark: CustomBenchmarkDoc) -> None:
+        await self.custom_benchmarks_collection.replace_one(
+            {"_id": benchmark.id}, benchmark.to_mongo()
+        )
+
+    async def delete_custom_benchmark(self, name: str) -> None:
+        await self.custom_benchmarks_collection.delete_one({"_id": name})
+
+    async def count_task_results(self, task: str) -> int:
+        return await self.results.count_documents({"task": task})
+
+    async def delete_task_results(self, task: str) -> int:
+        """Delete every result of `task`, their history, its leaderboard and its claims; how
+        many results went."""
+        deleted = await self.results.delete_many({"task": task})
+        await self.result_history.delete_many({"task": task})
+        await self.delete_leaderboard(task_leaderboard_id(task))
+        claims = self.task_claims.find({}, {"_id": 1})
+        suffixes = (f"|{task}", f"|{task}@")  # a custom task's claims name its revision
+        stale = [
+            doc["_id"]
+            async for doc in claims
+            if str(doc["_id"]).endswith(suffixes[0]) or suffixes[1] in str(doc["_id"])
+        ]
+        if stale:
+            await self.task_claims.delete_many({"_id": {"$in": stale}})
+        return deleted.deleted_count
+
     # leaderboards
 
     async def replace_leaderboard(self, leaderboard: LeaderboardDoc) -> LeaderboardDoc:
@@ -275,6 +326,9 @@ class Store:
         await self.leaderboards.replace_one({"_id": stored.id}, stored.to_mongo(), upsert=True)
         await self.bump_data_version()
         return stored
+
+    async def delete_leaderboard(self, leaderboard_id: str) -> None:
+        await self.leaderboards.delete_one({"_id": leaderboard_id})
 
     async def get_leaderboard(self, leaderboard_id: str) -> LeaderboardDoc | None:
         found = await self.leaderboards.find_one({"_id": leaderboard_id})

@@ -1,4 +1,5 @@
-"""Every submission status transition as an event on `lb.submissions.<sid>.status`."""
+"""Every submission status transition as an event on `lb.submissions.<sid>.status` (under
+`lb.private.` for a private submission)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ async def publish_transition(bus: Bus, submission: SubmissionDoc) -> None:
         at=latest.at,
     )
     await bus.publish(
-        Subjects.submission_status(submission.id),
+        Subjects.submission_status(submission.id, submission.private),
         event,
         f"transition:{submission.id}:{submission.status.value}",
     )

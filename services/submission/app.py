@@ -19,7 +19,8 @@ from huggingface_hub import HfApi
 from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 
-from services.submission import control, webhooks
+from services.submission import benchmarks_api, best_models, control, tasks_api, webhooks
+from services.submission.access import Viewer, viewer
 from services.submission.auth import authenticate
 from services.submission.door import DURABLE, Door
 from services.submission.gate import MAX_BODY_BYTES, Gate
@@ -203,7 +204,10 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         f"{MAX_BODY_BYTES // 1024} KiB are refused with 413 `body_too_large`.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.add_middleware(Gate)
+    for router in (tasks_api.router, benchmarks_api.router, best_models.router):
+        app.include_router(router)
 
     webhooks.document(app)
 
@@ -255,10 +259,11 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         "/v1/submissions",
         response_model=SubmissionPage,
         responses=READ_ERRORS,
-        summary="Submissions, newest first, filtered and paged",
+        summary="Submissions, newest first, filtered and paged (private ones: with their key)",
     )
     async def list_submissions(
         intake: FoundIntake,
+        who: Annotated[Viewer, Depends(viewer)],
         status: Annotated[SubmissionStatus | None, Query(description="Only this status.")] = None,
         model: Annotated[str | None, Query(description="Only this model id.")] = None,
         since: Annotated[
@@ -274,6 +279,9 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
             query["model"] = model
         if since is not None:
             query["created_at"] = {"$gte": since}
+        if not who.admin:  # private submissions: their own key's only
+            public: dict[str, object] = {"visibility": {"$ne": "private"}}
+            query |= {"$or": [public, {"submitted_by": who.name}]} if who.name else public
         page, total = await intake.store.list_submissions(query, offset, limit)
         return SubmissionPage(
             items=[view(doc) for doc in page], total=total, offset=offset, limit=limit
@@ -283,10 +291,15 @@ def create_app(settings: Settings | None = None, hub: HfApi | None = None) -> Fa
         "/v1/submissions/{submission_id}",
         response_model=SubmissionView,
         responses=error_responses(Code.INVALID_REQUEST, Code.SUBMISSION_NOT_FOUND),
-        summary="A submission's status and per-task progress",
+        summary="A submission's status and per-task progress (a private one: with its key)",
     )
-    async def get_submission(submission_id: str, intake: FoundIntake) -> SubmissionView:
-        return view(await control.stored_submission(intake, submission_id))
+    async def get_submission(
+        submission_id: str, intake: FoundIntake, who: Annotated[Viewer, Depends(viewer)]
+    ) -> SubmissionView:
+        submission = await control.stored_submission(intake, submission_id)
+        if not who.sees_submission(submission):
+            raise control.not_found()
+        return view(submission)
 
     @app.delete(
         "/v1/submissions/{submission_id}",

@@ -30,13 +30,15 @@ class CancelAccepted(BaseModel):
     cancelled_at: UtcDatetime = Field(description="When the cancellation was published.")
 
 
+def not_found() -> Refusal:
+    return Refusal(RefusalCode.SUBMISSION_NOT_FOUND, "no submission has this id", "submission_id")
+
+
 async def stored_submission(intake: Intake, submission_id: str) -> SubmissionDoc:
     """The stored submission; an id that is not a token (`*`, say) is never looked up."""
     found = await intake.store.get_submission(submission_id) if is_id_token(submission_id) else None
     if found is None:
-        raise Refusal(
-            RefusalCode.SUBMISSION_NOT_FOUND, "no submission has this id", "submission_id"
-        )
+        raise not_found()
     return found
 
 
@@ -47,6 +49,8 @@ def jobs_filter(priority: Priority, submission_id: str) -> str:
 async def cancel(intake: Intake, submission_id: str, key: ApiKeyDoc) -> CancelAccepted:
     """Announce the cancellation (evaluators skip its jobs), then purge its pending jobs."""
     submission = await stored_submission(intake, submission_id)
+    if submission.private and not key.admin and key.name != submission.submitted_by:
+        raise not_found()  # another key's private submission is not told to exist
     require_admin_or_owner(key, submission.submitted_by)
     if submission.status.terminal:
         raise Refusal(
@@ -55,7 +59,8 @@ async def cancel(intake: Intake, submission_id: str, key: ApiKeyDoc) -> CancelAc
             "submission_id",
         )
     event = SubmissionCancelled(submission_id=submission_id)
-    await intake.bus.publish(Subjects.cancelled(submission_id), event, f"cancelled:{submission_id}")
+    subject = Subjects.cancelled(submission_id, submission.private)
+    await intake.bus.publish(subject, event, f"cancelled:{submission_id}")
     for priority in Priority:
         await intake.bus.js.purge_stream(JOBS.name, subject=jobs_filter(priority, submission_id))
     return CancelAccepted(id=submission_id, cancelled_at=event.cancelled_at)
@@ -84,9 +89,11 @@ async def raise_priority(intake: Intake, submission_id: str, key: ApiKeyDoc) -> 
             pending = await intake.bus.js.get_last_msg(JOBS.name, subject)
         except NotFoundError:  # an evaluator has it already
             continue
-        sealed = Job.model_validate_json(pending.data or b"").sealed_token
+        job = Job.model_validate_json(pending.data or b"")
         await intake.bus.js.purge_stream(JOBS.name, subject=subject)
-        await publish_job(intake.bus, updated, progress.task, sealed, ":high")
+        await publish_job(
+            intake.bus, updated, progress.task, job.sealed_token, ":high", job.custom_task
+        )
     return updated
 
 

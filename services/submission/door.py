@@ -22,7 +22,9 @@ from pydantic import ValidationError
 
 from services.submission.intake import Intake
 from services.submission.refusals import ErrorBody, ErrorDetail, Refusal, RefusalCode
+from services.submission.validation import is_private
 from shared.bus import SUBMISSIONS, decode, describe
+from shared.custom_tasks import catalogue
 from shared.events import Subjects, SubmissionRejected, SubmissionRequest
 
 log = logging.getLogger(__name__)
@@ -104,19 +106,23 @@ class Door:
         except Refusal as refusal:
             if refusal.detail.code in RETRIED:
                 raise
-            await self.reject(submission_id, refusal, request.model)
+            private = is_private(request, request.tasks or [], catalogue.CURRENT)
+            await self.reject(submission_id, refusal, request.model, private)
             return error_answer(refusal.detail)
         return created.model_dump_json()
 
-    async def reject(self, submission_id: str, refusal: Refusal, model: str | None) -> None:
+    async def reject(
+        self, submission_id: str, refusal: Refusal, model: str | None, private: bool = False
+    ) -> None:
+        """Publish the rejection (on `lb.private.` when the request named a private task)."""
         rejected = SubmissionRejected(
             submission_id=submission_id,
-            code=refusal.detail.code.value,
+            code=str(refusal.detail.code),
             message=refusal.detail.message,
             field=refusal.detail.field,
             model=model,
         )
-        subject = Subjects.rejected(submission_id)
+        subject = Subjects.rejected(submission_id, private)
         await self.intake.bus.publish(subject, rejected, f"rejected:{submission_id}")
 
     async def forget(self, msg: Msg) -> None:

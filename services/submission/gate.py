@@ -19,18 +19,38 @@ MAX_BODY_BYTES = 256 * 1024
 mteb's registry fits several times."""
 KEYED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Every request that changes something needs a key; reads are public."""
+TASK_UPLOADS = "/v1/tasks"
+"""`POST` here uploads a task's data: up to `task_upload_max_bytes`, streamed, not buffered."""
 
 
-def too_large() -> Refusal:
-    return Refusal(
-        RefusalCode.BODY_TOO_LARGE, f"the request body is larger than {MAX_BODY_BYTES} bytes"
-    )
+def too_large(limit: int = MAX_BODY_BYTES) -> Refusal:
+    return Refusal(RefusalCode.BODY_TOO_LARGE, f"the request body is larger than {limit} bytes")
+
+
+def declared_too_large(headers: Headers, limit: int) -> bool:
+    declared = headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > limit
+
+
+def counted(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises `body_too_large` once more than `limit` bytes came."""
+    size = 0
+
+    async def counting() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise too_large(limit)
+        return message
+
+    return counting
 
 
 async def capped_body(receive: Receive, headers: Headers) -> bytes:
     """The whole body, refused as soon as it is known to exceed `MAX_BODY_BYTES`."""
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared_too_large(headers, MAX_BODY_BYTES):
         raise too_large()
     chunks: list[bytes] = []
     size = 0
@@ -63,16 +83,23 @@ class Gate:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        upload = scope["method"] == "POST" and scope["path"] == TASK_UPLOADS
         try:
             store = scope["app"].state.intake.store
             await authenticate(store, headers.get("authorization"))
-            body = await capped_body(receive, headers)
+            limit = scope["app"].state.settings.task_upload_max_bytes if upload else 0
+            if upload and declared_too_large(headers, limit):
+                raise too_large(limit)
+            body = b"" if upload else await capped_body(receive, headers)
         except Refusal as refusal:
             await self.refuse(refusal, scope, receive, send)
             return
         except PyMongoError:
             down = Refusal(RefusalCode.STORE_UNAVAILABLE, "the store is unavailable")
             await self.refuse(down, scope, receive, send)
+            return
+        if upload:  # the endpoint streams the parts to disk as they come
+            await self.app(scope, counted(receive, limit), send)
             return
         replayed = False
 

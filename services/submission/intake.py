@@ -17,8 +17,17 @@ from services.submission.duplicates import IMPORTED
 from services.submission.hub import ModelDescription
 from services.submission.model_files import ModelDetails
 from services.submission.refusals import Refusal, RefusalCode
-from services.submission.validation import ModelResolver, Policy, check_model, check_request
+from services.submission.validation import (
+    ModelResolver,
+    Policy,
+    check_model,
+    check_request,
+    custom_tasks_of,
+    is_private,
+)
 from shared.bus import Bus
+from shared.custom_tasks import catalogue
+from shared.custom_tasks.spec import TaskSpec
 from shared.documents import (
     ModelFacts,
     StatusChange,
@@ -26,7 +35,14 @@ from shared.documents import (
     SubmissionStatus,
     TaskProgress,
 )
-from shared.events import Job, Priority, Subjects, SubmissionAccepted, SubmissionRequest
+from shared.events import (
+    Job,
+    Priority,
+    Subjects,
+    SubmissionAccepted,
+    SubmissionRequest,
+    Visibility,
+)
 from shared.secrets import NoSecretKey, seal_token
 from shared.store import Store
 from shared.transitions import publish_transition
@@ -78,17 +94,21 @@ class Intake:
         the day's count; nothing is published for a refused request.
         """
         key = await authenticate(self.store, authorization)
-        tasks = await asyncio.to_thread(check_request, request)
+        visible = (await catalogue.refresh(self.store)).visible_to(key.name, key.admin)
+        tasks = await asyncio.to_thread(check_request, request, visible)
+        custom = await asyncio.to_thread(custom_tasks_of, tasks, visible)
+        private = is_private(request, tasks, visible)
         webhooks.check_callbacks_possible(request.callback_url, self.secret_key_file)
         await check_rate(self.store, key, self.submissions_per_day)
         token = request.hf_token.get_secret_value() if request.hf_token else None
         described = await self.resolver.describe(request.model, request.revision, token)
         sealed = self.sealed_token(request.model, described, token)
         submission_id = submission_id or uuid.uuid4().hex
+        keys = claim_keys(tasks, custom)
         held = {  # a redelivered intake message finds its own claims: they are not duplicates
-            task: holder
-            for task, holder in (
-                await duplicates.holders(self.store, request.model, described.sha, tasks)
+            keys[key]: holder
+            for key, holder in (
+                await duplicates.holders(self.store, request.model, described.sha, list(keys))
             ).items()
             if holder != submission_id
         }
@@ -105,6 +125,7 @@ class Intake:
             requested_revision=request.revision,
             benchmark=request.benchmark,
             priority=priority,
+            visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
             submitted_by=key.name,
             facts=facts(described, parameters, details),
             tasks=[TaskProgress(task=task) for task in new],
@@ -112,10 +133,10 @@ class Intake:
         )
         if request.callback_url is not None and self.secret_key_file is not None:
             await webhooks.register(self.store, submission_id, request.callback_url)
-            created = await self.accept(submission, held, sealed)
+            created = await self.accept(submission, held, sealed, custom)
             created.callback_secret = webhooks.callback_secret(self.secret_key_file, created.id)
             return created
-        return await self.accept(submission, held, sealed)
+        return await self.accept(submission, held, sealed, custom)
 
     def sealed_token(
         self, model: str, described: ModelDescription, token: str | None
@@ -139,14 +160,19 @@ class Intake:
             ) from None
 
     async def accept(
-        self, submission: SubmissionDoc, held: dict[str, str], sealed: str | None
+        self,
+        submission: SubmissionDoc,
+        held: dict[str, str],
+        sealed: str | None,
+        custom: dict[str, TaskSpec],
     ) -> SubmissionCreated:
         """Claim the tasks, store the submission, publish it; races lost count as duplicates."""
-        wanted = [progress.task for progress in submission.tasks]
-        won, taken = await duplicates.claim(
-            self.store, submission.model, submission.revision, wanted, submission.id
+        keys = claim_keys([progress.task for progress in submission.tasks], custom)
+        won_keys, taken = await duplicates.claim(
+            self.store, submission.model, submission.revision, list(keys), submission.id
         )
-        held = held | taken
+        won = [keys[key] for key in won_keys]
+        held = held | {keys[key]: holder for key, holder in taken.items()}
         if not won:
             raise duplicate_refusal(submission.model, held)
         submission.tasks = [progress for progress in submission.tasks if progress.task in won]
@@ -157,11 +183,11 @@ class Intake:
             submission = stored or submission
         except BaseException:
             await duplicates.release(
-                self.store, submission.model, submission.revision, won, submission.id
+                self.store, submission.model, submission.revision, won_keys, submission.id
             )
             raise
         try:
-            await publish_submission(self.bus, submission, sealed)
+            await publish_submission(self.bus, submission, sealed, custom)
         except Exception as error:
             log.exception("publishing submission %s failed", submission.id)
             reason = f"bus unavailable: {type(error).__name__}"
@@ -213,8 +239,21 @@ def duplicate_refusal(model: str, held: dict[str, str]) -> Refusal:
     )
 
 
-async def publish_submission(bus: Bus, submission: SubmissionDoc, sealed: str | None) -> None:
+def claim_keys(tasks: list[str], custom: dict[str, TaskSpec]) -> dict[str, str]:
+    """The key each task is claimed under → the task: its name; a custom task's names its
+    revision too (`name@revision`), so that new data is evaluated again."""
+    return {(f"{task}@{custom[task].revision}" if task in custom else task): task for task in tasks}
+
+
+async def publish_submission(
+    bus: Bus,
+    submission: SubmissionDoc,
+    sealed: str | None,
+    custom: dict[str, TaskSpec] | None = None,
+) -> None:
     """The `accepted` event and transition, then one job per task; ids make retries harmless.
+    A private submission's events go to `lb.private.` subjects; `custom`: the custom tasks'
+    definitions, which their jobs carry.
 
     Nothing is published while the client is disconnected: it would wait in the client's buffer
     and go out once NATS is back, after the submission was answered `bus_unavailable`.
@@ -229,14 +268,21 @@ async def publish_submission(bus: Bus, submission: SubmissionDoc, sealed: str | 
         benchmark=submission.benchmark,
         priority=submission.priority,
     )
-    await bus.publish(Subjects.accepted(submission.id), accepted, f"accepted:{submission.id}")
+    subject = Subjects.accepted(submission.id, submission.private)
+    await bus.publish(subject, accepted, f"accepted:{submission.id}")
     await publish_transition(bus, submission)
     for progress in submission.tasks:
-        await publish_job(bus, submission, progress.task, sealed)
+        spec = (custom or {}).get(progress.task)
+        await publish_job(bus, submission, progress.task, sealed, custom_task=spec)
 
 
 async def publish_job(
-    bus: Bus, submission: SubmissionDoc, task: str, sealed: str | None, suffix: str = ""
+    bus: Bus,
+    submission: SubmissionDoc,
+    task: str,
+    sealed: str | None,
+    suffix: str = "",
+    custom_task: TaskSpec | None = None,
 ) -> None:
     job = Job(
         submission_id=submission.id,
@@ -245,6 +291,8 @@ async def publish_job(
         task=task,
         priority=submission.priority,
         sealed_token=sealed,
+        custom_task=custom_task,
+        private=submission.private,
     )
     subject = Subjects.job(job.priority, submission.id, task)
     await bus.publish(subject, job, f"job:{submission.id}:{task}{suffix}")

@@ -35,6 +35,15 @@ class RefusalCode(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     SUBMISSION_NOT_FOUND = "submission_not_found"
     BODY_TOO_LARGE = "body_too_large"
+    INVALID_TASK_DATA = "invalid_task_data"
+    NAME_TAKEN = "name_taken"
+    TASK_EXISTS = "task_exists"
+    DUPLICATE_TASK = "duplicate_task"
+    TASK_NOT_FOUND = "task_not_found"
+    CONFIRMATION_REQUIRED = "confirmation_required"
+    BENCHMARK_EXISTS = "benchmark_exists"
+    BENCHMARK_NOT_FOUND = "benchmark_not_found"
+    PRIVATE_TASK_IN_PUBLIC_BENCHMARK = "private_task_in_public_benchmark"
 
 
 HTTP_STATUS = {
@@ -62,29 +71,49 @@ HTTP_STATUS = {
     RefusalCode.STORE_UNAVAILABLE: 503,
     RefusalCode.SUBMISSION_NOT_FOUND: 404,
     RefusalCode.BODY_TOO_LARGE: 413,
+    RefusalCode.INVALID_TASK_DATA: 422,
+    RefusalCode.NAME_TAKEN: 422,
+    RefusalCode.TASK_EXISTS: 409,
+    RefusalCode.DUPLICATE_TASK: 409,
+    RefusalCode.TASK_NOT_FOUND: 404,
+    RefusalCode.CONFIRMATION_REQUIRED: 409,
+    RefusalCode.BENCHMARK_EXISTS: 409,
+    RefusalCode.BENCHMARK_NOT_FOUND: 404,
+    RefusalCode.PRIVATE_TASK_IN_PUBLIC_BENCHMARK: 422,
 }
 
 
 class ErrorDetail(BaseModel):
-    code: RefusalCode
+    code: RefusalCode | str = Field(
+        description="A refusal code; for task data refused by validation, the data check's own "
+        "code (`missing_column`, `duplicate_id`, …: see `invalid_task_data`)."
+    )
     message: str
     field: str | None = None
     submission_id: str | None = Field(
         default=None,
         description="For `duplicate`: the submission that already covers the request.",
     )
+    file: str | None = Field(default=None, description="Task data: the file at fault.")
+    line: int | None = Field(default=None, description="Task data: the line (1-based) at fault.")
+
+
+OPTIONAL_DETAILS = ("submission_id", "file", "line")
+"""Fields of an error that appear only where they are set."""
 
 
 class ErrorBody(BaseModel):
-    """The JSON body of every error response: `{"error": {"code", "message", "field"}}`."""
+    """The JSON body of every error response: `{"error": {"code", "message", "field"}}`, with
+    `submission_id` (`duplicate`) or `file` and `line` (task data) where they apply."""
 
     error: ErrorDetail
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body; `submission_id` only where it is set (`duplicate`)."""
+        """The JSON body; `submission_id`, `file` and `line` only where they are set."""
         body = self.model_dump(mode="json")
-        if body["error"]["submission_id"] is None:
-            del body["error"]["submission_id"]
+        for name in OPTIONAL_DETAILS:
+            if body["error"][name] is None:
+                del body["error"][name]
         return body
 
 
@@ -93,16 +122,23 @@ class Refusal(Exception):
 
     def __init__(
         self,
-        code: RefusalCode,
+        code: RefusalCode | str,
         message: str,
         field: str | None = None,
         *,
         submission_id: str | None = None,
         retry_after_s: int | None = None,
+        file: str | None = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message)
         self.detail = ErrorDetail(
-            code=code, message=message, field=field, submission_id=submission_id
+            code=code,
+            message=message,
+            field=field,
+            submission_id=submission_id,
+            file=file,
+            line=line,
         )
         self.retry_after_s = retry_after_s
 
@@ -113,14 +149,18 @@ class Refusal(Exception):
 
     @property
     def status_code(self) -> int:
-        return HTTP_STATUS[self.detail.code]
+        """The code's status; 422 for a task data check's own code."""
+        code = self.detail.code
+        return HTTP_STATUS[code] if isinstance(code, RefusalCode) else 422
 
 
 MEANINGS: dict[RefusalCode, str] = {
     RefusalCode.INVALID_REQUEST: "The body or a parameter does not have the documented shape.",
     RefusalCode.INVALID_MODEL_ID: "`model` is not a Hub model id `org/name`.",
-    RefusalCode.UNKNOWN_TASK: "A task name is not in mteb's registry.",
-    RefusalCode.UNKNOWN_BENCHMARK: "The benchmark name is not in mteb's registry.",
+    RefusalCode.UNKNOWN_TASK: "A task name is neither in mteb's registry nor a custom task this "
+    "key may see.",
+    RefusalCode.UNKNOWN_BENCHMARK: "The benchmark name is neither in mteb's registry nor a custom "
+    "benchmark this key may see.",
     RefusalCode.UNAUTHORIZED: "No API key, or an unknown or revoked one.",
     RefusalCode.FORBIDDEN: "The key may not do this (admin keys, or the submitting key, only).",
     RefusalCode.RATE_LIMITED: "The key used up its submissions for this UTC day.",
@@ -140,7 +180,19 @@ MEANINGS: dict[RefusalCode, str] = {
     RefusalCode.BUS_UNAVAILABLE: "NATS is down: nothing stored (failing mid-way: marked failed).",
     RefusalCode.STORE_UNAVAILABLE: "MongoDB did not answer; nothing was stored or published.",
     RefusalCode.SUBMISSION_NOT_FOUND: "No submission has this id.",
-    RefusalCode.BODY_TOO_LARGE: "The request body is larger than the API takes (256 KiB).",
+    RefusalCode.BODY_TOO_LARGE: "The request body is larger than the API takes (256 KiB; task "
+    "uploads: TASK_UPLOAD_MAX_BYTES).",
+    RefusalCode.INVALID_TASK_DATA: "The task's data failed a check; the code names which "
+    "(`missing_column`, `empty_split`, `duplicate_id`, …), with the file, line and field.",
+    RefusalCode.NAME_TAKEN: "The name is a task or benchmark of mteb's registry.",
+    RefusalCode.TASK_EXISTS: "Another key owns a custom task of this name.",
+    RefusalCode.DUPLICATE_TASK: "The task already has this data (the same revision).",
+    RefusalCode.TASK_NOT_FOUND: "No custom task of this name that this key may see.",
+    RefusalCode.CONFIRMATION_REQUIRED: "Deleting needs `?confirm=<name>`; the message says how "
+    "many results would go.",
+    RefusalCode.BENCHMARK_EXISTS: "A custom benchmark of this name exists.",
+    RefusalCode.BENCHMARK_NOT_FOUND: "No custom benchmark of this name that this key may see.",
+    RefusalCode.PRIVATE_TASK_IN_PUBLIC_BENCHMARK: "A public benchmark may hold public tasks only.",
 }
 """One line per code: the OpenAPI examples' summaries."""
 

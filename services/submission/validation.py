@@ -22,7 +22,9 @@ from services.submission.model_files import (
     folder_reader,
 )
 from services.submission.refusals import Refusal, RefusalCode
-from shared.events import SubmissionRequest, is_valid_model_id
+from shared.custom_tasks.catalogue import Catalogue
+from shared.custom_tasks.spec import TaskSpec
+from shared.events import SubmissionRequest, Visibility, is_valid_model_id
 from shared.paths import confined
 from shared.settings import Settings
 from shared.summary.models import registered
@@ -45,32 +47,54 @@ class Policy:
         )
 
 
-def resolve_tasks(request: SubmissionRequest) -> list[str]:
-    """The task names asked for, checked against mteb's registry, in order, without repeats."""
-    if request.benchmark is not None:
-        try:
-            benchmark = mteb.get_benchmark(request.benchmark)
-        except KeyError:
-            raise Refusal(
-                RefusalCode.UNKNOWN_BENCHMARK,
-                f"no benchmark named {request.benchmark!r} in mteb's registry",
-                "benchmark",
-            ) from None
-        return [task.metadata.name for task in benchmark.tasks]
-    names: list[str] = []
-    for name in request.tasks or []:
-        try:
-            mteb.get_task(name)
-        except KeyError:
-            raise Refusal(
-                RefusalCode.UNKNOWN_TASK, f"no task named {name!r} in mteb's registry", "tasks"
-            ) from None
-        if name not in names:
-            names.append(name)
-    return names
+def in_registry(name: str) -> bool:
+    """Whether `name` is a task of mteb's registry."""
+    try:
+        mteb.get_task(name)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
-def check_request(request: SubmissionRequest) -> list[str]:
+def custom_benchmark_tasks(name: str, visible: Catalogue) -> list[str]:
+    """The tasks of custom benchmark `name`, which the caller must be able to see."""
+    custom = visible.benchmarks.get(name)
+    if custom is None:
+        raise Refusal(
+            RefusalCode.UNKNOWN_BENCHMARK,
+            f"no benchmark named {name!r} in mteb's registry or among your custom benchmarks",
+            "benchmark",
+        )
+    return list(custom.tasks)
+
+
+def resolve_tasks(request: SubmissionRequest, visible: Catalogue | None = None) -> list[str]:
+    """The task names asked for, in order, without repeats: mteb's registry's, or custom tasks
+    in `visible` (those the caller may see). A task the caller may not see is unknown to it:
+    the message is the same as for a name that exists nowhere."""
+    visible = visible or Catalogue()
+    if request.benchmark:
+        try:  # a registry benchmark's tasks are the registry's
+            return [task.metadata.name for task in mteb.get_benchmark(request.benchmark).tasks]
+        except (KeyError, ValueError):
+            pass
+    names = (
+        custom_benchmark_tasks(request.benchmark, visible) if request.benchmark else request.tasks
+    )
+    resolved: list[str] = []
+    for name in names or []:
+        if name not in visible.tasks and not in_registry(name):
+            raise Refusal(
+                RefusalCode.UNKNOWN_TASK,
+                f"no task named {name!r} in mteb's registry or among your custom tasks",
+                "tasks",
+            )
+        if name not in resolved:
+            resolved.append(name)
+    return resolved
+
+
+def check_request(request: SubmissionRequest, visible: Catalogue | None = None) -> list[str]:
     """Step 1 without the network: the model id's syntax, then the task names."""
     if not is_valid_model_id(request.model):
         raise Refusal(
@@ -78,7 +102,24 @@ def check_request(request: SubmissionRequest) -> list[str]:
             f"{request.model!r} is not a model id of the form org/name",
             "model",
         )
-    return resolve_tasks(request)
+    return resolve_tasks(request, visible)
+
+
+def custom_tasks_of(tasks: list[str], visible: Catalogue) -> dict[str, TaskSpec]:
+    """The custom tasks among `tasks` (registry names win), each with its current definition."""
+    return {
+        name: visible.tasks[name].spec
+        for name in tasks
+        if name in visible.tasks and not in_registry(name)
+    }
+
+
+def is_private(request: SubmissionRequest, tasks: list[str], visible: Catalogue) -> bool:
+    """Whether a submission of `tasks` is private: it holds a private custom task, or names a
+    private custom benchmark."""
+    named = [visible.benchmarks.get(request.benchmark)] if request.benchmark else []
+    entries = [*(visible.tasks.get(name) for name in tasks), *named]
+    return any(entry is not None and entry.visibility is Visibility.PRIVATE for entry in entries)
 
 
 def mirror_revision(model: str, folder: Path, requested: str | None) -> str:

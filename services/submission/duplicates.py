@@ -31,11 +31,16 @@ def task_is_live(submission: SubmissionDoc, task: str) -> bool:
     )
 
 
+def claimed_task(key: str) -> str:
+    """The task a claim key names: a custom task's key is `<task>@<data revision>`."""
+    return key.partition("@")[0]
+
+
 async def claim_is_live(store: Store, claim: TaskClaimDoc, task: str) -> bool:
     submission = await store.get_submission(claim.submission_id)
     if submission is None:
         return utcnow() - claim.claimed_at < UNSTORED_GRACE
-    return task_is_live(submission, task)
+    return task_is_live(submission, claimed_task(task))
 
 
 async def holders(store: Store, model: str, sha: str, tasks: list[str]) -> dict[str, str]:

@@ -87,7 +87,11 @@ async def upload(
     key: str | None = None,
     **fields: str,
 ) -> Any:
-    data = {"name": name, "type": task_type, "metadata": json.dumps(STS_METADATA if metadata is None else metadata)}
+    data = {
+        "name": name,
+        "type": task_type,
+        "metadata": json.dumps(STS_METADATA if metadata is None else metadata),
+    }
     return await svc.api.post(
         "/v1/tasks",
         data=data | fields,
@@ -165,7 +169,10 @@ def retrieval(
     corpus: bytes | None = None, queries: bytes | None = None, qrels: bytes | None = None
 ) -> dict[str, tuple[str, bytes]]:
     return {
-        "corpus": ("corpus.jsonl", corpus or jsonl({"_id": "d1", "text": "x"}, {"_id": "d2", "text": "y"})),
+        "corpus": (
+            "corpus.jsonl",
+            corpus or jsonl({"_id": "d1", "text": "x"}, {"_id": "d2", "text": "y"}),
+        ),
         "queries": ("queries.jsonl", queries or jsonl({"_id": "q1", "text": "x?"})),
         "qrels": ("qrels.tsv", qrels or b"query-id\tcorpus-id\tscore\nq1\td1\t1\n"),
     }
@@ -292,7 +299,9 @@ async def test_publish_and_delete_by_owner_or_admin_only(svc: Service, other_key
     published = await svc.api.post(f"/v1/tasks/{name}/publish", headers=svc.auth())
     assert published.status_code == 200 and published.json()["visibility"] == "public"
     event = await last_event(svc.bus, Subjects.task_event(name, "published", False))
-    assert event is not None and TaskPublished.model_validate_json(event).revision == spec["revision"]
+    assert (
+        event is not None and TaskPublished.model_validate_json(event).revision == spec["revision"]
+    )
     assert (await svc.api.get(f"/v1/tasks/{name}")).status_code == 200  # anonymous now
     forbidden = await svc.api.delete(f"/v1/tasks/{name}", params={"confirm": name}, headers=other)
     assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"

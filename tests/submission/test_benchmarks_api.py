@@ -127,7 +127,7 @@ async def test_a_benchmark_of_custom_and_registry_tasks(svc: Service, other_key:
 
 async def test_benchmark_refusals_store_nothing(svc: Service, other_key: str) -> None:
     mine, theirs = await make_task(svc), await make_task(svc, key=other_key)
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({"tasks": [mine], "visibility": "public"}, 422, "private_task_in_public_benchmark"),
         ({"tasks": ["NoSuchTask"]}, 422, "unknown_task"),
         ({"tasks": [theirs]}, 422, "unknown_task"),
@@ -137,7 +137,8 @@ async def test_benchmark_refusals_store_nothing(svc: Service, other_key: str) ->
     ]
     before = await svc.store.custom_benchmarks_collection.count_documents({})
     for change, status, code in cases:
-        body = {"name": f"b{uuid.uuid4().hex[:10]}", "tasks": [mine]} | change
+        body: dict[str, Any] = {"name": f"b{uuid.uuid4().hex[:10]}", "tasks": [mine]}
+        body |= change
         response = await svc.api.post("/v1/benchmarks", json=body, headers=svc.auth())
         assert response.status_code == status, (change, response.text)
         assert response.json()["error"]["code"] == code, change
@@ -164,7 +165,7 @@ async def seeded(svc: Service) -> BenchmarkLeaderboardDoc:
         bootstrap_resamples=0,
     )
     document = BenchmarkLeaderboardDoc(
-        _id=benchmark_leaderboard_id(REGISTRY), name=REGISTRY, table=table
+        _id=benchmark_leaderboard_id(REGISTRY), name=REGISTRY, table=table.model_dump_json()
     )
     await svc.store.put_benchmark_leaderboard(document)
     return document

@@ -165,6 +165,11 @@ async def test_a_bad_key_on_a_read_is_refused_not_read_as_anonymous(svc: Service
     assert response.status_code == 401
 
 
+MANY_PAIRS = jsonl(
+    *[{"sentence1": f"s{i}", "sentence2": "t", "score": 1} for i in range(MAX_ROWS + 1)]
+)
+
+
 def retrieval(
     corpus: bytes | None = None, queries: bytes | None = None, qrels: bytes | None = None
 ) -> dict[str, tuple[str, bytes]]:
@@ -184,7 +189,7 @@ REFUSED = [
         "missing_column", "p.jsonl", id="missing column",
     ),
     pytest.param(
-        "STS", {"pairs": ("p.jsonl", PAIRS + jsonl({"sentence1": "a", "sentence2": "b", "score": 9}))},
+        "STS", {"pairs": ("p.jsonl", PAIRS + jsonl({"sentence1": "a", "sentence2": "b", "score": 9}))},  # noqa: E501
         STS_METADATA, "score_out_of_range", "p.jsonl", id="score out of range",
     ),
     pytest.param(
@@ -196,7 +201,7 @@ REFUSED = [
     ),
     pytest.param(
         "STS",
-        {"pairs": ("p.jsonl", jsonl(*[{"sentence1": f"s{i}", "sentence2": "t", "score": 1} for i in range(MAX_ROWS + 1)]))},
+        {"pairs": ("p.jsonl", MANY_PAIRS)},
         STS_METADATA, "too_many_rows", "p.jsonl", id="over the row cap",
     ),
     pytest.param(

@@ -103,17 +103,23 @@ def api(method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
 
     The standard library's client: the CLI's few calls need no more, and it keeps the light
     commands' start-up short (httpx alone takes longer to import than the budget allows)."""
+    data = None if body is None else json.dumps(body).encode()
+    return send(method, path, data, {"Content-Type": "application/json"})
+
+
+def send(
+    method: str, path: str, data: Any, headers: dict[str, str], timeout: float = 60.0
+) -> Answer:
+    """The API's answer to a request of `data` (bytes, an iterable of bytes, or None), sent
+    with the API key."""
     from shared.settings import get_settings
 
     key = api_key()
-    headers = {"Content-Type": "application/json"} | (
-        {"Authorization": f"Bearer {key}"} if key else {}
-    )
+    headers = headers | ({"Authorization": f"Bearer {key}"} if key else {})
     url = get_settings().submission_api_url()
-    data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(f"{url}{path}", data, headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=60.0) as reply:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
             return Answer(reply.status, reply.read().decode())
     except urllib.error.HTTPError as error:
         with error:
@@ -123,9 +129,17 @@ def api(method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
 
 
 def fail(response: Answer) -> int:
+    """Print the API's typed error (with the file, line and field it names) and return 1."""
     try:
         error = response.json()["error"]
-        print(f"error {response.status_code} {error['code']}: {error['message']}", file=sys.stderr)
+        where = ", ".join(
+            f"{name} {error[name]}" for name in ("file", "line", "field") if error.get(name)
+        )
+        suffix = f" ({where})" if where else ""
+        print(
+            f"error {response.status_code} {error['code']}: {error['message']}{suffix}",
+            file=sys.stderr,
+        )
     except (ValueError, KeyError, TypeError):
         print(f"error {response.status_code}: {response.text}", file=sys.stderr)
     return 1
@@ -305,6 +319,10 @@ def parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="cancel a submission (admin or submitting key)")
     cancel.add_argument("id")
     cancel.set_defaults(run=cmd_cancel)
+
+    from services.task_commands import add_parsers as add_task_parsers
+
+    add_task_parsers(commands)
 
     from services.submission.keys import add_parser as add_keys_parser
 

@@ -21,10 +21,12 @@ from shared.bus import (
     JOBS,
     LEADERBOARD,
     ORIGINAL_SUBJECT_HEADER,
+    PRIVATE,
     REASON_HEADER,
     RESULTS,
     STREAMS,
     SUBMISSIONS,
+    TASKS,
     Stream,
 )
 from shared.events import (
@@ -39,6 +41,9 @@ from shared.events import (
     SubmissionRejected,
     SubmissionRequest,
     SubmissionStatusChanged,
+    TaskCreated,
+    TaskDeleted,
+    TaskPublished,
 )
 from shared.settings import Settings
 
@@ -324,6 +329,128 @@ CHANNELS: tuple[Channel, ...] = (
                 "transitions whose webhook failed on every try (from LB_SUBMISSIONS).",
             ),
         ),
+    ),
+)
+
+TASK_NAME = {"description": "The custom task's name (letters, digits, `_`, `-`)."}
+PRIVATE_NOTE = (
+    " Under `lb.private.` (stream LB_PRIVATE, which the `outside` NATS user cannot read): "
+    "the same payload as its public twin."
+)
+CHANNELS += (
+    Channel(
+        key="taskCreated",
+        address="lb.tasks.{task}.created",
+        example=Subjects.task_event("my-sts", "created", False),
+        stream=TASKS,
+        message="TaskCreated",
+        payload=TaskCreated,
+        summary="A public custom task was made, or given a new revision (new data): its "
+        "definition, files and revision (the digest of its data).",
+        msg_id="task-created:{task}:{time}",
+        parameters={"task": TASK_NAME},
+        senders=(Endpoint("submission", "After the task's files and document are stored."),),
+    ),
+    Channel(
+        key="taskPublished",
+        address="lb.tasks.{task}.published",
+        example=Subjects.task_event("my-sts", "published", False),
+        stream=TASKS,
+        message="TaskPublished",
+        payload=TaskPublished,
+        summary="A private custom task was made public by its owner or an admin.",
+        msg_id="task-published:{task}:{time}",
+        parameters={"task": TASK_NAME},
+        senders=(Endpoint("submission", "`POST /v1/tasks/{name}/publish`."),),
+    ),
+    Channel(
+        key="taskDeleted",
+        address="lb.tasks.{task}.deleted",
+        example=Subjects.task_event("my-sts", "deleted", False),
+        stream=TASKS,
+        message="TaskDeleted",
+        payload=TaskDeleted,
+        summary="A public custom task was deleted with its data and results (how many went).",
+        msg_id="task-deleted:{task}:{time}",
+        parameters={"task": TASK_NAME},
+        senders=(Endpoint("submission", "`DELETE /v1/tasks/{name}?confirm={name}`."),),
+    ),
+    Channel(
+        key="privateTaskCreated",
+        address="lb.private.lb.tasks.{task}.created",
+        example=Subjects.task_event("my-sts", "created", True),
+        stream=PRIVATE,
+        message="PrivateTaskCreated",
+        payload=TaskCreated,
+        summary="A private custom task was made or given a new revision." + PRIVATE_NOTE,
+        msg_id="task-created:{task}:{time}",
+        parameters={"task": TASK_NAME},
+        senders=(Endpoint("submission", "After the task's files and document are stored."),),
+    ),
+    Channel(
+        key="privateTaskDeleted",
+        address="lb.private.lb.tasks.{task}.deleted",
+        example=Subjects.task_event("my-sts", "deleted", True),
+        stream=PRIVATE,
+        message="PrivateTaskDeleted",
+        payload=TaskDeleted,
+        summary="A private custom task was deleted with its data and results." + PRIVATE_NOTE,
+        msg_id="task-deleted:{task}:{time}",
+        parameters={"task": TASK_NAME},
+        senders=(Endpoint("submission", "`DELETE /v1/tasks/{name}?confirm={name}`."),),
+    ),
+    Channel(
+        key="privateSubmissionAccepted",
+        address="lb.private.lb.submissions.{submission_id}.accepted",
+        example=Subjects.accepted(EXAMPLE_ID, private=True),
+        stream=PRIVATE,
+        message="PrivateSubmissionAccepted",
+        payload=SubmissionAccepted,
+        summary="A private submission (one holding a private custom task, or naming a private "
+        "custom benchmark) was accepted; its jobs carry `private: true`." + PRIVATE_NOTE,
+        msg_id="accepted:{submission_id}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(Endpoint("submission", "As `lb.submissions.{submission_id}.accepted`."),),
+    ),
+    Channel(
+        key="privateSubmissionStatus",
+        address="lb.private.lb.submissions.{submission_id}.status",
+        example=Subjects.submission_status(EXAMPLE_ID, private=True),
+        stream=PRIVATE,
+        message="PrivateSubmissionStatusChanged",
+        payload=SubmissionStatusChanged,
+        summary="Every status transition of a private submission." + PRIVATE_NOTE,
+        msg_id="transition:{submission_id}:{status}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(
+            Endpoint("submission", "The `accepted` transition."),
+            Endpoint("aggregator", "Every later transition it makes."),
+        ),
+    ),
+    Channel(
+        key="privateSubmissionCancelled",
+        address="lb.private.lb.submissions.{submission_id}.cancelled",
+        example=Subjects.cancelled(EXAMPLE_ID, private=True),
+        stream=PRIVATE,
+        message="PrivateSubmissionCancelled",
+        payload=SubmissionCancelled,
+        summary="A private submission was cancelled." + PRIVATE_NOTE,
+        msg_id="cancelled:{submission_id}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(Endpoint("submission", "Published before the pending jobs are purged."),),
+    ),
+    Channel(
+        key="privateSubmissionRejected",
+        address="lb.private.lb.submissions.{submission_id}.rejected",
+        example=Subjects.rejected(EXAMPLE_ID, private=True),
+        stream=PRIVATE,
+        message="PrivateSubmissionRejected",
+        payload=SubmissionRejected,
+        summary="An intake request naming a private custom task (or benchmark) was refused."
+        + PRIVATE_NOTE,
+        msg_id="rejected:{submission_id}",
+        parameters={"submission_id": SUBMISSION_ID},
+        senders=(Endpoint("submission", "For each such refused intake request."),),
     ),
 )
 

@@ -22,7 +22,7 @@ from shared.events import SubmissionRequest
 from tests.conftest import MODEL_ID
 
 
-def refusal_code(error: pytest.ExceptionInfo[Refusal]) -> RefusalCode:
+def refusal_code(error: pytest.ExceptionInfo[Refusal]) -> RefusalCode | str:
     return error.value.detail.code
 
 

@@ -430,3 +430,30 @@ async def test_new_data_is_evaluated_again_the_same_data_is_a_duplicate(svc: Ser
     assert (await upload(svc, name, {"pairs": ("p.jsonl", more)})).status_code == 201
     revised = await svc.api.post("/v1/submissions", json=body, headers=svc.auth())
     assert revised.status_code == 202, revised.text
+
+
+async def test_an_upload_without_a_length_is_cut_at_the_cap(svc: Service) -> None:
+    """Streamed in chunks (no Content-Length): refused once past the cap, nothing kept."""
+    before = await traces(svc)
+    boundary = "cut-at-the-cap"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n{task_name()}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\nSTS\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="pairs"; filename="p.jsonl"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield head
+        for _ in range(UPLOAD_CAP // 65536 + 2):
+            yield b"x" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = await svc.api.post(
+        "/v1/tasks",
+        content=chunks(),
+        headers=svc.auth() | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "body_too_large"
+    assert await traces(svc) == before

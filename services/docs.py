@@ -377,7 +377,7 @@ CHANNELS += (
     ),
     Channel(
         key="privateTaskCreated",
-        address="lb.private.lb.tasks.{task}.created",
+        address="lb.private.tasks.{task}.created",
         example=Subjects.task_event("my-sts", "created", True),
         stream=PRIVATE,
         message="PrivateTaskCreated",
@@ -389,7 +389,7 @@ CHANNELS += (
     ),
     Channel(
         key="privateTaskDeleted",
-        address="lb.private.lb.tasks.{task}.deleted",
+        address="lb.private.tasks.{task}.deleted",
         example=Subjects.task_event("my-sts", "deleted", True),
         stream=PRIVATE,
         message="PrivateTaskDeleted",
@@ -401,7 +401,7 @@ CHANNELS += (
     ),
     Channel(
         key="privateSubmissionAccepted",
-        address="lb.private.lb.submissions.{submission_id}.accepted",
+        address="lb.private.submissions.{submission_id}.accepted",
         example=Subjects.accepted(EXAMPLE_ID, private=True),
         stream=PRIVATE,
         message="PrivateSubmissionAccepted",
@@ -414,7 +414,7 @@ CHANNELS += (
     ),
     Channel(
         key="privateSubmissionStatus",
-        address="lb.private.lb.submissions.{submission_id}.status",
+        address="lb.private.submissions.{submission_id}.status",
         example=Subjects.submission_status(EXAMPLE_ID, private=True),
         stream=PRIVATE,
         message="PrivateSubmissionStatusChanged",
@@ -429,7 +429,7 @@ CHANNELS += (
     ),
     Channel(
         key="privateSubmissionCancelled",
-        address="lb.private.lb.submissions.{submission_id}.cancelled",
+        address="lb.private.submissions.{submission_id}.cancelled",
         example=Subjects.cancelled(EXAMPLE_ID, private=True),
         stream=PRIVATE,
         message="PrivateSubmissionCancelled",
@@ -441,7 +441,7 @@ CHANNELS += (
     ),
     Channel(
         key="privateSubmissionRejected",
-        address="lb.private.lb.submissions.{submission_id}.rejected",
+        address="lb.private.submissions.{submission_id}.rejected",
         example=Subjects.rejected(EXAMPLE_ID, private=True),
         stream=PRIVATE,
         message="PrivateSubmissionRejected",

@@ -27,7 +27,7 @@ from services.submission.gate import MAX_BODY_BYTES, Gate
 from services.submission.intake import Intake, SubmissionCreated
 from services.submission.refusals import ErrorBody, Refusal, RefusalCode, error_responses
 from services.submission.validation import ModelResolver, Policy
-from shared.bus import SUBMISSIONS, Bus, consume
+from shared.bus import PRIVATE, SUBMISSIONS, Bus, consume
 from shared.documents import ApiKeyDoc, SubmissionDoc, SubmissionStatus
 from shared.events import Subjects, SubmissionRequest
 from shared.health import StoreWatch
@@ -134,11 +134,14 @@ def make_intake(settings: Settings, bus: Bus, store: Store, hub: HfApi | None) -
 async def start_deliveries(
     settings: Settings, bus: Bus, store: Store, stop: asyncio.Event
 ) -> list[asyncio.Task[None]]:
-    """The webhook consumer, when a secret key can sign callbacks (`webhooks`)."""
+    """The webhook consumers of public and private submissions' transitions, when a secret key
+    can sign callbacks (`webhooks`)."""
     if settings.secret_key_file is None:
         return []
-    subscription = await bus.pull(
-        SUBMISSIONS, webhooks.DURABLE, webhooks.FILTER, max_deliver=settings.webhook_attempts
+    attempts = settings.webhook_attempts
+    public = await bus.pull(SUBMISSIONS, webhooks.DURABLE, webhooks.FILTER, max_deliver=attempts)
+    private = await bus.pull(
+        PRIVATE, webhooks.PRIVATE_DURABLE, webhooks.PRIVATE_FILTER, max_deliver=attempts
     )
     client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
     deliveries = webhooks.Deliveries(
@@ -152,7 +155,10 @@ async def start_deliveries(
 
     async def run() -> None:
         try:
-            await consume(bus, subscription, SUBMISSIONS, deliveries.on_transition, stop)
+            await asyncio.gather(
+                consume(bus, public, SUBMISSIONS, deliveries.on_transition, stop),
+                consume(bus, private, PRIVATE, deliveries.on_transition, stop),
+            )
         finally:
             await client.aclose()
 

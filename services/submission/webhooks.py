@@ -24,13 +24,16 @@ from pydantic import BaseModel, Field
 from services.submission.refusals import Refusal, RefusalCode
 from shared.bus import SUBMISSIONS, Bus, InvalidMessage, decode
 from shared.documents import SubmissionDoc, SubmissionStatus
-from shared.events import SubmissionStatusChanged, TaskState, UtcDatetime
+from shared.events import PRIVATE_PREFIX, SubmissionStatusChanged, TaskState, UtcDatetime
 from shared.store import Store
 
 log = logging.getLogger(__name__)
 
 DURABLE = "submission-webhooks"
 FILTER = "lb.submissions.*.status"
+PRIVATE_DURABLE = "submission-webhooks-private"
+PRIVATE_FILTER = f"{PRIVATE_PREFIX}{FILTER.removeprefix('lb.')}"
+"""Private submissions' transitions (`lb.private.…`), delivered the same way."""
 EVENT = "submission.finished"
 SIGNATURE_HEADER = "Lb-Signature"
 COLLECTION = "callbacks"

@@ -8,6 +8,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -246,3 +247,28 @@ async def test_a_transition_to_no_known_status_is_dead_lettered_at_once(svc: Ser
         assert time.monotonic() < deadline, "no dead letter"
         await asyncio.sleep(0.2)
     assert headers[REASON_HEADER].startswith("invalid payload: no submission status 'bogus'")
+
+
+async def test_a_private_submissions_outcome_is_posted_too(
+    svc: Service, receiver: Receiver
+) -> None:
+    """Its transitions are on `lb.private.…`: the private consumer delivers them."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    pairs = "".join(
+        json.dumps({"sentence1": f"a{i}", "sentence2": f"b{i}", "score": i}) + "\n"
+        for i in range(4)
+    )
+    made = await svc.api.post(
+        "/v1/tasks",
+        data={"name": name, "type": "STS", "metadata": json.dumps({"score_range": [0, 5]})},
+        files=[("pairs", ("pairs.jsonl", pairs.encode()))],
+        headers=svc.auth(svc.admin_key),
+    )
+    assert made.status_code == 201, made.text
+    created = await submit(svc, name, f"{receiver.url}/private")
+    stored = await svc.store.get_submission(created["id"])
+    assert stored is not None and stored.private
+    await finish(svc, created["id"], SubmissionStatus.COMPLETED)
+    (delivery,) = await deliveries(receiver, "/private", 1)
+    assert verified(created["callback_secret"], delivery)
+    assert json.loads(delivery.body)["status"] == "completed"

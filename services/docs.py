@@ -426,6 +426,15 @@ CHANNELS += (
             Endpoint("submission", "The `accepted` transition."),
             Endpoint("aggregator", "Every later transition it makes."),
         ),
+        receivers=(
+            Endpoint(
+                "submission",
+                "POSTs each terminal transition to the submission's `callback_url`, as for "
+                "public submissions.",
+                "submission-webhooks-private",
+                "lb.private.submissions.*.status",
+            ),
+        ),
     ),
     Channel(
         key="privateSubmissionCancelled",

@@ -210,7 +210,8 @@ async def announce(intake: Intake, name: str, action: str, event: Any, private: 
 async def store_task(
     intake: Intake, upload: Upload, spec: TaskSpec, folder: Path, key: ApiKeyDoc
 ) -> CustomTaskDoc:
-    """Put the files, then the document (new, or a new revision of the caller's task)."""
+    """Put the files, then the document (new, or a new revision of the caller's task), then
+    announce it; what was kept is taken back when the announcement fails."""
     existing = await intake.store.get_custom_task(upload.name)
     if existing is not None and existing.spec.revision == spec.revision:
         raise Refusal(
@@ -245,6 +246,21 @@ async def store_task(
     except BaseException:
         await data.delete(put)
         raise
+    private = document.visibility is Visibility.PRIVATE
+    event = TaskCreated(task=document.spec, owner=document.owner, visibility=document.visibility)
+    try:
+        await announce(intake, document.id, "created", event, private)
+    except Exception as error:  # unannounced: the task is taken back, as if never made
+        log.warning("announcing task %s failed: %s", document.id, type(error).__name__)
+        if existing is None:
+            await intake.store.delete_custom_task(document.id)
+        else:
+            await intake.store.replace_custom_task(existing)
+        await data.delete(put)
+        await current_catalogue(intake)
+        raise Refusal(
+            Code.BUS_UNAVAILABLE, "the event bus is unavailable: nothing was kept"
+        ) from error
     return document
 
 
@@ -271,9 +287,6 @@ async def create_task(request: Request) -> TaskView:
         document = await store_task(intake, upload, spec, data, key)
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
-    private = document.visibility is Visibility.PRIVATE
-    event = TaskCreated(task=document.spec, owner=document.owner, visibility=document.visibility)
-    await announce(intake, document.id, "created", event, private)
     return task_view(document)
 
 

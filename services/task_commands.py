@@ -128,6 +128,9 @@ def cmd_create(args: argparse.Namespace) -> int:
     except ValueError:
         print("error: --score-range is LOW,HIGH (two numbers)", file=sys.stderr)
         return 1
+    if args.data is not None and not Path(args.data).is_dir():
+        print(f"error: no such folder: {args.data}", file=sys.stderr)
+        return 1
     files = upload_files(args)
     missing = [str(part.path) for part in files if not part.path.is_file()]
     if missing:

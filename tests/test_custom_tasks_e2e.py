@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,16 @@ SCIFACT_NDCG_AT_10 = 0.64508
 """mteb's SciFact main score of all-MiniLM-L6-v2 (its test split)."""
 
 
-def create_and_submit(stack: Stack, name: str, *create: str) -> dict[str, object]:
+def create_and_submit(stack: Stack, name: str, *create: str) -> dict[str, Any]:
+    """Make the task with the CLI, submit MiniLM on it and wait: its one task's progress."""
     made = cli(stack, "tasks", "create", name, *create)
     assert made.returncode == 0, made.stderr
     done = cli(stack, "submit", MODEL_ID, "--tasks", name, "--wait", "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
-    final: dict[str, object] = json.loads(done.stdout[done.stdout.index("{") :])
-    return final
+    final = json.loads(done.stdout[done.stdout.index("{") :])
+    [task] = final["tasks"]
+    assert isinstance(task, dict)
+    return task
 
 
 async def revision_of_result(stack_store: Store, name: str) -> tuple[str | None, str]:
@@ -41,11 +45,10 @@ async def test_an_sts_task_from_the_biosses_folder_scores_as_biosses(
     if datasets_dir is None:
         pytest.skip("needs the shared datasets")
     name = f"biosses-{uuid.uuid4().hex[:6]}"
-    final = create_and_submit(
+    task = create_and_submit(
         stack, name, "--type", "STS", "--data", str(datasets_dir / "BIOSSES"),
         "--score-range", "0,4",
     )  # fmt: skip
-    [task] = final["tasks"]  # type: ignore[misc]
     assert task["state"] == "done"
     assert abs(task["main_score"] - OFFICIAL["BIOSSES"]) < 1e-6
     result_revision, spec_revision = await revision_of_result(stack_store, name)
@@ -59,12 +62,11 @@ async def test_a_retrieval_task_from_the_scifact_files_scores_as_scifact(
         pytest.skip("needs the shared datasets")
     scifact = datasets_dir / "SciFact"
     name = f"scifact-{uuid.uuid4().hex[:6]}"
-    final = create_and_submit(
+    task = create_and_submit(
         stack, name, "--type", "Retrieval",
         "--corpus", str(scifact / "corpus.jsonl"), "--queries", str(scifact / "queries.jsonl"),
         "--qrels", str(scifact / "qrels" / "test.jsonl"),
     )  # fmt: skip
-    [task] = final["tasks"]  # type: ignore[misc]
     assert task["state"] == "done"
     assert abs(task["main_score"] - SCIFACT_NDCG_AT_10) <= 5e-6  # the published value, rounded
     result_revision, spec_revision = await revision_of_result(stack_store, name)

@@ -69,6 +69,7 @@ async def test_an_sts_task_from_the_biosses_folder_scores_as_biosses(
     assert result_revision == spec_revision
 
 
+@pytest.mark.timeout(1800)  # SciFact's 5,183 documents on the CPU
 async def test_a_retrieval_task_from_the_scifact_files_scores_as_scifact(
     stack: Stack, stack_store: Store, datasets_dir: Path | None
 ) -> None:

@@ -28,6 +28,7 @@ __all__ = ["hub_url", "own_nats_url"]  # fixtures
 
 UPLOAD_CAP = 2 * 1024 * 1024
 MAX_ROWS = 500
+MAX_FILE_BYTES = 200_000
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,7 @@ async def svc(
         submissions_per_day=1000,
         task_upload_max_bytes=UPLOAD_CAP,
         task_max_rows=MAX_ROWS,
+        task_max_file_bytes=MAX_FILE_BYTES,
     ) as running:
         yield running
 
@@ -165,6 +167,9 @@ async def test_a_bad_key_on_a_read_is_refused_not_read_as_anonymous(svc: Service
     assert response.status_code == 401
 
 
+LONG_PAIRS = jsonl(
+    *[{"sentence1": "s" * 600, "sentence2": f"t{i}", "score": 1} for i in range(MAX_ROWS - 100)]
+)
 MANY_PAIRS = jsonl(
     *[{"sentence1": f"s{i}", "sentence2": "t", "score": 1} for i in range(MAX_ROWS + 1)]
 )
@@ -203,6 +208,14 @@ REFUSED = [
         "STS",
         {"pairs": ("p.jsonl", MANY_PAIRS)},
         STS_METADATA, "too_many_rows", "p.jsonl", id="over the row cap",
+    ),
+    pytest.param(
+        "STS", {"pairs": ("p.jsonl", LONG_PAIRS)}, STS_METADATA, "file_too_large", "p.jsonl",
+        id="over the file size cap",
+    ),
+    pytest.param(
+        "Retrieval", retrieval(qrels=b"query-id\tcorpus-id\tscore\nq9\td1\t1\n"),
+        {}, "unknown_reference", "qrels.tsv", id="qrels to an unknown query",
     ),
     pytest.param(
         "Retrieval",

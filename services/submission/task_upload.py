@@ -9,7 +9,6 @@ every file part to disk as it arrives; nothing is held in memory whole.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -182,8 +181,3 @@ def save_files(
             raise invalid(f"`data` part {path!r} leads outside the folder", DATA) from None
         copy_file(part.file, target)
     upload.folder = folder
-
-
-def metadata_json(metadata: TaskMetadataFields) -> str:
-    """`metadata` as the form's `metadata` field carries it."""
-    return json.dumps(metadata.model_dump(mode="json", exclude_defaults=True))

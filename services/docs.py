@@ -729,7 +729,8 @@ Names below omit the `LEADERBOARD_` prefix.
 
 - submission: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `API_HOST`,
   `API_PORT`, `MODELS_DIR`, `SECRET_KEY_FILE` (also signs webhooks), `WEBHOOK_ATTEMPTS`,
-  `WEBHOOK_RETRY_BACKOFF_S`, `WEBHOOK_TIMEOUT_S`.
+  `WEBHOOK_RETRY_BACKOFF_S`, `WEBHOOK_TIMEOUT_S`, `TASK_UPLOAD_MAX_BYTES`, `TASK_MAX_FILE_BYTES`,
+  `TASK_MAX_TOTAL_BYTES`, `TASK_MAX_ROWS`, `TASK_MAX_TEXT_CHARS` (custom task uploads).
 - every service on the bus: `NATS_URL` (one server, or a cluster's servers comma-separated) and
   `STREAM_REPLICAS` (3 on a 3-node cluster; each service declares the streams when it starts, so
   give every service the same value).

@@ -107,6 +107,7 @@ class SubmissionDoc(Document):
     facts: ModelFacts = Field(default_factory=ModelFacts)
     benchmark: str | None = None
     priority: Priority = Priority.NORMAL
+    visibility: Visibility = Visibility.PUBLIC
     status: SubmissionStatus = SubmissionStatus.ACCEPTED
     reason: str | None = None
     tasks: list[TaskProgress]

@@ -1,10 +1,11 @@
-"""Every submission status transition as an event on `lb.submissions.<sid>.status`."""
+"""Every submission status transition as an event on `lb.submissions.<sid>.status` (a private
+submission's under `lb.private.`)."""
 
 from __future__ import annotations
 
 from shared.bus import Bus
 from shared.documents import SubmissionDoc
-from shared.events import Subjects, SubmissionStatusChanged
+from shared.events import Subjects, SubmissionStatusChanged, Visibility
 
 
 async def publish_transition(bus: Bus, submission: SubmissionDoc) -> None:
@@ -18,8 +19,9 @@ async def publish_transition(bus: Bus, submission: SubmissionDoc) -> None:
         reason=submission.reason,
         at=latest.at,
     )
+    private = submission.visibility is Visibility.PRIVATE
     await bus.publish(
-        Subjects.submission_status(submission.id),
+        Subjects.submission_status(submission.id, private=private),
         event,
         f"transition:{submission.id}:{submission.status.value}",
     )

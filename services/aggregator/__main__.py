@@ -6,7 +6,8 @@ import signal
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.queues import watch_queues
-from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
+from shared.bus import PRIVATE, RESULTS, SUBMISSIONS, TASKS, Bus, consume
+from shared.custom_tasks import catalogue
 from shared.health import StoreWatch
 from shared.logs import configure_logging
 from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
@@ -30,9 +31,12 @@ async def main() -> None:
         bootstrap_resamples=settings.bootstrap_resamples,
         snapshot_retention_days=settings.snapshot_retention_days,
     )
+    await catalogue.refresh(store)  # before the mirror, which reads custom tasks' staleness
     await benchmarks.prime()
-    freeze_loaded_objects()
     aggregator = Aggregator(bus, store, benchmarks)
+    await aggregator.catalogue.sync()  # custom benchmarks made or changed while none ran
+    await benchmarks.prune_orphans()  # and those deleted meanwhile
+    freeze_loaded_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -47,6 +51,23 @@ async def main() -> None:
         ),
         (RESULTS, "aggregator-status", "lb.status.>", aggregator.on_status),
         (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
+        (TASKS, "aggregator-tasks", "lb.tasks.>", aggregator.on_task_event),
+        # private submissions' and tasks' twins (`Subjects`, private=True)
+        (
+            PRIVATE,
+            "aggregator-private-accepted",
+            "lb.private.submissions.*.accepted",
+            aggregator.on_accepted,
+        ),
+        (
+            PRIVATE,
+            "aggregator-private-cancelled",
+            "lb.private.submissions.*.cancelled",
+            aggregator.on_cancelled,
+        ),
+        (PRIVATE, "aggregator-private-status", "lb.private.status.>", aggregator.on_status),
+        (PRIVATE, "aggregator-private-results", "lb.private.results.>", aggregator.on_result),
+        (PRIVATE, "aggregator-private-tasks", "lb.private.tasks.>", aggregator.on_task_event),
     ]
     watch = StoreWatch(store, settings.store_timeout_s)
     watch.start()
@@ -70,7 +91,7 @@ async def main() -> None:
         }
 
     probes = serve_probes(settings.metrics_host, settings.aggregator_metrics_port, health)
-    await asyncio.gather(*running, watch_queues(bus, stop))
+    await asyncio.gather(*running, watch_queues(bus, stop), aggregator.catalogue.run(stop))
     if probes is not None:
         probes.shutdown()
     await watch.stop()

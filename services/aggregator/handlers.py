@@ -12,6 +12,7 @@ from mteb.results import TaskResult
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
+from services.aggregator.custom_catalogue import CatalogueWatch
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.leaderboards.tasks import refresh_task_leaderboard
 from services.aggregator.results.intake import InvalidResultError, result_doc
@@ -26,11 +27,15 @@ from shared.events import (
     StatusEvent,
     SubmissionAccepted,
     SubmissionCancelled,
+    TaskCreated,
+    TaskDeleted,
+    TaskPublished,
     TaskState,
     utcnow,
 )
 from shared.metrics import LEADERBOARD_UPDATE, RESULTS_APPLIED, STATUS_EVENTS
 from shared.store import Store
+from shared.summary.tasks import UnknownTaskError, task_named
 from shared.transitions import publish_transition
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,22 @@ AWAITING_RESULT = {TaskState.QUEUED, TaskState.RUNNING, TaskState.FAILED}
 """Task states a result is taken in: a failed task's result supersedes a (forged) failure."""
 SCORE_RANGE = (-1.0, 1.0)
 """Where every main score of mteb's metrics lies (correlations down to -1)."""
+TASK_EVENTS: dict[str, type[TaskCreated | TaskPublished | TaskDeleted]] = {
+    "created": TaskCreated,
+    "published": TaskPublished,
+    "deleted": TaskDeleted,
+}
+"""The payload of each action of `lb.tasks.<name>.<action>` (and its `lb.private.` twin)."""
+
+
+def knows_tasks(*names: object) -> bool:
+    """Whether every one of `names` is a task of the registry or the catalogue."""
+    for name in names:
+        try:
+            task_named(str(name))
+        except UnknownTaskError:
+            return False
+    return True
 
 
 def main_scores(task_result: dict[str, Any]) -> list[float]:
@@ -77,12 +98,14 @@ def settle(submission: SubmissionDoc) -> None:
 
 
 class Aggregator:
-    """Handlers for accepted submissions, status events and results."""
+    """Handlers for accepted submissions, status events, results and custom task events (each
+    for public and private submissions and tasks alike)."""
 
     def __init__(self, bus: Bus, store: Store, benchmarks: BenchmarkUpdater | None = None) -> None:
         self.bus = bus
         self.store = store
         self.benchmarks = benchmarks or BenchmarkUpdater(store, bus)
+        self.catalogue = CatalogueWatch(store, bus, self.benchmarks)
 
     async def _update(self, submission_id: str, change: Callable[[SubmissionDoc], None]) -> None:
         """Apply `change`; a status it moves to is announced (`shared.transitions`)."""
@@ -152,9 +175,22 @@ class Aggregator:
         STATUS_EVENTS.labels(event.state.value).inc()
         await msg.ack()
 
+    async def on_task_event(self, msg: Msg) -> None:
+        """A custom task was created, published or deleted: the catalogue is read again and
+        what changed is followed (`custom_catalogue`)."""
+        action = msg.subject.rsplit(".", 1)[-1]
+        payload = TASK_EVENTS.get(action)
+        if payload is None:
+            raise InvalidMessage(f"no task event {action!r}")
+        decode(msg, payload)
+        await self.catalogue.sync()
+        await msg.ack()
+
     async def on_result(self, msg: Msg) -> None:
         arrived = time.perf_counter()
         event = decode(msg, ResultEvent)
+        if not knows_tasks(event.task, event.task_result.get("task_name", event.task)):
+            await self.catalogue.sync()  # a custom task made since the catalogue was read
         submission = await self.store.get_submission(event.submission_id)
         progress = submission.task(event.task) if submission else None
         if (

@@ -6,7 +6,7 @@ import signal
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.queues import watch_queues
-from shared.bus import PRIVATE, RESULTS, SUBMISSIONS, TASKS, Bus, consume
+from shared.bus import Bus, consume
 from shared.custom_tasks import catalogue
 from shared.health import StoreWatch
 from shared.logs import configure_logging
@@ -41,34 +41,6 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    routes = [
-        (SUBMISSIONS, "aggregator-accepted", "lb.submissions.*.accepted", aggregator.on_accepted),
-        (
-            SUBMISSIONS,
-            "aggregator-cancelled",
-            "lb.submissions.*.cancelled",
-            aggregator.on_cancelled,
-        ),
-        (RESULTS, "aggregator-status", "lb.status.>", aggregator.on_status),
-        (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
-        (TASKS, "aggregator-tasks", "lb.tasks.>", aggregator.on_task_event),
-        # private submissions' and tasks' twins (`Subjects`, private=True)
-        (
-            PRIVATE,
-            "aggregator-private-accepted",
-            "lb.private.submissions.*.accepted",
-            aggregator.on_accepted,
-        ),
-        (
-            PRIVATE,
-            "aggregator-private-cancelled",
-            "lb.private.submissions.*.cancelled",
-            aggregator.on_cancelled,
-        ),
-        (PRIVATE, "aggregator-private-status", "lb.private.status.>", aggregator.on_status),
-        (PRIVATE, "aggregator-private-results", "lb.private.results.>", aggregator.on_result),
-        (PRIVATE, "aggregator-private-tasks", "lb.private.tasks.>", aggregator.on_task_event),
-    ]
     watch = StoreWatch(store, settings.store_timeout_s)
     watch.start()
     consumers = [
@@ -79,7 +51,7 @@ async def main() -> None:
             handler,
             stop,
         )
-        for stream, durable, subject, handler in routes
+        for stream, durable, subject, handler in aggregator.routes()
     ]
     running = [asyncio.create_task(consumer) for consumer in consumers]
 

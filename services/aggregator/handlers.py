@@ -17,7 +17,18 @@ from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.leaderboards.tasks import refresh_task_leaderboard
 from services.aggregator.results.intake import InvalidResultError, result_doc
 from services.aggregator.results.models import record_live_model
-from shared.bus import Bus, InvalidMessage, decode, describe
+from shared.bus import (
+    PRIVATE,
+    RESULTS,
+    SUBMISSIONS,
+    TASKS,
+    Bus,
+    Handler,
+    InvalidMessage,
+    Stream,
+    decode,
+    describe,
+)
 from shared.documents import (
     SubmissionDoc,
     SubmissionStatus,
@@ -106,6 +117,32 @@ class Aggregator:
         self.store = store
         self.benchmarks = benchmarks or BenchmarkUpdater(store, bus)
         self.catalogue = CatalogueWatch(store, bus, self.benchmarks)
+
+    def routes(self) -> list[tuple[Stream, str, str, Handler]]:
+        """Each consumer's stream, durable name, subject filter and handler; a private
+        submission's and task's events (`Subjects`, private=True) have twins of their own."""
+        return [
+            (SUBMISSIONS, "aggregator-accepted", "lb.submissions.*.accepted", self.on_accepted),
+            (SUBMISSIONS, "aggregator-cancelled", "lb.submissions.*.cancelled", self.on_cancelled),
+            (RESULTS, "aggregator-status", "lb.status.>", self.on_status),
+            (RESULTS, "aggregator-results", "lb.results.>", self.on_result),
+            (TASKS, "aggregator-tasks", "lb.tasks.>", self.on_task_event),
+            (
+                PRIVATE,
+                "aggregator-private-accepted",
+                "lb.private.submissions.*.accepted",
+                self.on_accepted,
+            ),
+            (
+                PRIVATE,
+                "aggregator-private-cancelled",
+                "lb.private.submissions.*.cancelled",
+                self.on_cancelled,
+            ),
+            (PRIVATE, "aggregator-private-status", "lb.private.status.>", self.on_status),
+            (PRIVATE, "aggregator-private-results", "lb.private.results.>", self.on_result),
+            (PRIVATE, "aggregator-private-tasks", "lb.private.tasks.>", self.on_task_event),
+        ]
 
     async def _update(self, submission_id: str, change: Callable[[SubmissionDoc], None]) -> None:
         """Apply `change`; a status it moves to is announced (`shared.transitions`)."""

@@ -34,6 +34,7 @@ from shared.documents import (
     SubmissionStatus,
 )
 from shared.events import (
+    PRIVATE_PREFIX,
     ResultEvent,
     StatusEvent,
     SubmissionAccepted,
@@ -119,29 +120,22 @@ class Aggregator:
         self.catalogue = CatalogueWatch(store, bus, self.benchmarks)
 
     def routes(self) -> list[tuple[Stream, str, str, Handler]]:
-        """Each consumer's stream, durable name, subject filter and handler; a private
-        submission's and task's events (`Subjects`, private=True) have twins of their own."""
+        """Each consumer's stream, durable name, subject filter and handler: the public
+        subjects', then their private twins' (`Subjects`, private=True: the same subject under
+        `lb.private.`, in stream LB_PRIVATE) of private submissions and tasks."""
+        public = [
+            (SUBMISSIONS, "accepted", "lb.submissions.*.accepted", self.on_accepted),
+            (SUBMISSIONS, "cancelled", "lb.submissions.*.cancelled", self.on_cancelled),
+            (RESULTS, "status", "lb.status.>", self.on_status),
+            (RESULTS, "results", "lb.results.>", self.on_result),
+            (TASKS, "tasks", "lb.tasks.>", self.on_task_event),
+        ]
         return [
-            (SUBMISSIONS, "aggregator-accepted", "lb.submissions.*.accepted", self.on_accepted),
-            (SUBMISSIONS, "aggregator-cancelled", "lb.submissions.*.cancelled", self.on_cancelled),
-            (RESULTS, "aggregator-status", "lb.status.>", self.on_status),
-            (RESULTS, "aggregator-results", "lb.results.>", self.on_result),
-            (TASKS, "aggregator-tasks", "lb.tasks.>", self.on_task_event),
-            (
-                PRIVATE,
-                "aggregator-private-accepted",
-                "lb.private.submissions.*.accepted",
-                self.on_accepted,
-            ),
-            (
-                PRIVATE,
-                "aggregator-private-cancelled",
-                "lb.private.submissions.*.cancelled",
-                self.on_cancelled,
-            ),
-            (PRIVATE, "aggregator-private-status", "lb.private.status.>", self.on_status),
-            (PRIVATE, "aggregator-private-results", "lb.private.results.>", self.on_result),
-            (PRIVATE, "aggregator-private-tasks", "lb.private.tasks.>", self.on_task_event),
+            (stream, f"aggregator-{name}", subject, handler)
+            for stream, name, subject, handler in public
+        ] + [
+            (PRIVATE, f"aggregator-private-{name}", f"{PRIVATE_PREFIX}{subject}", handler)
+            for _, name, subject, handler in public
         ]
 
     async def _update(self, submission_id: str, change: Callable[[SubmissionDoc], None]) -> None:

@@ -123,7 +123,7 @@ class Aggregator:
         """Each consumer's stream, durable name, subject filter and handler: the public
         subjects', then their private twins' (`Subjects`, private=True: the same subject under
         `lb.private.`, in stream LB_PRIVATE) of private submissions and tasks."""
-        public = [
+        public: list[tuple[Stream, str, str, Handler]] = [
             (SUBMISSIONS, "accepted", "lb.submissions.*.accepted", self.on_accepted),
             (SUBMISSIONS, "cancelled", "lb.submissions.*.cancelled", self.on_cancelled),
             (RESULTS, "status", "lb.status.>", self.on_status),

@@ -29,6 +29,7 @@ from shared.bus import (
     decode,
     describe,
 )
+from shared.custom_tasks import catalogue
 from shared.documents import (
     SubmissionDoc,
     SubmissionStatus,
@@ -65,14 +66,17 @@ TASK_EVENTS: dict[str, type[TaskCreated | TaskPublished | TaskDeleted]] = {
 """The payload of each action of `lb.tasks.<name>.<action>` (and its `lb.private.` twin)."""
 
 
-def knows_tasks(*names: object) -> bool:
-    """Whether every one of `names` is a task of the registry or the catalogue."""
-    for name in names:
+def catalogue_behind(task: str, task_result: dict[str, Any]) -> bool:
+    """Whether a result names a task that neither the registry nor the catalogue knows, or
+    data of a custom task that the catalogue does not know yet (a newer revision)."""
+    for name in {task, str(task_result.get("task_name", task))}:
         try:
-            task_named(str(name))
+            task_named(name)
         except UnknownTaskError:
-            return False
-    return True
+            return True
+    custom = catalogue.CURRENT.tasks.get(task)
+    revision = task_result.get("dataset_revision")
+    return custom is not None and revision is not None and revision != custom.spec.revision
 
 
 def main_scores(task_result: dict[str, Any]) -> list[float]:
@@ -220,8 +224,8 @@ class Aggregator:
     async def on_result(self, msg: Msg) -> None:
         arrived = time.perf_counter()
         event = decode(msg, ResultEvent)
-        if not knows_tasks(event.task, event.task_result.get("task_name", event.task)):
-            await self.catalogue.sync()  # a custom task made since the catalogue was read
+        if catalogue_behind(event.task, event.task_result):
+            await self.catalogue.sync()  # a custom task made (or given data) since last read
         submission = await self.store.get_submission(event.submission_id)
         progress = submission.task(event.task) if submission else None
         if (

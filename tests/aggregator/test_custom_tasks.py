@@ -27,6 +27,7 @@ from shared.bus import RESULTS, Bus, InvalidMessage, consume
 from shared.custom_tasks import catalogue
 from shared.custom_tasks.spec import TaskSpec, TaskType
 from shared.documents import (
+    BenchmarkLeaderboardDoc,
     SubmissionDoc,
     SubmissionStatus,
     TaskProgress,
@@ -409,3 +410,36 @@ async def deliver(
     pull = await bus.pull(RESULTS, f"test-{uuid.uuid4().hex[:8]}", subject)
     [msg] = await pull.fetch(1, timeout=10)
     await aggregator.on_result(msg)
+
+
+async def test_a_result_on_data_newer_than_the_catalogue_knows_reads_it_again(
+    bus: Bus, store: Store
+) -> None:
+    first, second = task_spec("our-c", TaskType.STS), task_spec("our-c", TaskType.STS, "v2")
+    await store_catalogue(store, [task_doc(first)])
+    aggregator = Aggregator(bus, store, BenchmarkUpdater(store, None, bootstrap_resamples=0))
+    await aggregator.catalogue.sync()
+    await store_catalogue(store, [task_doc(second)])  # its event not handled yet
+    submission_id = await submit(store, NEW_MODEL, "r1", [first.name])
+
+    await deliver(bus, aggregator, submission_id, sts_result(second, 0.7))
+
+    board = await store.get_leaderboard(task_leaderboard_id(first.name))
+    assert board is not None
+    assert [(row.main_score, row.stale_reason) for row in board.rows] == [(0.7, None)]
+
+
+async def test_at_start_documents_of_benchmarks_deleted_meanwhile_are_dropped(
+    store: Store,
+) -> None:
+    updater = BenchmarkUpdater(store, None, bootstrap_resamples=0)
+    empty = {"benchmark": "", "tasks": [], "task_types": [], "rows": []}
+    for name in ("MTEB(eng, v2)", "deleted-meanwhile"):
+        board = BenchmarkLeaderboardDoc.model_validate(
+            {"_id": benchmark_leaderboard_id(name), "name": name, "table": empty}
+        )
+        await updater.replace(board)
+
+    assert await updater.prune_orphans() == ["deleted-meanwhile"]
+    assert await store.get_benchmark_leaderboard(benchmark_leaderboard_id("MTEB(eng, v2)"))
+    assert not await store.get_benchmark_leaderboard(benchmark_leaderboard_id("deleted-meanwhile"))

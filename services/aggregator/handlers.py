@@ -66,6 +66,11 @@ TASK_EVENTS: dict[str, type[TaskCreated | TaskPublished | TaskDeleted]] = {
 """The payload of each action of `lb.tasks.<name>.<action>` (and its `lb.private.` twin)."""
 
 
+def private_twin(subject: str) -> str:
+    """The private twin of a public subject (filter): `lb.X…` as `lb.private.X…`."""
+    return f"{PRIVATE_PREFIX}{subject.removeprefix('lb.')}"
+
+
 def catalogue_behind(task: str, task_result: dict[str, Any]) -> bool:
     """Whether a result names a task that neither the registry nor the catalogue knows, or
     data of a custom task that the catalogue does not know yet (a newer revision)."""
@@ -125,8 +130,8 @@ class Aggregator:
 
     def routes(self) -> list[tuple[Stream, str, str, Handler]]:
         """Each consumer's stream, durable name, subject filter and handler: the public
-        subjects', then their private twins' (`Subjects`, private=True: the same subject under
-        `lb.private.`, in stream LB_PRIVATE) of private submissions and tasks."""
+        subjects', then their private twins' (`Subjects`, private=True: `lb.private.…`, in
+        stream LB_PRIVATE) of private submissions and tasks."""
         public: list[tuple[Stream, str, str, Handler]] = [
             (SUBMISSIONS, "accepted", "lb.submissions.*.accepted", self.on_accepted),
             (SUBMISSIONS, "cancelled", "lb.submissions.*.cancelled", self.on_cancelled),
@@ -138,7 +143,7 @@ class Aggregator:
             (stream, f"aggregator-{name}", subject, handler)
             for stream, name, subject, handler in public
         ] + [
-            (PRIVATE, f"aggregator-private-{name}", f"{PRIVATE_PREFIX}{subject}", handler)
+            (PRIVATE, f"aggregator-private-{name}", private_twin(subject), handler)
             for _, name, subject, handler in public
         ]
 

@@ -278,7 +278,8 @@ async def test_a_private_tasks_results_are_ranked_and_announced_privately_and_go
 ) -> None:
     bus = own_bus
     first = task_spec("secret-sts", TaskType.STS)
-    await store_catalogue(store, [task_doc(first, Visibility.PRIVATE, owner="bob")])
+    hidden = benchmark_doc("hidden", [first.name, "STSBenchmark"], Visibility.PRIVATE)
+    await store_catalogue(store, [task_doc(first, Visibility.PRIVATE, owner="bob")], [hidden])
     aggregator = Aggregator(bus, store, BenchmarkUpdater(store, bus, bootstrap_resamples=0))
     heard = Heard()
     await heard.listen(bus, "lb.>")
@@ -308,13 +309,18 @@ async def test_a_private_tasks_results_are_ranked_and_announced_privately_and_go
 
         reason = await eventually(stale)
     await bus.client.flush()
+    await asyncio.sleep(0.2)  # what was heard is handed over
 
     assert reason == f"dataset revision {first.revision}; the task now uses {second.revision}"
     private_board = Subjects.leaderboard_updated(board_id, private=True)
     assert heard.subjects.count(private_board) == 2  # the result, then the new revision
     assert Subjects.submission_status(submission_id, private=True) in heard.subjects
+    hidden_board = benchmark_leaderboard_id("hidden")
+    assert Subjects.leaderboard_updated(hidden_board, private=True) in heard.subjects
     public = [s for s in heard.subjects if not s.startswith("lb.private.")]
-    assert not [s for s in public if first.name in s or submission_id in s]
+    assert not [s for s in public if first.name in s or submission_id in s or "hidden" in s]
+    stored = await store.get_benchmark_leaderboard(hidden_board)
+    assert stored is not None and [row.model for row in stored.table.rows] == [NEW_MODEL]
 
 
 async def completed(store: Store, submission_id: str) -> SubmissionDoc | None:

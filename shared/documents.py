@@ -107,7 +107,11 @@ class SubmissionDoc(Document):
     facts: ModelFacts = Field(default_factory=ModelFacts)
     benchmark: str | None = None
     priority: Priority = Priority.NORMAL
-    visibility: Visibility = Visibility.PUBLIC
+    visibility: Visibility = Field(
+        default=Visibility.PUBLIC,
+        description="`private` when it holds a private custom task: shown to its key and admins "
+        "only, its events on `lb.private.` subjects.",
+    )
     status: SubmissionStatus = SubmissionStatus.ACCEPTED
     reason: str | None = None
     tasks: list[TaskProgress]
@@ -118,6 +122,10 @@ class SubmissionDoc(Document):
 
     def task(self, name: str) -> TaskProgress | None:
         return next((progress for progress in self.tasks if progress.task == name), None)
+
+    @property
+    def private(self) -> bool:
+        return self.visibility is Visibility.PRIVATE
 
     def set_status(self, status: SubmissionStatus, reason: str | None = None) -> None:
         """Move to `status`, recording the change; a terminal status is never left."""

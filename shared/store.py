@@ -276,17 +276,12 @@ class Store:
         await self.bump_data_version()
         return stored
 
+    async def delete_leaderboard(self, leaderboard_id: str) -> None:
+        await self.leaderboards.delete_one({"_id": leaderboard_id})
+
     async def get_leaderboard(self, leaderboard_id: str) -> LeaderboardDoc | None:
         found = await self.leaderboards.find_one({"_id": leaderboard_id})
         return LeaderboardDoc.model_validate(found) if found else None
-
-    async def delete_leaderboard(self, leaderboard_id: str) -> bool:
-        """Delete a leaderboard document (a deleted custom task's or benchmark's); whether there
-        was one."""
-        deleted = await self.leaderboards.delete_one({"_id": leaderboard_id})
-        if deleted.deleted_count:
-            await self.bump_data_version()
-        return bool(deleted.deleted_count)
 
     async def list_leaderboards(self, kind: str) -> list[LeaderboardDoc]:
         """The leaderboards of `kind`, without their rows or tables (a listing)."""

@@ -1,11 +1,11 @@
-"""Every submission status transition as an event on `lb.submissions.<sid>.status` (a private
-submission's under `lb.private.`)."""
+"""Every submission status transition as an event on `lb.submissions.<sid>.status` (under
+`lb.private.` for a private submission)."""
 
 from __future__ import annotations
 
 from shared.bus import Bus
 from shared.documents import SubmissionDoc
-from shared.events import Subjects, SubmissionStatusChanged, Visibility
+from shared.events import Subjects, SubmissionStatusChanged
 
 
 async def publish_transition(bus: Bus, submission: SubmissionDoc) -> None:
@@ -19,9 +19,8 @@ async def publish_transition(bus: Bus, submission: SubmissionDoc) -> None:
         reason=submission.reason,
         at=latest.at,
     )
-    private = submission.visibility is Visibility.PRIVATE
     await bus.publish(
-        Subjects.submission_status(submission.id, private=private),
+        Subjects.submission_status(submission.id, submission.private),
         event,
         f"transition:{submission.id}:{submission.status.value}",
     )

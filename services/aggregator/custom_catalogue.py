@@ -82,6 +82,7 @@ class CatalogueWatch:
         await self.benchmarks.catalogue_changed(change)
         for task in sorted(change.deleted_tasks):
             await self.store.delete_leaderboard(task_leaderboard_id(task))
+            await self.store.bump_data_version()
             log.info("custom task %s: deleted", task)
         known_before = previous.tasks.keys()
         relisted = (change.revised_tasks & known_before) | change.republished_tasks

@@ -166,9 +166,11 @@ class BenchmarkUpdater:
         """Delete benchmark `name`'s document and snapshots (a deleted custom benchmark)."""
         leaderboard_id = benchmark_leaderboard_id(name)
         self._heads.pop(leaderboard_id, None)
-        if await self.store.delete_leaderboard(leaderboard_id):
-            log.info("benchmark %s: deleted", name)
         await self.store.prune_snapshots(name, ALL_DAYS)
+        if await self.store.benchmark_leaderboard_head(leaderboard_id) is not None:
+            await self.store.delete_leaderboard(leaderboard_id)
+            await self.store.bump_data_version()
+            log.info("benchmark %s: deleted", name)
 
     async def _recompute_all(
         self, benchmarks: Iterable[mteb.Benchmark]

@@ -19,6 +19,7 @@ import pytest
 from mteb.results import TaskResult
 from nats.aio.msg import Msg
 
+from services.aggregator.commands import load_table
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.results.checkout import folder_identity
@@ -449,3 +450,24 @@ async def test_at_start_documents_of_benchmarks_deleted_meanwhile_are_dropped(
     assert await updater.prune_orphans() == ["deleted-meanwhile"]
     assert await store.get_benchmark_leaderboard(benchmark_leaderboard_id("MTEB(eng, v2)"))
     assert not await store.get_benchmark_leaderboard(benchmark_leaderboard_id("deleted-meanwhile"))
+
+
+async def test_show_reads_the_catalogue_and_ranks_a_custom_benchmark_over_every_model(
+    store: Store,
+) -> None:
+    """`leaderboard show` in a process of its own: the catalogue is read from the store."""
+    spec = task_spec("our-d", TaskType.STS)
+    await store_catalogue(store, [task_doc(spec)], [benchmark_doc("d-bench", ["our-d"])])
+    await catalogue.refresh(store)
+    for model, score in (("org/first", 0.3), ("org/second", 0.6)):
+        result = result_doc(mteb_result(sts_result(spec, score)), model, "r1", source="evaluator")
+        await store.upsert_result(result)
+    catalogue.install([], [])  # as a new process starts
+
+    table, stored = await load_table(store, "d-bench", None, bootstrap_resamples=10)
+
+    assert stored is None  # no aggregator stored it: computed from the stored results
+    assert [(row.model, row.rank_borda, row.official) for row in table.rows] == [
+        ("org/second", 1, True),
+        ("org/first", 2, True),
+    ]

@@ -418,7 +418,8 @@ PRIVATE_PREFIX = "lb.private."
 
 
 def _private(subject: str, private: bool) -> str:
-    return f"{PRIVATE_PREFIX}{subject}" if private else subject
+    """`lb.X…` as `lb.private.X…` when `private`."""
+    return f"{PRIVATE_PREFIX}{subject.removeprefix('lb.')}" if private else subject
 
 
 class Subjects:

@@ -256,3 +256,29 @@ def test_a_custom_job_names_its_own_task(data: Path) -> None:
             task="BIOSSES",
             custom_task=biosses_spec(data),
         )
+
+
+async def test_a_fetch_failing_on_this_machine_is_retried(
+    own_bus: Bus, data: Path, tmp_path: Path
+) -> None:
+    """The cache folder cannot be made (a file is in its way): transient, tried again."""
+    spec = biosses_spec(data, name="blocked-task")
+    await TaskData(own_bus).put(data / "BIOSSES", spec.files)
+    blocked = tmp_path / "cache"
+    blocked.write_text("not a folder")
+    runner = ScriptedRunner(lambda job: None)
+    evaluator = Evaluator(
+        own_bus, runner, 5.0, max_deliver=2, retry_backoff_s=0.2, task_data_dir=blocked
+    )
+    async with Serving(evaluator):
+        await publish(own_bus, custom_job("s-blocked", spec))
+        states = await events(own_bus, RESULTS, Subjects.status("s-blocked"), StatusEvent, 3)
+    assert runner.calls == []
+    assert [(e.state, e.attempt) for e in states] == [
+        (TaskState.RUNNING, 1),
+        (TaskState.RUNNING, 2),
+        (TaskState.FAILED, 2),
+    ]
+    assert states[-1].failure == FailureKind.DATA_UNAVAILABLE
+    assert states[-1].reason and states[-1].reason.endswith("(attempt 2 of 2)")
+    assert "could not be fetched (FileExistsError" in states[-1].reason

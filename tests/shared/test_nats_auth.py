@@ -345,14 +345,16 @@ async def test_the_outside_user_reads_public_task_events_only(
     await submission.js.publish(Subjects.task_event("shown", "published", private=False), b"{}")
     client = outsider.client
     assert client is not None
-    events = await client.jetstream().pull_subscribe("lb.tasks.>", stream=TASKS.name)
-    [event] = await events.fetch(1, timeout=10)
+    events = await client.jetstream().pull_subscribe(
+        "lb.tasks.>", durable="outside-tasks", stream=TASKS.name
+    )
+    [event] = await events.fetch(1, timeout=30)
     assert event.subject == "lb.tasks.shown.published"
     await event.ack()
     live = await client.subscribe("lb.tasks.>")
     await client.flush()
     await submission.js.publish(Subjects.task_event("shown", "deleted", private=False), b"{}")
-    assert (await live.next_msg(timeout=10)).subject == "lb.tasks.shown.deleted"
+    assert (await live.next_msg(timeout=30)).subject == "lb.tasks.shown.deleted"
 
 
 async def test_task_files_are_put_by_the_submission_service_and_fetched_by_evaluators(

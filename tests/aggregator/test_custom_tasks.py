@@ -19,6 +19,7 @@ import pytest
 from mteb.results import TaskResult
 from nats.aio.msg import Msg
 
+from services.aggregator import custom_catalogue
 from services.aggregator.commands import load_table
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
@@ -471,3 +472,30 @@ async def test_show_reads_the_catalogue_and_ranks_a_custom_benchmark_over_every_
         ("org/second", 1, True),
         ("org/first", 2, True),
     ]
+
+
+async def test_a_benchmark_made_through_the_api_gets_its_document_without_an_event(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Custom benchmarks have no events: the periodic read of the catalogue finds them."""
+    monkeypatch.setattr(custom_catalogue, "INTERVAL_S", 0.1)
+    spec = task_spec("our-e", TaskType.STS)
+    await store_catalogue(store, [task_doc(spec)])
+    await catalogue.refresh(store)
+    result = result_doc(mteb_result(sts_result(spec, 0.4)), NEW_MODEL, "r1", source="evaluator")
+    await store.upsert_result(result)
+    watch = custom_catalogue.CatalogueWatch(
+        store, None, BenchmarkUpdater(store, None, bootstrap_resamples=0)
+    )
+    await watch.sync()
+    stop = asyncio.Event()
+    watching = asyncio.create_task(watch.run(stop))
+    board_id = benchmark_leaderboard_id("e-bench")
+    try:
+        await store_catalogue(store, [], [benchmark_doc("e-bench", ["our-e"])])
+        made = await eventually(lambda: store.get_benchmark_leaderboard(board_id), timeout=30)
+    finally:
+        stop.set()
+        await watching
+
+    assert [row.model for row in made.table.rows] == [NEW_MODEL]

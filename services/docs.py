@@ -739,9 +739,9 @@ Names below omit the `LEADERBOARD_` prefix.
   its submit form; `leaderboard up` sets `API_URL` to the API it starts.
 - aggregator: `NATS_URL`, `MONGODB_URL`, `MONGODB_DATABASE`, `STORE_TIMEOUT_S`, `METRICS_HOST`,
   `AGGREGATOR_METRICS_PORT`.
-- evaluator (`leaderboard worker`): `NATS_URL`, `MODELS_DIR`, `DATASETS_DIR`, `DEVICE`,
-  `BATCH_SIZE`, `JOB_ACK_WAIT_S`, `JOB_MAX_DELIVER`, `EVALUATOR_ID`, `METRICS_HOST`,
-  `EVALUATOR_METRICS_PORT`. It does not use MongoDB.
+- evaluator (`leaderboard worker`): `NATS_URL`, `MODELS_DIR`, `DATASETS_DIR`, `TASK_DATA_DIR`
+  (else `DATA_DIR`/task-data), `DEVICE`, `BATCH_SIZE`, `JOB_ACK_WAIT_S`, `JOB_MAX_DELIVER`,
+  `EVALUATOR_ID`, `METRICS_HOST`, `EVALUATOR_METRICS_PORT`. It does not use MongoDB.
 - `leaderboard up`: `DATA_DIR`, `EMBEDDED_NATS_PORT`, `EMBEDDED_MONGODB_PORT`, the host and port
   settings (it checks every port is free before it starts anything), and passes everything on.
   `leaderboard submit` and `leaderboard status`: `API_URL` (else `API_HOST`/`API_PORT`).

@@ -220,6 +220,12 @@ class Job(Event):
         description="The submission holds a private task: its events go to `lb.private.` subjects.",
     )
 
+    @model_validator(mode="after")
+    def _custom_task_is_the_task(self) -> Job:
+        if self.custom_task is not None and self.custom_task.name != self.task:
+            raise ValueError("custom_task.name must be the job's task")
+        return self
+
 
 class TaskState(StrEnum):
     """Where one task of a submission stands."""

@@ -3,7 +3,9 @@
 `leaderboard up` writes, into its data folder, a nats-server configuration holding these users
 and one credentials file per user (owner-only), `outside` among them: the user other systems
 get. It may publish submissions, receive its answers in inboxes and read the public streams;
-nothing else. Connections without credentials get nothing. An external NATS cluster takes the
+nothing else: never the private stream (`lb.private.>`: private tasks and the submissions that
+hold one) nor the custom tasks' files (the object store). Connections without credentials get
+nothing. An external NATS cluster takes the
 same permissions (`server_config`, docs/operations.md).
 """
 
@@ -16,8 +18,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.bus import LEADERBOARD, RESULTS, private_inbox
+from shared.bus import LEADERBOARD, RESULTS, TASKS, private_inbox
 from shared.events import Subjects
+from shared.task_data import BUCKET
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ SERVICE_PUBLISH = ("$JS.API.>", "$JS.ACK.>", "lb.dlq.>")
 INBOXES = ("_INBOX.>",)
 """Where the outside user's replies arrive: JetStream's answers, the door's answers. Each
 service has a prefix of its own (`shared.bus.private_inbox`): messages it fetches pass there."""
-PUBLIC_STREAMS = (RESULTS.name, LEADERBOARD.name)
+PUBLIC_STREAMS = (RESULTS.name, LEADERBOARD.name, TASKS.name)
 PUBLIC_SUBJECTS = (
     "lb.results.>",
     "lb.status.>",
@@ -42,9 +45,17 @@ PUBLIC_SUBJECTS = (
     "lb.submissions.*.rejected",
     "lb.submissions.*.cancelled",
     "lb.submissions.*.status",
+    "lb.tasks.>",
 )
-"""What outside systems may read: results, statuses, leaderboards and decisions, never the
-intake subject (its messages carry keys and tokens)."""
+"""What outside systems may read: results, statuses, leaderboards, decisions and public tasks'
+events, never the intake subject (its messages carry keys and tokens) nor `lb.private.>`."""
+TASK_DATA_STREAM = f"OBJ_{BUCKET}"
+"""The stream of the custom tasks' files (`shared.task_data`)."""
+TASK_DATA_WRITES = f"$O.{BUCKET}.>"
+"""The object store's chunk and meta subjects: publishing there stores (or deletes) files."""
+TASK_DATA_READS = f"$JS.FC.{TASK_DATA_STREAM}.>"
+"""The flow control answers of the ordered consumer reading a file: without them a file of
+more than a few chunks stalls (the JetStream API calls are in `SERVICE_PUBLISH`)."""
 
 
 def reading(stream: str) -> tuple[str, ...]:
@@ -67,15 +78,38 @@ def reading(stream: str) -> tuple[str, ...]:
 
 ROLES: dict[str, Permissions] = {
     "submission": Permissions(
-        publish=(*SERVICE_PUBLISH, "lb.submissions.>", "lb.jobs.>", *INBOXES),
+        publish=(
+            *SERVICE_PUBLISH,
+            "lb.submissions.>",
+            "lb.jobs.>",
+            "lb.tasks.>",
+            "lb.private.submissions.>",
+            "lb.private.tasks.>",
+            TASK_DATA_WRITES,
+            TASK_DATA_READS,
+            *INBOXES,
+        ),
         subscribe=(f"{private_inbox('submission')}.>",),
     ),
     "evaluator": Permissions(
-        publish=(*SERVICE_PUBLISH, "lb.status.>", "lb.results.>"),
+        publish=(
+            *SERVICE_PUBLISH,
+            "lb.status.>",
+            "lb.results.>",
+            "lb.private.status.>",
+            "lb.private.results.>",
+            TASK_DATA_READS,
+        ),
         subscribe=(f"{private_inbox('evaluator')}.>",),
     ),
     "aggregator": Permissions(
-        publish=(*SERVICE_PUBLISH, "lb.leaderboard.>", "lb.submissions.*.status"),
+        publish=(
+            *SERVICE_PUBLISH,
+            "lb.leaderboard.>",
+            "lb.submissions.*.status",
+            "lb.private.leaderboard.>",
+            "lb.private.submissions.*.status",
+        ),
         subscribe=(f"{private_inbox('aggregator')}.>",),
     ),
     "outside": Permissions(

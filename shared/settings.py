@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         default=None,
         description="Offline model mirror: model `org/name` loads from `<dir>/org/name/`.",
     )
+    task_data_dir: Path | None = Field(
+        default=None,
+        description="Where an evaluator keeps the custom tasks' data it fetched from the bus, one "
+        "folder per task revision; unset: DATA_DIR/task-data.",
+    )
     device: str = Field(default="cpu", description="Evaluator torch device (cpu, cuda, cuda:1).")
     batch_size: int = Field(default=32, description="Evaluator encode batch size.")
     job_ack_wait_s: float = Field(
@@ -203,6 +208,10 @@ class Settings(BaseSettings):
             return NatsLogin(user=login.user, password=login.password)
         password = self.nats_password.get_secret_value() if self.nats_password else ""
         return NatsLogin(user=self.nats_user, password=password)
+
+    def task_data_folder(self) -> Path:
+        """The evaluator's cache of custom tasks' data (`task_data_dir`, else under `data_dir`)."""
+        return self.task_data_dir or self.data_dir / "task-data"
 
     def submission_api_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"

@@ -1,11 +1,14 @@
 """Stale results: made by an older mteb than the installed one, or on another dataset revision
-than the installed task's; ranked and marked until `leaderboard reevaluate` replaces them."""
+than the task's current one (the installed mteb's, or a custom task's latest data); ranked and
+marked until `leaderboard reevaluate` replaces them."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 import mteb
+
+from shared.custom_tasks import catalogue
 
 
 def major_minor(version: str) -> tuple[int, int] | None:
@@ -16,9 +19,18 @@ def major_minor(version: str) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
-@lru_cache(maxsize=8192)
 def installed_dataset_revision(task: str) -> str | None:
-    """The dataset revision the installed mteb evaluates `task` on; None for an unknown task."""
+    """The dataset revision `task` is evaluated on now: the installed mteb's, else the custom
+    task's current revision (its data as last uploaded); None for an unknown task."""
+    registry = _registry_dataset_revision(task)
+    if registry is not None:
+        return registry
+    custom = catalogue.CURRENT.tasks.get(task)
+    return custom.spec.revision if custom is not None else None
+
+
+@lru_cache(maxsize=8192)
+def _registry_dataset_revision(task: str) -> str | None:
     try:
         revision = mteb.get_task(task).metadata.dataset.get("revision")
     except KeyError:

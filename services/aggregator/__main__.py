@@ -6,7 +6,8 @@ import signal
 from services.aggregator.handlers import Aggregator
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.queues import watch_queues
-from shared.bus import RESULTS, SUBMISSIONS, Bus, consume
+from shared.bus import Bus, consume
+from shared.custom_tasks import catalogue
 from shared.health import StoreWatch
 from shared.logs import configure_logging
 from shared.memory import collect_cycles_rarely, freeze_loaded_objects, keep_freed_memory
@@ -30,24 +31,16 @@ async def main() -> None:
         bootstrap_resamples=settings.bootstrap_resamples,
         snapshot_retention_days=settings.snapshot_retention_days,
     )
+    await catalogue.refresh(store)  # before the mirror, which reads custom tasks' staleness
     await benchmarks.prime()
-    freeze_loaded_objects()
     aggregator = Aggregator(bus, store, benchmarks)
+    await aggregator.catalogue.sync()  # custom benchmarks made or changed while none ran
+    await benchmarks.prune_orphans()  # and those deleted meanwhile
+    freeze_loaded_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    routes = [
-        (SUBMISSIONS, "aggregator-accepted", "lb.submissions.*.accepted", aggregator.on_accepted),
-        (
-            SUBMISSIONS,
-            "aggregator-cancelled",
-            "lb.submissions.*.cancelled",
-            aggregator.on_cancelled,
-        ),
-        (RESULTS, "aggregator-status", "lb.status.>", aggregator.on_status),
-        (RESULTS, "aggregator-results", "lb.results.>", aggregator.on_result),
-    ]
     watch = StoreWatch(store, settings.store_timeout_s)
     watch.start()
     consumers = [
@@ -58,7 +51,7 @@ async def main() -> None:
             handler,
             stop,
         )
-        for stream, durable, subject, handler in routes
+        for stream, durable, subject, handler in aggregator.routes()
     ]
     running = [asyncio.create_task(consumer) for consumer in consumers]
 
@@ -70,7 +63,7 @@ async def main() -> None:
         }
 
     probes = serve_probes(settings.metrics_host, settings.aggregator_metrics_port, health)
-    await asyncio.gather(*running, watch_queues(bus, stop))
+    await asyncio.gather(*running, watch_queues(bus, stop), aggregator.catalogue.run(stop))
     if probes is not None:
         probes.shutdown()
     await watch.stop()

@@ -18,6 +18,7 @@ from services.aggregator.results.checkout import ImportSourceError
 from services.aggregator.results.export import NothingToExportError, export_model
 from services.aggregator.results.importer import Importer, ImportReport, Progress
 from shared.bus import Bus
+from shared.custom_tasks import catalogue
 from shared.documents import BenchmarkLeaderboardDoc, benchmark_leaderboard_id
 from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
@@ -74,6 +75,7 @@ async def import_results(path: Path, recompute: bool, replace: bool) -> int:
     try:
         await store.ensure_indexes()
         await store.ensure_aggregation_indexes()
+        await catalogue.refresh(store)  # custom benchmarks holding imported tasks
         updater = (
             BenchmarkUpdater(
                 store,
@@ -111,6 +113,7 @@ async def load_table(
 ) -> tuple[BenchmarkTable, BenchmarkLeaderboardDoc | None]:
     """The stored table of `benchmark`, or one computed from the stored results for a custom
     task subset (or a benchmark that has no stored table); the stored document if used."""
+    await catalogue.refresh(store)  # custom benchmarks too
     chosen = benchmark_named(benchmark)
     if tasks is None:
         stored = await store.get_benchmark_leaderboard(benchmark_leaderboard_id(chosen.name))

@@ -12,25 +12,43 @@ from mteb.results import TaskResult
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
+from services.aggregator.custom_catalogue import CatalogueWatch
 from services.aggregator.leaderboards.benchmarks import BenchmarkUpdater
 from services.aggregator.leaderboards.tasks import refresh_task_leaderboard
 from services.aggregator.results.intake import InvalidResultError, result_doc
 from services.aggregator.results.models import record_live_model
-from shared.bus import Bus, InvalidMessage, decode, describe
+from shared.bus import (
+    PRIVATE,
+    RESULTS,
+    SUBMISSIONS,
+    TASKS,
+    Bus,
+    Handler,
+    InvalidMessage,
+    Stream,
+    decode,
+    describe,
+)
+from shared.custom_tasks import catalogue
 from shared.documents import (
     SubmissionDoc,
     SubmissionStatus,
 )
 from shared.events import (
+    PRIVATE_PREFIX,
     ResultEvent,
     StatusEvent,
     SubmissionAccepted,
     SubmissionCancelled,
+    TaskCreated,
+    TaskDeleted,
+    TaskPublished,
     TaskState,
     utcnow,
 )
 from shared.metrics import LEADERBOARD_UPDATE, RESULTS_APPLIED, STATUS_EVENTS
 from shared.store import Store
+from shared.summary.tasks import UnknownTaskError, task_named
 from shared.transitions import publish_transition
 
 log = logging.getLogger(__name__)
@@ -40,6 +58,30 @@ AWAITING_RESULT = {TaskState.QUEUED, TaskState.RUNNING, TaskState.FAILED}
 """Task states a result is taken in: a failed task's result supersedes a (forged) failure."""
 SCORE_RANGE = (-1.0, 1.0)
 """Where every main score of mteb's metrics lies (correlations down to -1)."""
+TASK_EVENTS: dict[str, type[TaskCreated | TaskPublished | TaskDeleted]] = {
+    "created": TaskCreated,
+    "published": TaskPublished,
+    "deleted": TaskDeleted,
+}
+"""The payload of each action of `lb.tasks.<name>.<action>` (and its `lb.private.` twin)."""
+
+
+def private_twin(subject: str) -> str:
+    """The private twin of a public subject (filter): `lb.X…` as `lb.private.X…`."""
+    return f"{PRIVATE_PREFIX}{subject.removeprefix('lb.')}"
+
+
+def catalogue_behind(task: str, task_result: dict[str, Any]) -> bool:
+    """Whether a result names a task that neither the registry nor the catalogue knows, or
+    data of a custom task that the catalogue does not know yet (a newer revision)."""
+    for name in {task, str(task_result.get("task_name", task))}:
+        try:
+            task_named(name)
+        except UnknownTaskError:
+            return True
+    custom = catalogue.CURRENT.tasks.get(task)
+    revision = task_result.get("dataset_revision")
+    return custom is not None and revision is not None and revision != custom.spec.revision
 
 
 def main_scores(task_result: dict[str, Any]) -> list[float]:
@@ -77,12 +119,33 @@ def settle(submission: SubmissionDoc) -> None:
 
 
 class Aggregator:
-    """Handlers for accepted submissions, status events and results."""
+    """Handlers for accepted submissions, status events, results and custom task events (each
+    for public and private submissions and tasks alike)."""
 
     def __init__(self, bus: Bus, store: Store, benchmarks: BenchmarkUpdater | None = None) -> None:
         self.bus = bus
         self.store = store
         self.benchmarks = benchmarks or BenchmarkUpdater(store, bus)
+        self.catalogue = CatalogueWatch(store, bus, self.benchmarks)
+
+    def routes(self) -> list[tuple[Stream, str, str, Handler]]:
+        """Each consumer's stream, durable name, subject filter and handler: the public
+        subjects', then their private twins' (`Subjects`, private=True: `lb.private.…`, in
+        stream LB_PRIVATE) of private submissions and tasks."""
+        public: list[tuple[Stream, str, str, Handler]] = [
+            (SUBMISSIONS, "accepted", "lb.submissions.*.accepted", self.on_accepted),
+            (SUBMISSIONS, "cancelled", "lb.submissions.*.cancelled", self.on_cancelled),
+            (RESULTS, "status", "lb.status.>", self.on_status),
+            (RESULTS, "results", "lb.results.>", self.on_result),
+            (TASKS, "tasks", "lb.tasks.>", self.on_task_event),
+        ]
+        return [
+            (stream, f"aggregator-{name}", subject, handler)
+            for stream, name, subject, handler in public
+        ] + [
+            (PRIVATE, f"aggregator-private-{name}", private_twin(subject), handler)
+            for _, name, subject, handler in public
+        ]
 
     async def _update(self, submission_id: str, change: Callable[[SubmissionDoc], None]) -> None:
         """Apply `change`; a status it moves to is announced (`shared.transitions`)."""
@@ -152,9 +215,22 @@ class Aggregator:
         STATUS_EVENTS.labels(event.state.value).inc()
         await msg.ack()
 
+    async def on_task_event(self, msg: Msg) -> None:
+        """A custom task was created, published or deleted: the catalogue is read again and
+        what changed is followed (`custom_catalogue`)."""
+        action = msg.subject.rsplit(".", 1)[-1]
+        payload = TASK_EVENTS.get(action)
+        if payload is None:
+            raise InvalidMessage(f"no task event {action!r}")
+        decode(msg, payload)
+        await self.catalogue.sync()
+        await msg.ack()
+
     async def on_result(self, msg: Msg) -> None:
         arrived = time.perf_counter()
         event = decode(msg, ResultEvent)
+        if catalogue_behind(event.task, event.task_result):
+            await self.catalogue.sync()  # a custom task made (or given data) since last read
         submission = await self.store.get_submission(event.submission_id)
         progress = submission.task(event.task) if submission else None
         if (

@@ -32,6 +32,7 @@ async def main() -> None:
         settings.job_ack_wait_s,
         settings.job_max_deliver,
         settings.job_retry_backoff_s,
+        settings.task_data_folder(),
     )
 
     def health() -> dict[str, str]:

@@ -87,4 +87,4 @@ class ExhaustedJobs:
             attempt=attempt,
         )
         msg_id = f"status:{job.submission_id}:{job.task}:{TaskState.FAILED.value}:{attempt}"
-        await self.bus.publish(Subjects.status(job.submission_id), event, msg_id)
+        await self.bus.publish(Subjects.status(job.submission_id, job.private), event, msg_id)

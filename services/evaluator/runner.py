@@ -1,4 +1,9 @@
-"""One job's evaluation: the cached model, the task, stock `mteb.evaluate`, measured."""
+"""One job's evaluation: the cached model, the task, stock `mteb.evaluate`, measured.
+
+A registry task comes from mteb's registry (its data from the datasets mirror or the Hub); a
+custom task (`Job.custom_task`) is built from its spec, reading the folder the worker fetched
+from the task data object store, and records the spec's revision as its dataset revision.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from services.evaluator.failures import (
 from services.evaluator.hardware import describe
 from services.evaluator.metadata import load_task, mirror_folder, package_versions
 from services.evaluator.progress import expected_texts
+from shared.custom_tasks.mteb_task import build_task
 from shared.events import Envelope, FailureKind, Job
 from shared.summary.rows import result_row_from_task_result, task_main_score
 
@@ -79,19 +85,21 @@ class Runner:
         loaded = self.encoding
         return None if loaded is None else (loaded.encoder.meter.texts, self.expected)
 
-    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
+    def run(
+        self, job: Job, attempt: int, token: str | None = None, folder: Path | None = None
+    ) -> Evaluation:
+        """Evaluate `job`; `folder` holds a custom task's data (the worker fetched it)."""
         try:
-            return self._run(job, attempt, token)
+            return self._run(job, attempt, token, folder)
         except Exception as error:
             raise logged(classify(error), error, f"job {job.submission_id}/{job.task}") from error
 
-    def _run(self, job: Job, attempt: int, token: str | None) -> Evaluation:
+    def _run(self, job: Job, attempt: int, token: str | None, folder: Path | None) -> Evaluation:
         try:
             loaded = self.models.get(job.model, job.revision, token)
         except Exception as error:
             raise model_load_failure(error) from error
-        result, elapsed, batch_size = self._evaluate_or_halve(loaded, job.task)
-        task = mteb.get_task(job.task)
+        result, elapsed, task, batch_size = self._evaluate_or_halve(loaded, job, folder)
         task_result = json.loads(result.model_dump_json())
         splits = list(task.metadata.eval_splits)
         subsets = list(task.hf_subsets)
@@ -122,10 +130,25 @@ class Runner:
         )
         return Evaluation(score, task_result, envelope)
 
-    def _evaluate_or_halve(self, loaded: LoadedModel, name: str) -> tuple[Any, float, int]:
+    def _task(self, job: Job, folder: Path | None) -> tuple[AbsTask, Path | None]:
+        """A fresh task object of `job` and the local folder its data is read from (None: the
+        Hub): the custom task built from its spec and `folder`, else the registry's task."""
+        if job.custom_task is None:
+            return load_task(job.task, self.datasets_dir), mirror_folder(
+                job.task, self.datasets_dir
+            )
+        if folder is None:
+            reason = f"{job.task}: the custom task's data was not fetched"
+            raise JobFailure(FailureKind.DATA_UNAVAILABLE, reason)
+        return build_task(job.custom_task, folder), folder
+
+    def _evaluate_or_halve(
+        self, loaded: LoadedModel, job: Job, folder: Path | None
+    ) -> tuple[Any, float, AbsTask, int]:
         """`_evaluate`, retried once with half the batch size when it runs out of memory."""
+        name = job.task
         try:
-            return (*self._evaluate(loaded, name, self.batch_size), self.batch_size)
+            return (*self._evaluate(loaded, job, folder, self.batch_size), self.batch_size)
         except Exception as error:
             if not is_out_of_memory(error) or self.batch_size == 1:
                 raise
@@ -134,17 +157,19 @@ class Runner:
         batch_size = self.batch_size // 2
         log.warning("%s ran out of memory; retrying with batch size %d", name, batch_size)
         try:
-            return (*self._evaluate(loaded, name, batch_size), batch_size)
+            return (*self._evaluate(loaded, job, folder, batch_size), batch_size)
         except Exception as again:
             if not is_out_of_memory(again):
                 raise
             reason = f"out of memory at batch sizes {self.batch_size} and {batch_size}"
             raise JobFailure(FailureKind.OUT_OF_MEMORY, reason) from again
 
-    def _evaluate(self, loaded: LoadedModel, name: str, batch_size: int) -> tuple[Any, float]:
-        """mteb's TaskResult of one run of task `name`, and the run's wall time."""
-        task = load_task(name, self.datasets_dir)
-        guard_data_loading(task, mirror_folder(name, self.datasets_dir))
+    def _evaluate(
+        self, loaded: LoadedModel, job: Job, folder: Path | None, batch_size: int
+    ) -> tuple[Any, float, AbsTask]:
+        """mteb's TaskResult of one run of the job's task, the run's wall time, the task."""
+        task, source = self._task(job, folder)
+        guard_data_loading(task, source)
         loaded.encoder.meter.start(self.timeout_s)
         efficiency.reset_peaks(self.models.device)
         self.expected = expected_texts(task)
@@ -161,4 +186,4 @@ class Runner:
             )
         finally:
             self.encoding = None
-        return result.task_results[0], time.perf_counter() - started
+        return result.task_results[0], time.perf_counter() - started, task

@@ -6,6 +6,10 @@ reference. A transient one is handed back with an exponentially growing delay wh
 remain; on the last delivery (`max_deliver`), or when it is not transient, the job goes to the
 dead-letter subject and the task is reported failed. Jobs whose holder died on the last
 delivery are handled by `exhaustion.ExhaustedJobs`.
+
+A custom task's files are fetched from the task data object store into a folder per revision
+before the run. A private job's (`Job.private`) status and result events go to the
+`lb.private.` subjects, and its cancellation is looked up there.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import Protocol
 
 from nats.aio.msg import Msg
@@ -21,13 +26,14 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from services.evaluator.exhaustion import ExhaustedJobs
-from services.evaluator.failures import JobFailure
+from services.evaluator.failures import REASON_LENGTH, JobFailure, short
 from services.evaluator.runner import Evaluation
 from shared.bus import (
     BUS_UNAVAILABLE,
     EXHAUSTED_JOBS,
     FETCH_TIMEOUTS,
     JOBS,
+    PRIVATE,
     SUBMISSIONS,
     Bus,
     consume,
@@ -45,6 +51,7 @@ from shared.events import (
 )
 from shared.metrics import ENCODE_THROUGHPUT, JOBS_FINISHED, TASK_DURATION
 from shared.secrets import open_token
+from shared.task_data import TaskData, TaskDataError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +65,10 @@ class JobRunner(Protocol):
 
     evaluator_id: str
 
-    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation: ...
+    def run(
+        self, job: Job, attempt: int, token: str | None = None, folder: Path | None = None
+    ) -> Evaluation:
+        """Evaluate `job`; `folder` holds a custom task's data."""
 
     def progress(self) -> tuple[int, int | None] | None:
         """Texts encoded so far in the running job and the expected total; None between jobs."""
@@ -74,12 +84,15 @@ class Evaluator:
         ack_wait: float,
         max_deliver: int,
         retry_backoff_s: float = 5.0,
+        task_data_dir: Path | None = None,
     ) -> None:
         self.bus = bus
         self.runner = runner
         self.ack_wait = ack_wait
         self.max_deliver = max_deliver
         self.retry_backoff_s = retry_backoff_s
+        self.task_data = TaskData(bus)
+        self.task_data_dir = task_data_dir
         self.in_flight: Msg | None = None
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -151,7 +164,7 @@ class Evaluator:
             await self.bus.dead_letter(msg, JOBS, f"invalid job: {describe(error)}")
             await msg.ack()
             return
-        if await self._cancelled(job.submission_id):
+        if await self._cancelled(job):
             reason = "the submission was cancelled before this task started"
             await self._status(job, TaskState.CANCELLED, attempt, reason, FailureKind.CANCELLED)
             await msg.ack()
@@ -161,7 +174,8 @@ class Evaluator:
         heartbeat = asyncio.create_task(self._heartbeat(msg, job, attempt))
         try:
             token = self._token(job)
-            evaluation = await asyncio.to_thread(self.runner.run, job, attempt, token)
+            folder = await self._task_folder(job)
+            evaluation = await asyncio.to_thread(self.runner.run, job, attempt, token, folder)
         except JobFailure as failure:
             await self._failed(msg, job, attempt, failure)
             return
@@ -177,16 +191,17 @@ class Evaluator:
             envelope=evaluation.envelope,
         )
         await self.bus.publish(
-            Subjects.result(job.submission_id, job.task),
+            Subjects.result(job.submission_id, job.task, private=job.private),
             result,
             f"result:{job.submission_id}:{job.task}:{attempt}",
         )
         await self._status(job, TaskState.DONE, attempt)
         await msg.ack()
         JOBS_FINISHED.labels(TaskState.DONE.value).inc()
-        TASK_DURATION.labels(job.task).observe(evaluation.envelope.evaluation_time_s)
+        label = metric_label(job)
+        TASK_DURATION.labels(label).observe(evaluation.envelope.evaluation_time_s)
         if evaluation.envelope.efficiency is not None:
-            ENCODE_THROUGHPUT.labels(job.task).set(evaluation.envelope.efficiency.texts_per_s)
+            ENCODE_THROUGHPUT.labels(label).set(evaluation.envelope.efficiency.texts_per_s)
 
     @staticmethod
     def _token(job: Job) -> str | None:
@@ -199,18 +214,39 @@ class Evaluator:
             reason = f"cannot open the submitter's Hub token: {type(error).__name__}"
             raise JobFailure(FailureKind.MODEL_LOAD, reason) from None
 
-    async def _cancelled(self, submission_id: str) -> bool:
+    async def _task_folder(self, job: Job) -> Path | None:
+        """The folder of the job's custom task's files, fetched from the object store (None for
+        a registry task). Files missing or altered there fail the job for good; the bus or the
+        disk failing us is transient."""
+        if job.custom_task is None:
+            return None
+        if self.task_data_dir is None:
+            reason = f"{job.task}: this evaluator has no folder for custom tasks' data"
+            raise JobFailure(FailureKind.DATA_UNAVAILABLE, reason)
+        try:
+            return await self.task_data.fetch(job.custom_task, self.task_data_dir)
+        except TaskDataError as error:
+            raise JobFailure(FailureKind.DATA_UNAVAILABLE, str(error)[:REASON_LENGTH]) from error
+        except Exception as error:
+            log.warning("fetching %s's data failed: %s", job.task, short(error))
+            reason = f"{job.task}: its data could not be fetched ({short(error)})"
+            raise JobFailure(FailureKind.DATA_UNAVAILABLE, reason, transient=True) from error
+
+    async def _cancelled(self, job: Job) -> bool:
         """Whether the submission's cancellation is on the bus (the evaluator keeps no state).
 
         Only a cancellation that follows the submission's own `accepted` event counts: one for
-        an id nobody accepted (yet) was not sent by the submission service.
+        an id nobody accepted (yet) was not sent by the submission service. A private job's
+        submission has its events on the private subjects.
         """
+        stream = PRIVATE if job.private else SUBMISSIONS
+        sid = job.submission_id
         try:
             accepted = await self.bus.js.get_last_msg(
-                SUBMISSIONS.name, Subjects.accepted(submission_id)
+                stream.name, Subjects.accepted(sid, private=job.private)
             )
             cancelled = await self.bus.js.get_last_msg(
-                SUBMISSIONS.name, Subjects.cancelled(submission_id)
+                stream.name, Subjects.cancelled(sid, private=job.private)
             )
         except NotFoundError:
             return False
@@ -276,4 +312,10 @@ class Evaluator:
         msg_id = f"status:{job.submission_id}:{job.task}:{state.value}:{attempt}"
         if encoded is not None:
             msg_id = f"{msg_id}:{encoded}"
-        await self.bus.publish(Subjects.status(job.submission_id), event, msg_id)
+        await self.bus.publish(Subjects.status(job.submission_id, job.private), event, msg_id)
+
+
+def metric_label(job: Job) -> str:
+    """The task label of the job's metrics: custom tasks' names (chosen by users, maybe
+    private) are never labels, they share `custom`."""
+    return "custom" if job.custom_task is not None else job.task

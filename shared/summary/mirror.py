@@ -16,9 +16,9 @@ from mteb.models import ModelMeta
 from shared.documents import ModelDoc, ResultDoc, now_us
 from shared.staleness import stale_reason
 from shared.store import Store
-from shared.summary.models import model_meta
+from shared.summary.models import everyone, model_meta
 from shared.summary.rows import ResultRow
-from shared.summary.table import BenchmarkTable, TaskPart, summary_table, task_part
+from shared.summary.table import BenchmarkTable, TaskPart, pool_of, summary_table, task_part
 from shared.summary.tasks import TaskCells, benchmark_tasks, partitions_by_subset
 
 SYNC_MARGIN_US = 5_000_000
@@ -121,6 +121,26 @@ class ResultMirror:
         self.versions[row.task] = self.versions.get(row.task, 0) + 1
         return True
 
+    def drop_task(self, task: str) -> bool:
+        """Forget every result of `task` (a deleted custom task); whether there were any."""
+        listed = self.listings.pop(task, {})
+        rows = self.by_task.pop(task, {})
+        for result_id in listed.keys() | rows.keys():
+            self._stamps.pop(result_id, None)
+        for tasks in self._tasks_of_model.values():
+            tasks.discard(task)
+        self._unsorted.discard(task)
+        self.versions[task] = self.versions.get(task, 0) + 1
+        return bool(listed or rows)
+
+    def restale(self, task: str) -> bool:
+        """Mark `task`'s results stale or current again (its current dataset revision changed:
+        a custom task's new data); whether any changed."""
+        changed = False
+        for result_id, result in self.listings.get(task, {}).items():
+            changed |= self.put(result_id, result_row(result))
+        return changed
+
     def tasks_of_models(self, names: Iterable[str]) -> set[str]:
         """The tasks that the models `names` have results on."""
         return {task for name in names for task in self._tasks_of_model.get(name, ())}
@@ -150,7 +170,7 @@ class TaskParts:
 
     def __init__(self, mirror: ResultMirror) -> None:
         self.mirror = mirror
-        self._parts: dict[tuple[TaskCells, bool], tuple[int, TaskPart]] = {}
+        self._parts: dict[tuple[TaskCells, bool, bool], tuple[int, TaskPart]] = {}
 
     def table(
         self,
@@ -159,22 +179,38 @@ class TaskParts:
         bootstrap_resamples: int = 1000,
         seed: int = 0,
     ) -> BenchmarkTable:
-        """`summarize` of the mirrored results, from the parts kept since the last change.
+        """`summarize` of the mirrored results, from the parts kept since the last change; a
+        custom benchmark's pool is every model (`table.pool_of`).
 
         Raises ValueError for names that are not tasks of the benchmark.
         """
         by_subset = partitions_by_subset(benchmark)
-        parts = [self.part(task, by_subset) for task in benchmark_tasks(benchmark, tasks)]
+        pool_is_everyone = pool_of(benchmark) is everyone
+        parts = [
+            self.part(task, by_subset, pool_is_everyone)
+            for task in benchmark_tasks(benchmark, tasks)
+        ]
         return summary_table(
             benchmark.name, parts, self.mirror.meta, by_subset, bootstrap_resamples, seed
         )
 
-    def part(self, task: TaskCells, by_subset: bool) -> TaskPart:
-        """The part of `task`, recomputed when its results or their models changed."""
+    def part(self, task: TaskCells, by_subset: bool, pool_is_everyone: bool = False) -> TaskPart:
+        """The part of `task` (for mteb's pool, or every model), recomputed when its results or
+        their models changed."""
         version = self.mirror.versions.get(task.name, 0)
-        known = self._parts.get((task, by_subset))
+        key = (task, by_subset, pool_is_everyone)
+        known = self._parts.get(key)
         if known is not None and known[0] == version:
             return known[1]
-        part = task_part(task, self.mirror.rows([task.name]), self.mirror.meta, by_subset)
-        self._parts[(task, by_subset)] = (version, part)
+        rows = self.mirror.rows([task.name])
+        if pool_is_everyone:
+            part = task_part(task, rows, self.mirror.meta, by_subset, everyone)
+        else:
+            part = task_part(task, rows, self.mirror.meta, by_subset)
+        self._parts[key] = (version, part)
         return part
+
+    def forget(self, task: str) -> None:
+        """Drop the kept parts of `task` (deleted)."""
+        for key in [key for key in self._parts if key[0].name == task]:
+            del self._parts[key]

@@ -26,6 +26,11 @@ def in_official_pool(name: str) -> bool:
     return registered(name) is not None
 
 
+def everyone(name: str) -> bool:
+    """The pool of a custom benchmark: mteb has none for it, so every model with results."""
+    return True
+
+
 def lenient_meta(fields: dict[str, Any]) -> ModelMeta:
     """A ModelMeta from `model_meta.json` fields, unvalidated as mteb's ResultCache reads it.
 

@@ -21,10 +21,15 @@ from pydantic import BaseModel, Field
 from shared.summary.bootstrap import bootstrap, mean_intervals, tie_groups
 from shared.summary.borda import min_ranks, points_of
 from shared.summary.matrix import ScoreMatrix, TaskColumn, assemble, scored_cells, task_column
-from shared.summary.models import in_official_pool, model_cells
+from shared.summary.models import everyone, in_official_pool, model_cells
 from shared.summary.revisions import join_revisions
 from shared.summary.rows import ResultRow
-from shared.summary.tasks import TaskCells, benchmark_tasks, partitions_by_subset
+from shared.summary.tasks import (
+    TaskCells,
+    benchmark_tasks,
+    is_custom_benchmark,
+    partitions_by_subset,
+)
 
 
 class BenchmarkRow(BaseModel):
@@ -70,6 +75,14 @@ class BenchmarkTable(BaseModel):
 
 
 MetaLookup = Callable[[str], ModelMeta]
+PoolTest = Callable[[str], bool]
+"""Whether a model (by name) is in a benchmark's pool."""
+
+
+def pool_of(benchmark: mteb.Benchmark) -> PoolTest:
+    """`benchmark`'s pool: mteb's (its registry's models), or every model with results for a
+    custom benchmark, which mteb has no pool of."""
+    return everyone if is_custom_benchmark(benchmark.name) else in_official_pool
 
 
 @dataclass(frozen=True)
@@ -139,21 +152,22 @@ def summarize(
     tasks: Sequence[str] | None = None,
     bootstrap_resamples: int = 1000,
     seed: int = 0,
-    is_official: Callable[[str], bool] = in_official_pool,
+    is_official: PoolTest | None = None,
 ) -> BenchmarkTable:
     """The summary table of `benchmark` (or of its `tasks` subset) over `results`.
 
     The official pool is mteb's: models of its registry (`is_official`, by default
-    `models.in_official_pool`). Their rows, values and ranks are mteb's: per model and task one
-    result (`join_revisions`), a task score the mean of the benchmark's (split, subset) cells
-    (`matrix`), Mean (Task), Mean (TaskType) and the type means null when a task is, Rank
-    (Borda) over tasks (or (task, subset) pairs for subset-weighted benchmarks) among every
-    model with a result (one without any complete task gets no row but still takes part, as in
-    mteb). Tasks without any result are no columns. A model outside the pool with a result
-    evaluated here gets the row it would have in the pool, computed with it alone added, and
-    moves nobody; other models outside it are left out, as mteb leaves them out. With
-    `bootstrap_resamples` > 0, rows carry intervals (and official rows tie groups),
-    reproducible for a given `seed`. Rows are ordered by rank, official first, then by name.
+    `pool_of(benchmark)`: `models.in_official_pool`, or every model for a custom benchmark).
+    Their rows, values and ranks are mteb's: per model and task one result (`join_revisions`),
+    a task score the mean of the benchmark's (split, subset) cells (`matrix`), Mean (Task),
+    Mean (TaskType) and the type means null when a task is, Rank (Borda) over tasks (or
+    (task, subset) pairs for subset-weighted benchmarks) among every model with a result (one
+    without any complete task gets no row but still takes part, as in mteb). Tasks without any
+    result are no columns. A model outside the pool with a result evaluated here gets the row
+    it would have in the pool, computed with it alone added, and moves nobody; other models
+    outside it are left out, as mteb leaves them out. With `bootstrap_resamples` > 0, rows
+    carry intervals (and official rows tie groups), reproducible for a given `seed`. Rows are
+    ordered by rank, official first, then by name.
     Raises ValueError for names that are not tasks of it.
     """
     cells = benchmark_tasks(benchmark, tasks)
@@ -161,7 +175,8 @@ def summarize(
     by_task: defaultdict[str, list[ResultRow]] = defaultdict(list)
     for row in results:
         by_task[row.task].append(row)
-    parts = [task_part(task, by_task[task.name], meta_of, by_subset, is_official) for task in cells]
+    pool = is_official or pool_of(benchmark)
+    parts = [task_part(task, by_task[task.name], meta_of, by_subset, pool) for task in cells]
     return summary_table(benchmark.name, parts, meta_of, by_subset, bootstrap_resamples, seed)
 
 

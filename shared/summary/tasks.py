@@ -14,24 +14,59 @@ from shared.custom_tasks import catalogue
 
 
 class UnknownBenchmarkError(KeyError):
-    """A benchmark name that mteb's registry does not know."""
+    """A benchmark name that neither mteb's registry nor the custom catalogue knows."""
 
 
 class UnknownTaskError(KeyError):
-    """A task name that mteb's registry does not know."""
+    """A task name that neither mteb's registry nor the custom catalogue knows."""
 
 
 def benchmark_named(name: str) -> mteb.Benchmark:
     """The benchmark `name`: the registry's, else a custom one (`shared.custom_tasks`)."""
     try:
+        return _registry_benchmark(name)
+    except UnknownBenchmarkError:
+        benchmark = custom_benchmark(name)
+        if benchmark is None:
+            raise
+        return benchmark
+
+
+@lru_cache(maxsize=1024)
+def _registry_benchmark(name: str) -> mteb.Benchmark:
+    try:
         return mteb.get_benchmark(name)
     except (KeyError, ValueError):
-        pass
+        raise UnknownBenchmarkError(name) from None
+
+
+def custom_benchmark(name: str) -> mteb.Benchmark | None:
+    """The custom benchmark `name` of the catalogue as an mteb Benchmark (None: there is none).
+
+    Its tasks are those of the catalogue: one deleted since the benchmark was made is left out.
+    """
     custom = catalogue.CURRENT.benchmarks.get(name)
     if custom is None:
-        raise UnknownBenchmarkError(name)
-    tasks = [task_named(task) for task in custom.tasks]
+        return None
+    tasks = []
+    for task in dict.fromkeys(custom.tasks):
+        try:
+            tasks.append(task_named(task))
+        except UnknownTaskError:
+            continue
     return mteb.Benchmark(name=custom.id, tasks=tasks, description=custom.description or None)
+
+
+def is_custom_benchmark(name: str) -> bool:
+    """Whether `name` is a custom benchmark (of the catalogue, not of mteb's registry): one that
+    ranks every model with results, mteb's registry pool being no pool of it."""
+    if name not in catalogue.CURRENT.benchmarks:
+        return False
+    try:
+        _registry_benchmark(name)
+    except UnknownBenchmarkError:
+        return True
+    return False
 
 
 def task_named(name: str) -> AbsTask:
@@ -64,8 +99,15 @@ def benchmarks_by_task() -> dict[str, tuple[mteb.Benchmark, ...]]:
 
 
 def benchmarks_containing(tasks: Iterable[str]) -> list[mteb.Benchmark]:
-    """The benchmarks that contain any of `tasks`, each once, by name."""
-    found = {b.name: b for task in tasks for b in benchmarks_by_task().get(task, ())}
+    """The benchmarks that contain any of `tasks`, each once, by name: the registry's and the
+    custom ones of the catalogue as it is now."""
+    wanted = set(tasks)
+    found = {b.name: b for task in wanted for b in benchmarks_by_task().get(task, ())}
+    for name, custom in catalogue.CURRENT.benchmarks.items():
+        if name not in found and wanted.intersection(custom.tasks):
+            benchmark = custom_benchmark(name) if is_custom_benchmark(name) else None
+            if benchmark is not None:
+                found[name] = benchmark
     return [found[name] for name in sorted(found)]
 
 

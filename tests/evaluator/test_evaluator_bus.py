@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
@@ -46,7 +47,9 @@ class ScriptedRunner:
     def progress(self) -> tuple[int, int | None] | None:
         return None
 
-    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
+    def run(
+        self, job: Job, attempt: int, token: str | None = None, folder: Path | None = None
+    ) -> Evaluation:
         self.calls.append((job.task, attempt, time.monotonic()))
         self.behaviour(job)
         envelope = make_envelope(

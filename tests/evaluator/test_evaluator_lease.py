@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from nats.js.errors import NotFoundError
@@ -28,7 +29,9 @@ class SlowRunner:
     def progress(self) -> tuple[int, int | None] | None:
         return None
 
-    def run(self, job: Job, attempt: int, token: str | None = None) -> Evaluation:
+    def run(
+        self, job: Job, attempt: int, token: str | None = None, folder: Path | None = None
+    ) -> Evaluation:
         self.calls += 1
         time.sleep(3 * ACK_WAIT)
         envelope = make_envelope(

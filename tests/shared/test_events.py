@@ -70,6 +70,17 @@ def test_subjects() -> None:
     assert Subjects.dead_letter("LB_JOBS") == "lb.dlq.LB_JOBS"
 
 
+def test_private_subjects_are_the_public_ones_under_lb_private() -> None:
+    assert Subjects.result("s1", "my-task", private=True) == "lb.private.results.s1.my-task"
+    assert Subjects.status("s1", private=True) == "lb.private.status.s1"
+    assert Subjects.accepted("s1", private=True) == "lb.private.submissions.s1.accepted"
+    assert Subjects.cancelled("s1", private=True) == "lb.private.submissions.s1.cancelled"
+    assert Subjects.submission_status("s1", True) == "lb.private.submissions.s1.status"
+    assert Subjects.leaderboard_updated("task:t", True) == "lb.private.leaderboard.task_t.updated"
+    assert Subjects.task_event("t", "created", private=True) == "lb.private.tasks.t.created"
+    assert Subjects.task_event("t", "published", private=False) == "lb.tasks.t.published"
+
+
 def test_unknown_schema_version_and_fields_are_rejected() -> None:
     job = {"submission_id": "s", "model": "a/b", "revision": "r", "task": "BIOSSES"}
     assert Job.model_validate(job).schema_version == 1

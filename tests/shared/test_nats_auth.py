@@ -1,13 +1,15 @@
 """The embedded nats-server's users, tried as an attacker would: forged results, statuses and
-cancellations from the outside user are refused by NATS itself, anonymous connections get
-nothing, and every service can still do its work as its own user."""
+cancellations from the outside user are refused by NATS itself, private events and custom tasks'
+files stay out of its reach, anonymous connections get nothing, and every service can still do
+its work as its own user."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -15,7 +17,8 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import NoServersError
 
-from shared.bus import JOBS, LEADERBOARD, RESULTS, SUBMISSIONS, Bus
+from shared.bus import JOBS, LEADERBOARD, PRIVATE, RESULTS, SUBMISSIONS, TASKS, Bus
+from shared.custom_tasks.spec import TaskSpec, TaskType
 from shared.embedded import free_port, start_nats, stop
 from shared.events import (
     Job,
@@ -26,7 +29,15 @@ from shared.events import (
     SubmissionCancelled,
     TaskState,
 )
-from shared.nats_auth import ROLES, Login, credentials_file, prepare, read_login
+from shared.nats_auth import (
+    ROLES,
+    TASK_DATA_STREAM,
+    Login,
+    credentials_file,
+    prepare,
+    read_login,
+)
+from shared.task_data import BUCKET, TaskData, manifest
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +172,13 @@ async def test_the_outside_user_submits_and_reads_public_subjects_only(
         ("submission", Subjects.result("s3", "BIOSSES")),
         ("aggregator", Subjects.status("s3")),
         ("aggregator", "lb.jobs.normal.s3.BIOSSES"),
+        ("evaluator", Subjects.cancelled("s3", private=True)),
+        ("evaluator", Subjects.task_event("t3", "created", private=False)),
+        ("submission", Subjects.result("s3", "t3", private=True)),
+        ("aggregator", Subjects.status("s3", private=True)),
+        ("aggregator", Subjects.task_event("t3", "deleted", private=True)),
+        ("evaluator", f"$O.{BUCKET}.C.forged"),  # evaluators read task files, never write
+        ("aggregator", f"$O.{BUCKET}.M.forged"),
     ],
 )
 async def test_each_service_publishes_only_what_it_produces(
@@ -253,3 +271,129 @@ async def test_the_outside_user_never_sees_what_a_service_fetches(
         except nats.errors.TimeoutError:
             break
     assert not [data for data in leaked if b"FetchedSecret" in data]
+
+
+REFUSED = (nats.errors.TimeoutError, nats.errors.NoRespondersError, asyncio.TimeoutError)
+"""What a JetStream request the server refused raises: no answer comes."""
+
+
+def task_files(folder: Path, size: int) -> tuple[Path, TaskSpec]:
+    """A task folder of random bytes (`size` for the larger file) and its spec."""
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_bytes(os.urandom(100))
+    (folder / "test.jsonl").write_bytes(os.urandom(size))
+    files = manifest(folder)
+    spec = TaskSpec(
+        name="auth-task",
+        type=TaskType.STS,
+        main_score="cosine_spearman",
+        files=files,
+        revision=TaskSpec.manifest_revision(files),
+    )
+    return folder, spec
+
+
+async def test_the_outside_user_cannot_read_private_events_nor_task_files(
+    services: dict[str, Bus], outsider: Outsider, tmp_path: Path
+) -> None:
+    private_result = Subjects.result("s7", "secret-task", private=True)
+    await services["evaluator"].js.publish(private_result, b'{"main_score": 0.5}')
+    folder, spec = task_files(tmp_path / "task", 1000)
+    stored = await TaskData(services["submission"]).put(folder, spec.files)
+    client = outsider.client
+    assert client is not None
+    js = client.jetstream(timeout=1.0)
+    meta = f"$O.{BUCKET}.M.>"
+    attempts: dict[str, Callable[[], Awaitable[object]]] = {
+        f"STREAM.MSG.GET.{PRIVATE.name}": lambda: js.get_last_msg(PRIVATE.name, private_result),
+        f"DIRECT.GET.{PRIVATE.name}": lambda: js.get_last_msg(
+            PRIVATE.name, private_result, direct=True
+        ),
+        f"CREATE.{PRIVATE.name}": lambda: js.pull_subscribe("lb.private.>", stream=PRIVATE.name),
+        f"STREAM.INFO.{TASK_DATA_STREAM}": lambda: js.object_store(BUCKET),
+        f"STREAM.MSG.GET.{TASK_DATA_STREAM}": lambda: js.get_last_msg(TASK_DATA_STREAM, meta),
+        f"DIRECT.GET.{TASK_DATA_STREAM}": lambda: js.get_last_msg(
+            TASK_DATA_STREAM, meta, direct=True
+        ),
+        f"CREATE.{TASK_DATA_STREAM}": lambda: js.subscribe(
+            f"$O.{BUCKET}.C.>", stream=TASK_DATA_STREAM, ordered_consumer=True
+        ),
+    }
+    try:
+        for subject, attempt in attempts.items():
+            with pytest.raises(REFUSED):
+                await attempt()
+            assert await outsider.violations(subject), subject
+        seen = []
+        for subject in ("lb.private.>", f"$O.{BUCKET}.>", ">"):
+            seen.append(await client.subscribe(subject))
+            await client.flush()
+            assert await outsider.violations(subject), (subject, outsider.errors)
+        await services["evaluator"].js.publish(private_result, b'{"main_score": 0.5}')
+        for subscription in seen:
+            with pytest.raises(nats.errors.TimeoutError):
+                await subscription.next_msg(timeout=0.5)
+    finally:
+        await TaskData(services["submission"]).delete(stored)
+
+
+async def test_the_outside_user_reads_public_task_events_only(
+    services: dict[str, Bus], outsider: Outsider
+) -> None:
+    submission = services["submission"]
+    await submission.js.publish(Subjects.task_event("hidden", "created", private=True), b"{}")
+    await submission.js.publish(Subjects.task_event("shown", "published", private=False), b"{}")
+    client = outsider.client
+    assert client is not None
+    events = await client.jetstream().pull_subscribe(
+        "lb.tasks.>", durable="outside-tasks", stream=TASKS.name
+    )
+    [event] = await events.fetch(1, timeout=30)
+    assert event.subject == "lb.tasks.shown.published"
+    await event.ack()
+    live = await client.subscribe("lb.tasks.>")
+    await client.flush()
+    await submission.js.publish(Subjects.task_event("shown", "deleted", private=False), b"{}")
+    assert (await live.next_msg(timeout=30)).subject == "lb.tasks.shown.deleted"
+
+
+async def test_task_files_are_put_by_the_submission_service_and_fetched_by_evaluators(
+    services: dict[str, Bus], tmp_path: Path
+) -> None:
+    """A file of many chunks: the evaluator's reads answer the object store's flow control."""
+    folder, spec = task_files(tmp_path / "task", 4 * 2**20 + 3)
+    stored = await TaskData(services["submission"]).put(folder, spec.files)
+    assert sorted(stored) == sorted(spec.files.values())
+    try:
+        fetched = await asyncio.wait_for(
+            TaskData(services["evaluator"]).fetch(spec, tmp_path / "cache"), timeout=60
+        )
+        assert manifest(fetched) == spec.files
+        assert (fetched / "test.jsonl").read_bytes() == (folder / "test.jsonl").read_bytes()
+    finally:
+        await TaskData(services["submission"]).delete(stored)
+    assert not await TaskData(services["evaluator"]).holds(spec.files["test.jsonl"])
+
+
+async def test_services_publish_private_events_as_their_users(services: dict[str, Bus]) -> None:
+    submission, evaluator, aggregator = (
+        services[role] for role in ("submission", "evaluator", "aggregator")
+    )
+    published = [
+        (submission, Subjects.accepted("s8", private=True)),
+        (submission, Subjects.cancelled("s8", private=True)),
+        (submission, Subjects.task_event("t8", "created", private=True)),
+        (submission, Subjects.task_event("t8", "published", private=False)),
+        (evaluator, Subjects.status("s8", private=True)),
+        (evaluator, Subjects.result("s8", "t8", private=True)),
+        (aggregator, Subjects.submission_status("s8", private=True)),
+        (aggregator, Subjects.leaderboard_updated("task-t8", private=True)),
+    ]
+    for bus, subject in published:
+        ack = await bus.js.publish(subject, b"{}")
+        assert ack.stream == (TASKS.name if subject.startswith("lb.tasks.") else PRIVATE.name)
+    accepted = await evaluator.js.get_last_msg(PRIVATE.name, Subjects.accepted("s8", True))
+    assert accepted.subject == Subjects.accepted("s8", private=True)
+    updates = await aggregator.pull(PRIVATE, "auth-private", "lb.private.results.s8.>")
+    [update] = await updates.fetch(1, timeout=10)
+    await update.ack()

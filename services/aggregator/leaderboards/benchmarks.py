@@ -1,25 +1,60 @@
 """Benchmark leaderboards: each benchmark's table recomputed from the mirrored results, stored
-and announced."""
+and announced; mteb's registry benchmarks and the custom benchmarks of the catalogue alike."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import mteb
 
-from services.aggregator.leaderboards.announce import announce
+from services.aggregator.leaderboards.announce import announce, benchmark_is_private
 from services.aggregator.leaderboards.snapshots import prune_snapshots, take_snapshot
 from shared.bus import Bus
 from shared.documents import BenchmarkLeaderboardDoc, ResultDoc, benchmark_leaderboard_id
 from shared.store import UNLISTED, ConflictError, Store
 from shared.summary.mirror import ResultMirror, TaskParts
 from shared.summary.table import BenchmarkTable
-from shared.summary.tasks import benchmarks_containing
+from shared.summary.tasks import (
+    UnknownBenchmarkError,
+    benchmark_named,
+    benchmarks_containing,
+    custom_benchmark,
+    is_custom_benchmark,
+)
 
 log = logging.getLogger(__name__)
+
+ALL_DAYS = "9999-12-31"
+"""A day after every snapshot's: pruning before it drops them all."""
+
+
+@dataclass(frozen=True)
+class CatalogueChange:
+    """What changed in the catalogue of custom tasks and benchmarks between two reads."""
+
+    deleted_tasks: frozenset[str] = frozenset()
+    revised_tasks: frozenset[str] = frozenset()
+    """Tasks new to this process or given new data: their results' staleness is read again."""
+    changed_benchmarks: frozenset[str] = frozenset()
+    """Custom benchmarks new to this process, or whose tasks, description or visibility changed."""
+    deleted_benchmarks: frozenset[str] = frozenset()
+    republished_tasks: frozenset[str] = frozenset()
+    """Tasks whose visibility changed (their leaderboards are announced elsewhere now)."""
+
+    def __bool__(self) -> bool:
+        return any(
+            (
+                self.deleted_tasks,
+                self.revised_tasks,
+                self.changed_benchmarks,
+                self.deleted_benchmarks,
+                self.republished_tasks,
+            )
+        )
 
 
 class BenchmarkUpdater:
@@ -91,13 +126,66 @@ class BenchmarkUpdater:
             for result in noted:  # the mirror changes only here, between table computations
                 self.mirror.add(result)
             changed = await self.mirror.sync(self.store) if sync else set()
-            written = []
-            for benchmark in benchmarks_containing(changed | set(tasks)):
-                document = await asyncio.to_thread(self.document, benchmark)
-                leaderboard = await self.publish(document)
-                if leaderboard is not None:
-                    written.append(leaderboard)
-            return written
+            return await self._recompute_all(benchmarks_containing(changed | set(tasks)))
+
+    async def catalogue_changed(self, change: CatalogueChange) -> list[BenchmarkLeaderboardDoc]:
+        """Follow a change of the custom catalogue (`catalogue.CURRENT` is the new one): forget
+        deleted tasks' results, read revised tasks' staleness again, recompute the benchmarks
+        holding either and the changed custom benchmarks, drop deleted benchmarks' documents."""
+        async with self._refreshing:
+            if not self.primed:
+                await self.prime()
+            for task in change.deleted_tasks:
+                self.mirror.drop_task(task)
+                self.parts.forget(task)
+            for task in change.revised_tasks:
+                self.mirror.restale(task)
+            for name in change.deleted_benchmarks:
+                await self.forget(name)
+            touched = change.deleted_tasks | change.revised_tasks
+            chosen = {benchmark.name: benchmark for benchmark in benchmarks_containing(touched)}
+            for name in change.changed_benchmarks - chosen.keys():
+                benchmark = custom_benchmark(name)
+                if benchmark is not None:
+                    chosen[name] = benchmark
+            return await self._recompute_all(chosen[name] for name in sorted(chosen))
+
+    async def prune_orphans(self) -> list[str]:
+        """Drop the documents of benchmarks that neither mteb's registry nor the catalogue
+        knows (custom benchmarks deleted while no aggregator ran); their names."""
+        dropped = []
+        for stored in await self.store.list_leaderboards("benchmark"):
+            try:
+                benchmark_named(stored.name)
+            except UnknownBenchmarkError:
+                await self.forget(stored.name)
+                dropped.append(stored.name)
+        return dropped
+
+    async def forget(self, name: str) -> None:
+        """Delete benchmark `name`'s document and snapshots (a deleted custom benchmark)."""
+        leaderboard_id = benchmark_leaderboard_id(name)
+        self._heads.pop(leaderboard_id, None)
+        await self.store.prune_snapshots(name, ALL_DAYS)
+        if await self.store.benchmark_leaderboard_head(leaderboard_id) is not None:
+            await self.store.delete_leaderboard(leaderboard_id)
+            await self.store.bump_data_version()
+            log.info("benchmark %s: deleted", name)
+
+    async def _recompute_all(
+        self, benchmarks: Iterable[mteb.Benchmark]
+    ) -> list[BenchmarkLeaderboardDoc]:
+        """Recompute each benchmark in a worker thread, storing each document as soon as its
+        table is ready; a custom benchmark left without rows loses its document."""
+        written = []
+        for benchmark in benchmarks:
+            document = await asyncio.to_thread(self.document, benchmark)
+            if document is None and is_custom_benchmark(benchmark.name):
+                await self.forget(benchmark.name)
+            leaderboard = await self.publish(document)
+            if leaderboard is not None:
+                written.append(leaderboard)
+        return written
 
     async def recompute(self, benchmark: mteb.Benchmark) -> BenchmarkLeaderboardDoc | None:
         """Replace `benchmark`'s document and announce it; None without results."""
@@ -118,12 +206,16 @@ class BenchmarkUpdater:
     async def publish(
         self, document: BenchmarkLeaderboardDoc | None
     ) -> BenchmarkLeaderboardDoc | None:
-        """Store `document` (one version up) and announce it; None for none."""
+        """Store `document` (one version up) and announce it (a private custom benchmark's on
+        the private subject); None for none."""
         if document is None:
             return None
         leaderboard = await self.replace(document)
         if self.bus is not None:
-            await announce(self.bus, leaderboard.id, leaderboard.version, leaderboard.generated_at)
+            private = benchmark_is_private(leaderboard.name)
+            await announce(
+                self.bus, leaderboard.id, leaderboard.version, leaderboard.generated_at, private
+            )
         log.info("benchmark %s: version %d", leaderboard.name, leaderboard.version)
         return leaderboard
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.aggregator.leaderboards.announce import announce
+from services.aggregator.leaderboards.announce import announce, task_is_private
 from shared.bus import Bus
 from shared.documents import LeaderboardDoc, LeaderboardRow, ResultDoc, task_leaderboard_id
 from shared.staleness import stale_reason
@@ -18,8 +18,9 @@ def task_leaderboard(task: str, results: list[ResultDoc]) -> LeaderboardDoc:
     Per model the result is the one benchmark tables use (`join_revisions`, mteb's rule: its
     registry's main revision, then a known mteb version and revision, then the newest mteb
     version); of results equal by that rule, one evaluated here before an imported one.
-    Results incomplete on the task's own splits and subsets (main_score None) are not ranked;
-    stale ones (`shared.staleness`) are ranked and say why they are stale.
+    Every model is ranked (a custom task's as a registry task's: no pool). Results incomplete
+    on the task's own splits and subsets (main_score None) are not ranked; stale ones
+    (`shared.staleness`: an older mteb, or a custom task's earlier data) are ranked and say why.
     """
     scored = sorted(
         (r for r in results if r.main_score is not None),
@@ -52,7 +53,8 @@ def task_leaderboard(task: str, results: list[ResultDoc]) -> LeaderboardDoc:
 async def refresh_task_leaderboard(
     store: Store, bus: Bus | None, task: str, results: list[ResultDoc] | None = None
 ) -> LeaderboardDoc:
-    """Recompute and replace one task's leaderboard, then announce it when there is a bus.
+    """Recompute and replace one task's leaderboard, then announce it when there is a bus (a
+    private custom task's on the private subject).
 
     `results` are the task's stored results when the caller holds them already (listings, as
     `Store.results_for_task` gives them); else they are read from the store.
@@ -61,5 +63,6 @@ async def refresh_task_leaderboard(
         results = await store.results_for_task(task)
     stored = await store.replace_leaderboard(task_leaderboard(task, results))
     if bus is not None:
-        await announce(bus, stored.id, stored.version, stored.generated_at)
+        private = task_is_private(task)
+        await announce(bus, stored.id, stored.version, stored.generated_at, private)
     return stored

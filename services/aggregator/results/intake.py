@@ -30,7 +30,7 @@ class InvalidResultError(ValueError):
 
 
 def known_task(name: str) -> AbsTask:
-    """The task `name` from mteb's registry."""
+    """The task `name` of mteb's registry, or a custom task of the catalogue."""
     try:
         return task_named(name)
     except UnknownTaskError:

@@ -13,7 +13,9 @@ from shared.custom_tasks.layouts import BadValue, Kind, Part, normalize
 CanonicalRow = tuple[Source, int, dict[str, Any]]
 
 
-def canonical_rows(part: Part, sources: list[Source], max_text_chars: int) -> Iterator[CanonicalRow]:
+def canonical_rows(
+    part: Part, sources: list[Source], max_text_chars: int
+) -> Iterator[CanonicalRow]:
     """Each row of the part's files with its values as the canonical file holds them."""
     for source in sources:
         header = header_columns(source)
@@ -106,6 +108,13 @@ def validate(
                 file=sources[part][0].name,
                 field=part.label,
             )
+        if count < part.min_rows:
+            raise TaskDataError(
+                "too_few_rows",
+                f"{part.label} has {count} rows; mteb needs at least {part.min_rows} for the type",
+                file=sources[part][0].name,
+                field=part.label,
+            )
         if part.key is not None:
             ids[part.role] = keys
         if label_column is not None:
@@ -162,9 +171,7 @@ def _check_row(
             )
 
 
-def _check_known(
-    value: str, known: set[str], field: str, what: str, where: dict[str, Any]
-) -> None:
+def _check_known(value: str, known: set[str], field: str, what: str, where: dict[str, Any]) -> None:
     if value not in known:
         raise TaskDataError(
             "unknown_reference", f"no {what} has id {value!r}", field=field, **where

@@ -21,6 +21,7 @@ TaskDataCode = Literal[
     "invalid_value",
     "text_too_long",
     "empty_split",
+    "too_few_rows",
     "duplicate_id",
     "unknown_reference",
     "too_few_labels",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from shared.custom_tasks.data_errors import TaskDataError
+from shared.custom_tasks.data_errors import TaskDataCode, TaskDataError
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
 """Extension → format. Parquet is read only from datasets folders (as `datasets` writes them)."""
@@ -102,7 +102,9 @@ def _delimited_rows(source: Source, delimiter: str, max_text_chars: int) -> Iter
             except StopIteration:
                 return
             except csv.Error as error:
-                code = "text_too_long" if "field larger" in str(error) else "malformed_row"
+                code: TaskDataCode = (
+                    "text_too_long" if "field larger" in str(error) else "malformed_row"
+                )
                 message = (
                     f"a field is longer than {max_text_chars} characters"
                     if code == "text_too_long"
@@ -161,7 +163,9 @@ def _parquet_rows(source: Source) -> Iterator[Row]:
     try:
         table = pq.ParquetFile(source.path)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
-        raise TaskDataError("malformed_row", f"not a Parquet file: {error}", file=source.name) from None
+        raise TaskDataError(
+            "malformed_row", f"not a Parquet file: {error}", file=source.name
+        ) from None
     number = 0
     for batch in table.iter_batches(batch_size=1024):
         for row in batch.to_pylist():

@@ -82,7 +82,9 @@ def _paths(declared: Any) -> list[str]:
         return [declared]
     if isinstance(declared, list) and all(isinstance(path, str) for path in declared):
         return list(declared)
-    raise TaskDataError("invalid_folder", f"cannot read data file path {declared!r}", file="README.md")
+    raise TaskDataError(
+        "invalid_folder", f"cannot read data file path {declared!r}", file="README.md"
+    )
 
 
 def _part_sources(folder: Path, configs: dict[str, DataFiles], part: Part) -> list[Source]:
@@ -110,9 +112,7 @@ def _part_sources(folder: Path, configs: dict[str, DataFiles], part: Part) -> li
     found = [path for pattern in patterns for path in _matches(folder, pattern)]
     if not found:
         raise TaskDataError("missing_file", "no file matches", file=patterns[0], field=part.label)
-    return [
-        Source.of(path, path.relative_to(folder).as_posix(), tuple(FORMATS)) for path in found
-    ]
+    return [Source.of(path, path.relative_to(folder).as_posix(), tuple(FORMATS)) for path in found]
 
 
 def _matches(folder: Path, pattern: str) -> list[Path]:

@@ -30,6 +30,8 @@ from shared.task_data import manifest
 
 __all__ = ["Caps", "TaskDataError", "prepare_task", "roles"]
 
+DEFAULT_CAPS = Caps()
+
 SPLIT_NAME = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 """A split name as `datasets` allows it."""
 
@@ -48,7 +50,7 @@ def prepare_task(
     file_names: dict[str, str] | None = None,
     folder: Path | None = None,
     into: Path,
-    caps: Caps = Caps(),
+    caps: Caps = DEFAULT_CAPS,
 ) -> tuple[TaskSpec, Path]:
     """Validate everything first; then write the canonical folder under `into`.
 
@@ -131,9 +133,7 @@ def _file_sources(
         sources[part] = [Source.of(path, name)]
     for part in layout:
         if part not in sources:
-            raise TaskDataError(
-                "missing_file", f"no file given for {part.label}", field=part.label
-            )
+            raise TaskDataError("missing_file", f"no file given for {part.label}", field=part.label)
     return sources
 
 

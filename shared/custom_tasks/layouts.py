@@ -8,7 +8,7 @@ part has one (`qrels:dev`; a bare role means the first evaluation split).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -58,6 +58,7 @@ class Part:
     columns: tuple[Column, ...]
     key: str | None = None
     """The column whose values must be unique (ids)."""
+    min_rows: int = 1
 
     @property
     def label(self) -> str:
@@ -74,7 +75,16 @@ CORPUS_ID = Column("corpus-id", Kind.ID, ("corpus_id",))
 SENTENCE1 = Column("sentence1", Kind.TEXT)
 SENTENCE2 = Column("sentence2", Kind.TEXT)
 
-RETRIEVAL_CONFIGS = {"corpus": ("corpus",), "queries": ("queries", "query"), "qrels": ("default", "qrels")}
+CLUSTERING_SAMPLE = 0.04
+"""The share of a clustering split mteb embeds (its `max_fraction_of_documents_to_embed`)."""
+CLUSTERING_MIN_ROWS = math.ceil(2 / CLUSTERING_SAMPLE)
+"""The fewest rows of which that share holds two texts to cluster."""
+
+RETRIEVAL_CONFIGS = {
+    "corpus": ("corpus",),
+    "queries": ("queries", "query"),
+    "qrels": ("default", "qrels"),
+}
 """Retrieval roles → the datasets configs mteb's retrieval loader reads them from (first: ours)."""
 
 
@@ -96,7 +106,10 @@ def parts(task_type: TaskType, splits: list[str]) -> list[Part]:
         Column("sentences", Kind.TEXT, ("text", "sentence")),
         Column("labels", Kind.LABEL, ("label",)),
     )
-    return [_split_part("test", split, columns) for split in splits]
+    return [
+        replace(_split_part("test", split, columns), min_rows=CLUSTERING_MIN_ROWS)
+        for split in splits
+    ]
 
 
 def _split_part(role: str, split: str, columns: tuple[Column, ...]) -> Part:

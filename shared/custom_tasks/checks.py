@@ -19,7 +19,7 @@ def canonical_rows(
     """Each row of the part's files with its values as the canonical file holds them."""
     for source in sources:
         header = header_columns(source)
-        if header is not None:
+        if header:  # an empty file has none, and is an empty split
             for column in part.columns:
                 if column.required and not any(name in header for name in column.accepted):
                     raise TaskDataError(

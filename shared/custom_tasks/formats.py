@@ -33,11 +33,12 @@ class Source:
 
     @classmethod
     def of(cls, path: Path, name: str, allowed: tuple[str, ...] = USER_FORMATS) -> Source:
-        suffix = path.suffix.lower()
+        """The file at `path`, in the format its name's extension says (else the path's)."""
+        suffix = (Path(name).suffix or path.suffix).lower()
         if suffix not in allowed:
             raise TaskDataError(
                 "unknown_file_format",
-                f"unknown file format {path.suffix or '(none)'!r}: use one of {', '.join(allowed)}",
+                f"unknown file format {suffix or '(none)'!r}: use one of {', '.join(allowed)}",
                 file=name,
             )
         return cls(path=path, name=name, format=FORMATS[suffix])

@@ -20,8 +20,9 @@ DataFiles = dict[str, list[str]]
 
 def folder_sources(folder: Path, parts: list[Part]) -> dict[Part, list[Source]]:
     """The files of `folder` that supply each part, by the configs its README declares."""
-    if not folder.is_dir() or folder.is_symlink():
+    if not folder.is_dir():
         raise TaskDataError("missing_file", "the datasets folder is not a folder", file=str(folder))
+    folder = folder.resolve()
     configs = read_configs(folder)
     return {part: _part_sources(folder, configs, part) for part in parts}
 

@@ -86,6 +86,22 @@ def test_a_header_only_file_is_an_empty_split(tmp_path: Path) -> None:
     assert where(error) == ("empty_split", "pairs.tsv", None, "pairs:test")
 
 
+def test_an_empty_file_is_an_empty_split(tmp_path: Path) -> None:
+    train = jsonl(tmp_path / "train.jsonl", [{"text": "a", "label": 0}, {"text": "b", "label": 1}])
+    (tmp_path / "test.csv").write_bytes(b"")
+    files = {"train": train, "test": tmp_path / "test.csv"}
+    error = refused(tmp_path, TaskType.CLASSIFICATION, PLAIN, files=files)
+    assert where(error) == ("empty_split", "test.csv", None, "test:test")
+
+
+def test_the_format_is_the_one_the_user_named(tmp_path: Path) -> None:
+    upload = tmp_path / "upload-1"
+    upload.write_text("sentence1\tsentence2\tscore\na\tb\t5\n", encoding="utf-8")
+    names = {"pairs": "scores.tsv"}
+    error = refused(tmp_path, TaskType.STS, STS, files={"pairs": upload}, file_names=names)
+    assert where(error) == ("score_out_of_range", "scores.tsv", 2, "score")
+
+
 def test_duplicate_corpus_id(tmp_path: Path) -> None:
     files = retrieval_files(tmp_path, "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
     jsonl(
@@ -345,3 +361,22 @@ def test_labels_mixing_numbers_and_text_are_all_written_as_text(tmp_path: Path) 
         json.loads(line)["label"] for line in (folder / "test.jsonl").read_text().splitlines()
     ]
     assert written == ["1", "one"]
+
+
+def test_a_parquet_folder_and_a_jsonl_file_of_the_same_rows_agree(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = pairs(7)
+    folder = tmp_path / "data"
+    (folder / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows[:4]), folder / "data" / "test-00000.parquet")
+    pq.write_table(pa.Table.from_pylist(rows[4:]), folder / "data" / "test-00001.parquet")
+    (folder / "README.md").write_text(README.format(split="test", path="data/test-*.parquet"))
+    from_folder, written = prepare_task("t", TaskType.STS, STS, folder=folder, into=tmp_path / "a")
+    data = jsonl(tmp_path / "pairs.jsonl", rows)
+    from_file, _ = prepare_task("t", TaskType.STS, STS, files={"pairs": data}, into=tmp_path / "b")
+    assert from_folder.revision == from_file.revision
+    assert [json.loads(line)["sentence1"] for line in (written / "test.jsonl").open()] == [
+        row["sentence1"] for row in rows
+    ]

@@ -60,16 +60,14 @@ def prepare_task(
     """
     _check_metadata(name, task_type, metadata)
     layout = parts(task_type, list(metadata.eval_splits))
-    if (files is None) == (folder is None):
-        raise TaskDataError("invalid_input", "give either files by role or a datasets folder")
-    if files is not None:
+    if files is not None and folder is None:
         sources = _file_sources(task_type, layout, files, file_names or {}, metadata.eval_splits)
-    else:
-        assert folder is not None
+    elif folder is not None and files is None:
         sources = folder_sources(folder, layout)
+    else:
+        raise TaskDataError("invalid_input", "give either files by role or a datasets folder")
     findings = validate(layout, sources, caps, metadata.score_range)
-    written = _write(task_type, layout, sources, findings, caps, into)
-    files_digests = manifest(written)
+    written, files_digests = _write(task_type, layout, sources, findings, caps, into)
     spec = TaskSpec(
         **metadata.model_dump(exclude={"main_score"}),
         name=name,
@@ -144,8 +142,11 @@ def _write(
     findings: Findings,
     caps: Caps,
     into: Path,
-) -> Path:
-    """Write the canonical folder as `into/<revision>`, or nothing at all on error."""
+) -> tuple[Path, dict[str, str]]:
+    """Write the canonical folder as `into/<revision>`, or nothing at all on error.
+
+    Returns the folder and its manifest.
+    """
     into.mkdir(parents=True, exist_ok=True)
     staging = into / f".{uuid.uuid4().hex}.partial"
     try:
@@ -157,13 +158,13 @@ def _write(
             )
             write_jsonl(staging / part.path, rows)
         (staging / "README.md").write_text(readme(task_type, layout), encoding="utf-8")
-        revision = TaskSpec.manifest_revision(manifest(staging))
-        final = into / revision
+        files = manifest(staging)
+        final = into / TaskSpec.manifest_revision(files)
         if final.exists():
             shutil.rmtree(staging)
         else:
             staging.rename(final)
-        return final
+        return final, files
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -380,3 +380,18 @@ def test_a_parquet_folder_and_a_jsonl_file_of_the_same_rows_agree(tmp_path: Path
     assert [json.loads(line)["sentence1"] for line in (written / "test.jsonl").open()] == [
         row["sentence1"] for row in rows
     ]
+
+
+def test_files_or_a_folder_not_both(tmp_path: Path) -> None:
+    data = jsonl(tmp_path / "pairs.jsonl", pairs())
+    error = refused(tmp_path, TaskType.STS, STS, files={"pairs": data}, folder=tmp_path)
+    assert where(error) == ("invalid_input", None, None, None)
+
+
+def test_the_same_data_twice_is_one_folder(tmp_path: Path) -> None:
+    data = jsonl(tmp_path / "pairs.jsonl", pairs())
+    into = tmp_path / "into"
+    first, folder = prepare_task("a", TaskType.STS, STS, files={"pairs": data}, into=into)
+    second, again = prepare_task("b", TaskType.STS, STS, files={"pairs": data}, into=into)
+    assert (first.revision, folder) == (second.revision, again)
+    assert [path.name for path in into.iterdir()] == [first.revision]

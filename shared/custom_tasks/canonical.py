@@ -10,13 +10,16 @@ from typing import Any
 from shared.custom_tasks.layouts import Part
 from shared.custom_tasks.spec import TaskType
 
+ENCODER = json.JSONEncoder(ensure_ascii=False)
+"""Text as it is (UTF-8), not as escapes; one encoder for every row."""
+
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """One JSON object a line, in the order given, keys in the order of the row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False))
+            out.write(ENCODER.encode(row))
             out.write("\n")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from shared.custom_tasks.data_errors import Caps, TaskDataError
 from shared.custom_tasks.formats import Source, header_columns, read_rows
-from shared.custom_tasks.layouts import BadValue, Kind, Part, normalize
+from shared.custom_tasks.layouts import BadValue, Column, Kind, Part, normalize
 
 CanonicalRow = tuple[Source, int, dict[str, Any]]
 
@@ -19,9 +19,11 @@ def canonical_rows(
     """Each row of the part's files with its values as the canonical file holds them."""
     for source in sources:
         header = header_columns(source)
+        given: dict[str, str | None] = {}
         if header:  # an empty file has none, and is an empty split
             for column in part.columns:
-                if column.required and not any(name in header for name in column.accepted):
+                given[column.name] = _given(column, header)
+                if column.required and given[column.name] is None:
                     raise TaskDataError(
                         "missing_column",
                         f"no column {column.name!r}" + _aliases(column.aliases),
@@ -32,8 +34,8 @@ def canonical_rows(
         for line, row in read_rows(source, max_text_chars):
             values: dict[str, Any] = {}
             for column in part.columns:
-                given = next((name for name in column.accepted if name in row), None)
-                if given is None and column.required:
+                name = given[column.name] if header else _given(column, row)
+                if name is None and column.required:
                     raise TaskDataError(
                         "missing_column",
                         f"no {column.name!r}" + _aliases(column.aliases),
@@ -41,20 +43,29 @@ def canonical_rows(
                         line=line,
                         field=column.name,
                     )
-                value = row[given] if given is not None else None
                 try:
                     values[column.name] = normalize(
-                        column, value, textual=source.textual, max_text_chars=max_text_chars
+                        column,
+                        None if name is None else row[name],
+                        textual=source.textual,
+                        max_text_chars=max_text_chars,
                     )
                 except BadValue as bad:
                     raise TaskDataError(
                         bad.code,
-                        f"{given or column.name} {bad}",
+                        f"{name or column.name} {bad}",
                         file=source.name,
                         line=line,
-                        field=given or column.name,
+                        field=name or column.name,
                     ) from None
             yield source, line, values
+
+
+def _given(column: Column, names: Collection[str]) -> str | None:
+    """The name under which `names` (a header, a row) holds the column, if any."""
+    if column.name in names:
+        return column.name
+    return next((alias for alias in column.aliases if alias in names), None)
 
 
 def _aliases(aliases: tuple[str, ...]) -> str:

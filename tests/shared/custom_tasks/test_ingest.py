@@ -395,3 +395,16 @@ def test_the_same_data_twice_is_one_folder(tmp_path: Path) -> None:
     second, again = prepare_task("b", TaskType.STS, STS, files={"pairs": data}, into=into)
     assert (first.revision, folder) == (second.revision, again)
     assert [path.name for path in into.iterdir()] == [first.revision]
+
+
+def test_reranking_candidates_in_a_tsv_are_ids_separated_by_spaces(tmp_path: Path) -> None:
+    files = retrieval_files(tmp_path, "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    ranked = [{"query-id": "q1", "corpus-ids": ["d2", "d1"]}, {"query-id": "q2", "corpus-ids": []}]
+    files["top_ranked"] = jsonl(tmp_path / "top.jsonl", ranked)
+    from_jsonl, folder = prepare_task("r", TaskType.RERANKING, PLAIN, files=files, into=tmp_path)
+    (tmp_path / "top.tsv").write_text("query-id\tcorpus-ids\nq1\td2 d1\nq2\t\n", encoding="utf-8")
+    files["top_ranked"] = tmp_path / "top.tsv"
+    from_tsv, _ = prepare_task("r", TaskType.RERANKING, PLAIN, files=files, into=tmp_path)
+    assert from_tsv.revision == from_jsonl.revision
+    written = (folder / "top_ranked" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in written] == ranked

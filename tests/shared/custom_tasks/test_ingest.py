@@ -67,6 +67,14 @@ def test_missing_column_in_a_csv_header_names_line_1(tmp_path: Path) -> None:
     data.write_text("sentence1,sentence2,similarity\na,b,1\n", encoding="utf-8")
     error = refused(tmp_path, TaskType.STS, STS, files={"pairs": data})
     assert where(error) == ("missing_column", "pairs.csv", 1, "score")
+    assert error.as_dict() == {
+        "code": "missing_column",
+        "message": "no column 'score'",
+        "file": "pairs.csv",
+        "line": 1,
+        "field": "score",
+    }
+    assert str(error) == "no column 'score' (pairs.csv, line 1, field 'score')"
 
 
 def test_missing_column_in_a_jsonl_row_names_its_line(tmp_path: Path) -> None:

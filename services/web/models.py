@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-import mteb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from mteb.models import ModelMeta
@@ -31,6 +30,7 @@ from services.web.renderings import Format, csv_response, json_response, split_f
 from services.web.templating import TEMPLATES
 from shared.documents import ResultDoc
 from shared.summary.models import registered
+from shared.summary.tasks import task_named
 
 router = APIRouter()
 HUB = "https://huggingface.co/"
@@ -43,7 +43,7 @@ TASK_COLUMNS = ("task", "type", "main_score", "revision", "rank", "models", "per
 
 def task_type(name: str) -> str:
     try:
-        return str(mteb.get_task(name).metadata.type)
+        return str(task_named(name).metadata.type)
     except KeyError:
         return ""
 

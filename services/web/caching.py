@@ -31,7 +31,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.web.session import ANONYMOUS
-from services.web.visibility import CATALOGUE_STATE, VIEWER, Visibility
+from services.web.visibility import CATALOGUE_STATE, VIEWER, ViewerMiddleware
 
 CACHE_CONTROL = b"no-cache"
 """Keep the page, but ask again each time: the answer is a cheap 304 while it holds."""
@@ -280,4 +280,4 @@ def add_serving(app: FastAPI) -> None:
     and custom catalogue (`visibility`) outside both."""
     app.add_middleware(PageCache)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
-    app.add_middleware(Visibility)
+    app.add_middleware(ViewerMiddleware)

@@ -1,7 +1,7 @@
 """Who sees what: the viewer of each request (`session`), the custom tasks and benchmarks kept
 current from the store, and the names a viewer may not see.
 
-`Visibility` (ASGI middleware, outside the page cache) refreshes the custom catalogue when the
+`ViewerMiddleware` (ASGI middleware, outside the page cache) refreshes the custom catalogue when the
 store's data version moves (and at least every `CATALOGUE_REFRESH_S`), opens the session cookie,
 and marks a signed-in viewer's responses `private, no-store`: the page cache keeps anonymous
 pages only, so a signed-in view is never served to anyone else.
@@ -23,6 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.web.session import ANONYMOUS, Sessions, Viewer
 from shared.custom_tasks import catalogue
 from shared.custom_tasks.catalogue import Catalogue
+from shared.documents import SubmissionDoc
+from shared.events import Visibility
 from shared.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ class CatalogueWatch:
         return self.signature
 
 
-class Visibility:
+class ViewerMiddleware:
     """ASGI middleware: the viewer and a current catalogue on every HTTP request."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -157,3 +159,14 @@ def hidden_benchmarks(request: HTTPConnection) -> frozenset[str]:
 def hidden(request: HTTPConnection) -> frozenset[str]:
     """Every hidden name, tasks and benchmarks (a key for what is kept per viewer)."""
     return hidden_tasks(request) | hidden_benchmarks(request)
+
+
+def sees_submission(request: HTTPConnection, submission: SubmissionDoc) -> bool:
+    """Whether the viewer may see a submission: a private one (marked so, or naming a task
+    hidden from them) only its submitter and admins."""
+    viewer = viewer_of(request)
+    if viewer.admin or (viewer.signed_in and submission.submitted_by == viewer.name):
+        return True
+    private = str(getattr(submission, "visibility", Visibility.PUBLIC)) == Visibility.PRIVATE
+    hidden = hidden_tasks(request)
+    return not private and not any(progress.task in hidden for progress in submission.tasks)

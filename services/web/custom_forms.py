@@ -95,6 +95,7 @@ class TaskForm:
 def task_form_page(request: Request, form: TaskForm, status_code: int = 200) -> Response:
     context = {
         "form": form,
+        "errors": form.errors,
         "types": [kind.value for kind in TaskType],
         "main_scores": {kind.value: score for kind, score in DEFAULT_MAIN_SCORE.items()},
         "roles": [(role, ROLE_HINTS[role]) for role in ROLES],

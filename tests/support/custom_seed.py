@@ -106,10 +106,10 @@ async def seed_custom(store: Store) -> Seeded:
             description="Bob's open benchmark.",
         ),
     ]
-    for task in tasks:
-        await store.custom_tasks_collection.insert_one(task.to_mongo())
-    for benchmark in benchmarks:
-        await store.custom_benchmarks_collection.insert_one(benchmark.to_mongo())
+    for task_doc in tasks:
+        await store.custom_tasks_collection.insert_one(task_doc.to_mongo())
+    for benchmark_doc in benchmarks:
+        await store.custom_benchmarks_collection.insert_one(benchmark_doc.to_mongo())
     catalogue.install(tasks, benchmarks)
     seeded.private_submission = uuid.uuid4().hex
     await store.insert_submission(
@@ -158,7 +158,9 @@ async def seed_custom(store: Store) -> Seeded:
         table = TaskParts(mirror).table(benchmark_named(benchmark.id), bootstrap_resamples=0)
         await store.put_benchmark_leaderboard(
             BenchmarkLeaderboardDoc(
-                _id=benchmark_leaderboard_id(benchmark.id), name=benchmark.id, table=table
+                _id=benchmark_leaderboard_id(benchmark.id),
+                name=benchmark.id,
+                table=table.model_dump_json(),
             )
         )
     return seeded

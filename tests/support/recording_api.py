@@ -66,9 +66,9 @@ def recording_api() -> Iterator[RecordingApi]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_DELETE = handle_any  # noqa: N815 (the server's names)
+        do_GET = do_POST = do_DELETE = handle_any
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

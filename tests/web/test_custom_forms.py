@@ -24,7 +24,7 @@ from tests.support.custom_seed import (
     seeded_store,
     web_settings,
 )
-from tests.support.recording_api import RecordingApi, Recorded, recording_api
+from tests.support.recording_api import Recorded, RecordingApi, recording_api
 
 QRELS = b"query-id\tcorpus-id\nq1\td1\t1\n"
 MISSING_COLUMN = {

@@ -3,6 +3,7 @@ admin's), seen with it; signing in and out; the page cache keeps no signed-in vi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -259,3 +260,26 @@ async def test_without_a_secret_key_signing_in_is_unavailable(
             assert "LEADERBOARD_SECRET_KEY_FILE" in form.text
             answer = await client.post("/signin", data={"api_key": seeded.keys["alice"]})
             assert answer.status_code == 503 and "set-cookie" not in answer.headers
+
+
+async def shows_soon(client: httpx.AsyncClient, path: str, shown: bool) -> bool:
+    """Whether `path` names the private task (`shown`) within a generous while."""
+    for _ in range(100):
+        if (PRIVATE_TASK in (await client.get(path)).text) == shown:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def test_a_task_published_or_deleted_shows_so_without_a_data_version_change(
+    app_client: httpx.AsyncClient, store: Store
+) -> None:
+    assert names_in((await app_client.get("/tasks")).text) == set()
+    version = await store.data_version()
+    await store.custom_tasks_collection.update_one(
+        {"_id": PRIVATE_TASK}, {"$set": {"visibility": "public"}}
+    )
+    assert await shows_soon(app_client, "/tasks", shown=True)
+    await store.custom_tasks_collection.delete_one({"_id": PRIVATE_TASK})
+    assert await shows_soon(app_client, "/tasks", shown=False)
+    assert await store.data_version() == version  # the pages kept moved on all the same

@@ -4,7 +4,9 @@ every such form passes first, the call, and the API's typed error placed by its 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import httpx
@@ -74,6 +76,8 @@ def error_text(error: dict[str, Any]) -> str:
         where.append(f"file {error['file']}")
     if error.get("line"):
         where.append(f"line {error['line']}")
+    if error.get("file") and error.get("field"):  # a data file's column
+        where.append(f"field {error['field']}")
     if where:
         text += f" ({', '.join(where)})"
     return f"{text} [{error.get('code', 'refused')}]"
@@ -81,11 +85,13 @@ def error_text(error: dict[str, Any]) -> str:
 
 def placed(body: dict[str, Any], fields: set[str], aliases: dict[str, str]) -> dict[str, str]:
     """The API's error by the form field it is about (`form` when none of `fields`): its
-    `field` as named, through `aliases`, or by its prefix (`metadata.languages` → `languages`,
-    `qrels:dev` → `qrels`)."""
+    `field` as named, through `aliases`, or by a part of it (`metadata.languages.0` →
+    `languages`, `qrels:dev` → `qrels`); else by its `file` through `aliases` (a data file's
+    name → the input it was sent from)."""
     error = body.get("error") or {}
     named = str(error.get("field") or "")
-    candidates = [named, aliases.get(named, ""), named.rsplit(".", 1)[-1], named.split(":")[0]]
-    candidates += [aliases.get(str(error.get("file") or ""), "")]
+    file = str(error.get("file") or "")
+    candidates = [named, aliases.get(named, ""), *re.split(r"[.:]", named)]
+    candidates += [aliases.get(file, ""), aliases.get(PurePosixPath(file).name, "")]
     where = next((name for name in candidates if name in fields), "form")
     return {where: error_text(error)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +41,7 @@ FILE_PARTS = {*ROLES, "data"}
 METADATA_FIELDS = ("description", "languages", "domains", "main_score", "eval_splits", "license")
 LIST_FIELDS = {"languages", "domains", "eval_splits"}
 TASK_FIELDS = {"name", "type", "visibility", "score_range", "data", *ROLES, *METADATA_FIELDS}
+ALIASES = {"metadata.score_range": "score_range"}
 MAX_UPLOAD_FILES = 200
 DEFAULT_BEST_OF = "MTEB(eng, v2)"
 DEFAULT_TOP = 5
@@ -126,18 +128,19 @@ async def create_task(request: Request) -> Response:
         if form.errors:
             return task_form_page(request, form, 422)
         data = {"name": form.value("name"), "type": form.value("type")}
-        data |= {"metadata": json.dumps(metadata), "visibility": form.value("visibility")}
+        data |= {"metadata": json.dumps(metadata)}
+        if form.value("visibility"):
+            data["visibility"] = form.value("visibility")
         files = [
             (part, (value.filename, value.file, value.content_type or "application/octet-stream"))
             for part, value in posted.multi_items()
-            if isinstance(value, UploadFile)
-            and value.filename
-            and (part in ROLES or part == "data")
+            if isinstance(value, UploadFile) and value.filename and part in FILE_PARTS
         ]
         answer = await call_api(request, viewer, "POST", "/v1/tasks", data=data, files=files)
     if answer.ok:
         return RedirectResponse(f"/tasks/{quote(form.value('name'))}", status_code=303)
-    form.errors = placed(answer.body, TASK_FIELDS, {"metadata.score_range": "score_range"})
+    sent_from = {PurePosixPath(name).name: part for part, (name, _, _) in files}
+    form.errors = placed(answer.body, TASK_FIELDS, ALIASES | sent_from)
     return task_form_page(request, form, answer.status)
 
 

@@ -21,7 +21,7 @@ from services.web.api_forwarding import call_api, placed, signed_in_with_token
 from services.web.signin import csrf_refused, posted_form
 from services.web.submit import benchmark_names
 from services.web.templating import TEMPLATES
-from services.web.visibility import seen, viewer_of
+from services.web.visibility import catalogue_changed, seen, viewer_of
 from shared.custom_tasks.spec import DEFAULT_MAIN_SCORE, TaskType
 from shared.events import Priority, Visibility
 
@@ -138,6 +138,7 @@ async def create_task(request: Request) -> Response:
         ]
         answer = await call_api(request, viewer, "POST", "/v1/tasks", data=data, files=files)
     if answer.ok:
+        await catalogue_changed(request)
         return RedirectResponse(f"/tasks/{quote(form.value('name'))}", status_code=303)
     sent_from = {PurePosixPath(name).name: part for part, (name, _, _) in files}
     form.errors = placed(answer.body, TASK_FIELDS, ALIASES | sent_from)
@@ -155,6 +156,7 @@ async def publish_task(request: Request, name: str) -> Response:
     answer = await call_api(request, viewer, "POST", f"/v1/tasks/{quote(name)}/publish")
     if not answer.ok:
         return refused_page(request, answer.status, placed(answer.body, set(), {})["form"])
+    await catalogue_changed(request)
     return RedirectResponse(f"/tasks/{quote(name)}", status_code=303)
 
 
@@ -182,6 +184,7 @@ async def delete_task(request: Request, name: str) -> Response:
     params = {"confirm": typed} if typed else {}
     answer = await call_api(request, viewer, "DELETE", f"/v1/tasks/{quote(name)}", params=params)
     if answer.ok:
+        await catalogue_changed(request)
         context = {"task": name, "results_deleted": answer.body.get("results_deleted", 0)}
         return TEMPLATES.TemplateResponse(request, "task_deleted.html", context, headers=LIVE)
     results = await request.app.state.store.results.count_documents({"task": name})
@@ -230,6 +233,7 @@ async def create_benchmark(request: Request) -> Response:
     payload = values | {"tasks": listed(values["tasks"].replace("\n", ","))}
     answer = await call_api(request, viewer, "POST", "/v1/benchmarks", json=payload)
     if answer.ok:
+        await catalogue_changed(request)
         return RedirectResponse(f"/benchmarks/{quote(values['name'], safe='')}", status_code=303)
     return benchmark_form_page(
         request, values, placed(answer.body, BENCHMARK_FIELDS, {}), answer.status

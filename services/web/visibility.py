@@ -63,6 +63,12 @@ class CatalogueWatch:
         self.signature = ""
         self.lock = asyncio.Lock()
 
+    async def reread(self, store: Store) -> str:
+        """Read the catalogue now (after a change made through this site's forms)."""
+        async with self.lock:
+            self.checked_at = self.read_at = -float("inf")
+        return await self.current(store)
+
     async def current(self, store: Store) -> str:
         """The catalogue's signature, after reading it again if the store changed (its data
         version is asked at most every `VERSION_CHECK_S`)."""
@@ -85,7 +91,6 @@ class ViewerMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.watch = CatalogueWatch()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +100,7 @@ class ViewerMiddleware:
         store: Store = scope["app"].state.store
         viewer = ANONYMOUS
         try:
-            state[CATALOGUE_STATE] = await self.watch.current(store)
+            state[CATALOGUE_STATE] = await catalogue_watch(scope["app"].state).current(store)
             sessions = app_sessions(scope["app"].state)
             if sessions is not None:
                 viewer = await sessions.viewer(HTTPConnection(scope), store)
@@ -118,6 +123,19 @@ class ViewerMiddleware:
             await send(message)
 
         await self.app(scope, receive, private)
+
+
+def catalogue_watch(state: State) -> CatalogueWatch:
+    """The app's catalogue watch, made on first use."""
+    if getattr(state, "catalogue_watch", None) is None:
+        state.catalogue_watch = CatalogueWatch()
+    watch: CatalogueWatch = state.catalogue_watch
+    return watch
+
+
+async def catalogue_changed(request: Request) -> None:
+    """Read the custom catalogue again now: this site just changed it through the API."""
+    await catalogue_watch(request.app.state).reread(request.app.state.store)
 
 
 def viewer_of(request: HTTPConnection) -> Viewer:

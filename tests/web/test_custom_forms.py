@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from services.web.app import create_app
+from shared.custom_tasks.spec import TaskType
+from shared.documents import CustomTaskDoc
 from shared.store import Store
 from tests.support.custom_seed import (
     PRIVATE_BENCHMARK,
@@ -22,6 +24,7 @@ from tests.support.custom_seed import (
     PUBLIC_TASK,
     Seeded,
     seeded_store,
+    spec,
     web_settings,
 )
 from tests.support.recording_api import Recorded, RecordingApi, recording_api
@@ -120,16 +123,20 @@ async def test_a_task_is_forwarded_multipart_with_the_key_and_a_refusal_shows_by
 
 
 async def test_a_created_task_leads_to_its_page(
-    alice: httpx.AsyncClient, api: RecordingApi
+    alice: httpx.AsyncClient, api: RecordingApi, store: Store
 ) -> None:
     api.answer("POST", "/v1/tasks", 201, {"name": "my-retrieval"})
     csrf = await token(alice, "/tasks/new")
     files = {"qrels": ("qrels.tsv", QRELS, "text/tab-separated-values")}
+    made = spec("my-retrieval", TaskType.RETRIEVAL, "ndcg_at_10")
+    created = CustomTaskDoc(_id="my-retrieval", spec=made, owner="alice")
+    await store.custom_tasks_collection.insert_one(created.to_mongo())  # as the API stores it
     answer = await alice.post(
         "/tasks/new", data=task_fields(csrf, score_low="", score_high=""), files=files
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/tasks/my-retrieval"
+    assert (await alice.get("/tasks/my-retrieval")).status_code == 200  # read again at once
 
 
 async def test_a_bad_score_range_is_refused_before_the_api(

@@ -25,6 +25,7 @@ from tests.support.custom_seed import (
 )
 from tests.support.recording_api import RecordingApi, recording_api
 from tests.web.test_browser_models import blocking_violations
+from tests.web.test_custom_visibility import PAGES, PRIVATE_PAGES, names_in
 
 
 @pytest.fixture
@@ -163,3 +164,21 @@ async def test_axe_finds_no_serious_violation_on_the_sign_in_page(
 ) -> None:
     await page.goto(f"{custom_site}/signin")
     assert await blocking_violations(page) == []
+
+
+async def test_a_browser_sees_no_private_name_until_signed_in_as_the_owner(
+    page: Page, custom_site: str, seeded: Seeded
+) -> None:
+    for path in PAGES:
+        answer = await page.request.get(f"{custom_site}{path}")
+        assert answer.ok, path
+        assert names_in(await answer.text()) == set(), path
+    for path in PRIVATE_PAGES:
+        assert (await page.request.get(f"{custom_site}{path}")).status == 404, path
+    await page.goto(f"{custom_site}/benchmarks")
+    await expect(page.locator("main")).not_to_contain_text(PRIVATE_BENCHMARK)
+    await sign_in(page, custom_site, seeded.keys["alice"])
+    for path in PRIVATE_PAGES:  # the page's requests carry its session cookie
+        assert (await page.request.get(f"{custom_site}{path}")).status == 200, path
+    await page.goto(f"{custom_site}/benchmarks")
+    await expect(page.locator("#custom-benchmarks")).to_contain_text(PRIVATE_BENCHMARK)

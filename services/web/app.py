@@ -16,13 +16,14 @@ from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web import (
+    benchmark_forms,
     benchmark_routes,
     chart_pages,
     compare,
-    custom_forms,
     custom_task_pages,
     models,
     signin,
+    task_forms,
 )
 from services.web.benchmarks import BenchmarkViews, default_history_models, history_rows
 from services.web.caching import add_serving
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.include_router(signin.router)
-    app.include_router(custom_forms.router)  # before the pages whose paths it shares
+    app.include_router(task_forms.router)  # before the pages whose paths they share
+    app.include_router(benchmark_forms.router)
     app.include_router(custom_task_pages.router)
     app.include_router(benchmark_routes.router)
     app.include_router(chart_pages.router)

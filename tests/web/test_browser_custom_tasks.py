@@ -25,7 +25,7 @@ from tests.support.custom_seed import (
 )
 from tests.support.recording_api import RecordingApi, recording_api
 from tests.web.test_browser_models import blocking_violations
-from tests.web.test_custom_visibility import PAGES, PRIVATE_PAGES, names_in
+from tests.web.test_visibility import PAGES, PRIVATE_PAGES, names_in
 
 
 @pytest.fixture

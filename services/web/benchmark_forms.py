@@ -68,6 +68,33 @@ async def create_benchmark(request: Request) -> Response:
 BEST_FIELDS = {"benchmark", "top", "max_parameters", "models", "priority"}
 
 
+@router.post("/benchmarks/{name}/publish")
+async def publish_benchmark(request: Request, name: str) -> Response:
+    """`POST /v1/benchmarks/{name}/publish` (its tasks must be public already)."""
+    viewer = signed_in_with_token(request, await posted_form(request) or {})
+    if viewer is None:
+        return csrf_refused(request)
+    path = f"/v1/benchmarks/{quote(name, safe='')}/publish"
+    answer = await call_api(request, viewer, "POST", path)
+    if not answer.ok:
+        return refused_page(request, answer.status, placed(answer.body, set(), {})["form"])
+    await catalogue_changed(request)
+    return RedirectResponse(f"/benchmarks/{quote(name, safe='')}", status_code=303)
+
+
+@router.post("/benchmarks/{name}/delete")
+async def delete_benchmark(request: Request, name: str) -> Response:
+    """`DELETE /v1/benchmarks/{name}`: the benchmark and its table go, its tasks stay."""
+    viewer = signed_in_with_token(request, await posted_form(request) or {})
+    if viewer is None:
+        return csrf_refused(request)
+    answer = await call_api(request, viewer, "DELETE", f"/v1/benchmarks/{quote(name, safe='')}")
+    if not answer.ok:
+        return refused_page(request, answer.status, placed(answer.body, set(), {})["form"])
+    await catalogue_changed(request)
+    return RedirectResponse("/benchmarks", status_code=303)
+
+
 def best_models_page(
     request: Request,
     target: tuple[str, str],

@@ -30,7 +30,7 @@ from services.web.renderings import Format, csv_response, json_response, split_f
 from services.web.selection import choices_of
 from services.web.table_rows import TableRows
 from services.web.templating import TEMPLATES, display_time
-from services.web.visibility import hidden_tasks, seen
+from services.web.visibility import hidden_tasks, may_change, seen
 from shared.summary.display import EVALUATED_HERE, OFFICIAL
 from shared.summary.tasks import benchmark_named
 
@@ -187,7 +187,8 @@ def page_context(
         "share_url": str(request.url),
         "query_string": parameters,
         "menu": menu() + custom_group(seen(request).benchmarks),
-        "custom_benchmark": benchmark.name in seen(request).benchmarks,
+        "custom_benchmark": seen(request).benchmarks.get(benchmark.name),
+        "may_change": may_change(request, seen(request).benchmarks.get(benchmark.name)),
         "choices": choices_of(benchmark.name),
         "model_types": MODEL_TYPE_CHOICES,
         "description_html": safe_markdown(benchmark.description or ""),

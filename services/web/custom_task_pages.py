@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from services.web.renderings import Format, csv_response, json_response
 from services.web.templating import TEMPLATES
-from services.web.visibility import seen, viewer_of
+from services.web.visibility import may_change, seen
 from shared.documents import CustomTaskDoc, LeaderboardDoc
 
 router = APIRouter()
@@ -38,12 +38,6 @@ def listed(doc: CustomTaskDoc) -> dict[str, Any]:
         "created_at": doc.created_at.isoformat(),
         "updated_at": doc.updated_at.isoformat(),
     }
-
-
-def may_change(request: Request, doc: CustomTaskDoc) -> bool:
-    """Whether the viewer may publish or delete the task (its owner, or an admin)."""
-    viewer = viewer_of(request)
-    return viewer.signed_in and (viewer.admin or viewer.name == doc.owner)
 
 
 @router.get("/tasks")

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.web.session import ANONYMOUS, Sessions, Viewer
 from shared.custom_tasks import catalogue
 from shared.custom_tasks.catalogue import Catalogue
-from shared.documents import SubmissionDoc
+from shared.documents import CustomBenchmarkDoc, CustomTaskDoc, SubmissionDoc
 from shared.events import Visibility
 from shared.store import Store
 
@@ -188,3 +188,9 @@ def sees_submission(request: HTTPConnection, submission: SubmissionDoc) -> bool:
     private = str(getattr(submission, "visibility", Visibility.PUBLIC)) == Visibility.PRIVATE
     hidden = hidden_tasks(request)
     return not private and not any(progress.task in hidden for progress in submission.tasks)
+
+
+def may_change(request: HTTPConnection, doc: CustomTaskDoc | CustomBenchmarkDoc | None) -> bool:
+    """Whether the viewer may publish or delete a custom task or benchmark (owner or admin)."""
+    viewer = viewer_of(request)
+    return doc is not None and viewer.signed_in and (viewer.admin or viewer.name == doc.owner)

@@ -21,6 +21,7 @@ from shared.store import Store
 from tests.support.custom_seed import (
     PRIVATE_BENCHMARK,
     PRIVATE_TASK,
+    PUBLIC_BENCHMARK,
     PUBLIC_TASK,
     Seeded,
     seeded_store,
@@ -263,3 +264,26 @@ async def test_the_forms_need_a_signed_in_viewer_and_a_task_they_see(
             assert (await anonymous.get(f"/best-models?task={PRIVATE_TASK}")).status_code == 404
             assert (await anonymous.post("/tasks/new", data={"name": "x"})).status_code == 403
     assert api.requests == []
+
+
+async def test_the_owner_publishes_or_deletes_her_benchmark_from_its_page(
+    alice: httpx.AsyncClient, api: RecordingApi, seeded: Seeded
+) -> None:
+    page = (await alice.get(f"/benchmarks/{PRIVATE_BENCHMARK}")).text
+    assert "Publish the benchmark" in page and "Delete the benchmark" in page
+    others = (await alice.get(f"/benchmarks/{PUBLIC_BENCHMARK}")).text  # bob's
+    assert "Delete the benchmark" not in others
+    csrf = await token(alice, f"/benchmarks/{PRIVATE_BENCHMARK}")
+    path = f"/v1/benchmarks/{PRIVATE_BENCHMARK}"
+    api.answer("POST", f"{path}/publish", 200, {"name": PRIVATE_BENCHMARK})
+    published = await alice.post(f"/benchmarks/{PRIVATE_BENCHMARK}/publish", data={"csrf": csrf})
+    assert published.status_code == 303
+    assert api.requests[-1].headers["authorization"] == f"Bearer {seeded.keys['alice']}"
+    api.answer("DELETE", path, 200, {"benchmark": PRIVATE_BENCHMARK})
+    deleted = await alice.post(f"/benchmarks/{PRIVATE_BENCHMARK}/delete", data={"csrf": csrf})
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/benchmarks"
+    assert (api.requests[-1].method, api.requests[-1].path) == ("DELETE", path)
+    refusal = {"code": "forbidden", "message": "not yours"}
+    api.answer("DELETE", path, 403, {"error": refusal})
+    refused = await alice.post(f"/benchmarks/{PRIVATE_BENCHMARK}/delete", data={"csrf": csrf})
+    assert refused.status_code == 403 and "not yours [forbidden]" in refused.text

@@ -1,6 +1,7 @@
 """The custom task forms in a real browser on the real stack (the submission API's task,
 benchmark and best-models endpoints behind them): create a task from a file, a broken file's
-refusal by its field, queue a model with the button, publish, save a benchmark, delete."""
+refusal by its field, queue a model with the button, publish, save a benchmark (publish and
+delete it), delete the task."""
 
 from __future__ import annotations
 
@@ -85,6 +86,13 @@ async def test_a_task_made_queued_published_saved_and_deleted_from_the_website(
     async with page.expect_navigation():
         await page.get_by_role("button", name="Create the benchmark").click()
     assert page.url == f"{web}/benchmarks/web-e2e-bench"
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Publish the benchmark").click()
+    await expect(page.locator(".benchmark-actions")).to_contain_text("public")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Delete the benchmark (its tasks stay)").click()
+    assert page.url == f"{web}/benchmarks"
+    await expect(page.locator("main")).not_to_contain_text("web-e2e-bench")
 
     await page.goto(f"{web}/tasks/{TASK}/delete")
     await expect(page.locator("#what-goes")).to_contain_text("result")

@@ -156,18 +156,22 @@ async def seed_custom(store: Store) -> Seeded:
     await mirror.sync(store)
     for benchmark in benchmarks:
         table = TaskParts(mirror).table(benchmark_named(benchmark.id), bootstrap_resamples=0)
-        await store.put_benchmark_leaderboard(
+        head = await store.benchmark_leaderboard_head(benchmark_leaderboard_id(benchmark.id))
+        written = await store.put_benchmark_leaderboard(
             BenchmarkLeaderboardDoc(
                 _id=benchmark_leaderboard_id(benchmark.id),
                 name=benchmark.id,
                 table=table.model_dump_json(),
+                version=head[0] + 1 if head else 1,
             )
         )
+        assert written, f"the table of {benchmark.id} was not written"
     return seeded
 
 
 async def seeded_store(store: Store, folder: Path) -> Seeded:
     """`store` holding MiniLM's synthetic results and the custom seed."""
+    catalogue.install([], [])  # none of an earlier test's custom benchmarks in the import
     await run_import(store, synthetic_checkout(folder / "checkout", (MINILM,)), resamples=0)
     return await seed_custom(store)
 

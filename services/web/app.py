@@ -15,14 +15,25 @@ from mteb.abstasks import AbsTask
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web import benchmark_routes, chart_pages, compare, models
+from services.web import (
+    benchmark_forms,
+    benchmark_routes,
+    chart_pages,
+    compare,
+    custom_task_pages,
+    models,
+    signin,
+    task_forms,
+)
 from services.web.benchmarks import BenchmarkViews, default_history_models, history_rows
 from services.web.caching import add_serving
 from services.web.catalogue import resolve
+from services.web.custom_task_pages import custom_task_page
 from services.web.follow import follow_router
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.submit import submit_router
 from services.web.templating import TEMPLATES
+from services.web.visibility import seen
 from shared.documents import task_leaderboard_id
 from shared.health import StoreWatch
 from shared.http_metrics import instrument
@@ -30,6 +41,7 @@ from shared.memory import collect_cycles_rarely, keep_freed_memory
 from shared.settings import Settings, get_settings
 from shared.store import Store
 from shared.summary.history import history
+from shared.summary.tasks import benchmark_named
 
 TASK_COLUMNS = (
     "rank",
@@ -47,6 +59,7 @@ UNAVAILABLE_RETRY_S = 5
 
 
 def known_task(name: str) -> AbsTask:
+    """A task of mteb's registry (a custom task is looked up among those the viewer sees)."""
     try:
         return mteb.get_task(name)
     except KeyError:
@@ -81,6 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="leaderboard web", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.include_router(signin.router)
+    app.include_router(task_forms.router)  # before the pages whose paths they share
+    app.include_router(benchmark_forms.router)
+    app.include_router(custom_task_pages.router)
     app.include_router(benchmark_routes.router)
     app.include_router(chart_pages.router)
     app.include_router(models.router)
@@ -128,10 +145,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/tasks/{path_name}")
     async def task_page(request: Request, path_name: str, sort: str | None = None) -> Response:
         name, fmt = split_format(path_name)
-        task = known_task(name)
+        custom = seen(request).tasks.get(name)
+        task = known_task(name) if custom is None else None
         leaderboard = await store(request).get_leaderboard(task_leaderboard_id(name))
         rows = [row.model_dump(mode="json") for row in leaderboard.rows] if leaderboard else []
         rows = sort_rows(rows, sort)
+        if task is None:
+            assert custom is not None
+            return custom_task_page(request, custom, fmt, leaderboard, rows, sort)
         context: dict[str, Any] = {
             "task": name,
             "type": task.metadata.type,
@@ -161,7 +182,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
             for benchmark in mteb.get_benchmarks()
         ]
-        return TEMPLATES.TemplateResponse(request, "benchmarks.html", {"benchmarks": listed})
+        custom = [
+            {
+                "name": name,
+                "tasks": len(doc.tasks),
+                "owner": doc.owner,
+                "visibility": doc.visibility.value,
+                "generated_at": stored[name].generated_at.isoformat() if name in stored else None,
+            }
+            for name, doc in sorted(seen(request).benchmarks.items())
+        ]
+        context = {"benchmarks": listed, "custom": custom}
+        return TEMPLATES.TemplateResponse(request, "benchmarks.html", context)
 
     @app.get("/history/{path_name:path}")
     async def history_page(
@@ -170,14 +202,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         m: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
     ) -> Response:
         name, fmt = split_format(path_name.rstrip("/"))
-        canonical = resolve(name)
+        canonical = resolve(name, seen(request).benchmarks)
         if canonical is None:
             return benchmark_routes.unknown(request, name, fmt)
         if canonical != path_name.removesuffix(f".{fmt.value}"):  # lenient name, trailing slash
             suffix = "" if fmt is Format.HTML else f".{fmt.value}"
             target = f"/history/{quote(canonical, safe='')}{suffix}"
             return RedirectResponse(benchmark_routes.with_query(target, request), 308)
-        benchmark = mteb.get_benchmark(canonical)
+        benchmark = benchmark_named(canonical)
         snapshots = await history(store(request), benchmark.name)
         models = m or default_history_models(snapshots)
         rows = history_rows(snapshots, models)

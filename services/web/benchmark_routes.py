@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from mteb.benchmarks.benchmark import RtebBenchmark
 
 from services.web.benchmarks import BenchmarkViews, View, ViewKind
-from services.web.catalogue import closest, menu, resolve, safe_markdown
+from services.web.catalogue import closest, custom_group, menu, resolve, safe_markdown
 from services.web.efficiency import efficiency_data
 from services.web.query import (
     MODEL_TYPE_CHOICES,
@@ -30,7 +30,9 @@ from services.web.renderings import Format, csv_response, json_response, split_f
 from services.web.selection import choices_of
 from services.web.table_rows import TableRows
 from services.web.templating import TEMPLATES, display_time
+from services.web.visibility import hidden_tasks, may_change, seen
 from shared.summary.display import EVALUATED_HERE, OFFICIAL
+from shared.summary.tasks import benchmark_named
 
 router = APIRouter()
 
@@ -78,8 +80,8 @@ def with_query(path: str, request: Request) -> str:
 
 
 def unknown(request: Request, name: str, fmt: Format) -> Response:
-    """404 with the closest benchmark names."""
-    near = closest(name)
+    """404 with the closest benchmark names (of those the viewer may see)."""
+    near = closest(name, seen(request).benchmarks)
     detail = f"no benchmark named {name!r}"
     if fmt is not Format.HTML:
         return json_response({"error": detail, "closest": near}, status_code=404)
@@ -184,7 +186,9 @@ def page_context(
         "csv_url": benchmark_path(benchmark.name, view.kind, ".csv") + suffix,
         "share_url": str(request.url),
         "query_string": parameters,
-        "menu": menu(),
+        "menu": menu() + custom_group(seen(request).benchmarks),
+        "custom_benchmark": seen(request).benchmarks.get(benchmark.name),
+        "may_change": may_change(request, seen(request).benchmarks.get(benchmark.name)),
         "choices": choices_of(benchmark.name),
         "model_types": MODEL_TYPE_CHOICES,
         "description_html": safe_markdown(benchmark.description or ""),
@@ -235,8 +239,11 @@ async def render(
         context["efficiency"] = await efficiency_data(request.app.state.store, rows)
     if home:
         stored = await request.app.state.store.list_leaderboards("task")
+        hidden = hidden_tasks(request)
         context["result_tasks"] = [
-            {"name": lb.name, "generated_at": lb.generated_at.isoformat()} for lb in stored
+            {"name": lb.name, "generated_at": lb.generated_at.isoformat()}
+            for lb in stored
+            if lb.name not in hidden
         ]
     template = "home.html" if home else "benchmark.html"
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
@@ -246,7 +253,7 @@ async def render(
 async def home(request: Request) -> Response:
     """The default benchmark's leaderboard (setting `web_default_benchmark`)."""
     name = request.app.state.settings.web_default_benchmark
-    benchmark = mteb.get_benchmark(resolve(name) or name)
+    benchmark = benchmark_named(resolve(name) or name)
     return await render(request, benchmark, ViewKind.SUMMARY, Format.HTML, home=True)
 
 
@@ -257,11 +264,11 @@ async def benchmark_page(request: Request, path: str) -> Response:
         return RedirectResponse(with_query(f"/benchmarks/{path.rstrip('/')}", request), 308)
     given, fmt = split_format(path)
     name, kind = split_view(given)
-    canonical = resolve(name)
+    canonical = resolve(name, seen(request).benchmarks)
     if canonical is None:
         return unknown(request, name, fmt)
     if canonical != name:
         suffix = "" if fmt is Format.HTML else f".{fmt.value}"
         target = benchmark_path(canonical, kind, suffix)
         return RedirectResponse(with_query(target, request), 308)
-    return await render(request, mteb.get_benchmark(canonical), kind, fmt)
+    return await render(request, benchmark_named(canonical), kind, fmt)

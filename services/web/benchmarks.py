@@ -27,6 +27,7 @@ from services.web.selection import (
     model_filter,
     narrowed_cells,
     selected_tasks,
+    task_revision,
 )
 from shared.documents import SnapshotDoc, benchmark_leaderboard_id
 from shared.memory import freeze_loaded_objects
@@ -45,7 +46,7 @@ from shared.summary.display import (
 from shared.summary.matrix import scored_cells
 from shared.summary.mirror import ResultMirror, TaskParts
 from shared.summary.table import BenchmarkTable, TaskPart, narrowed_part, summary_table
-from shared.summary.tasks import benchmark_tasks, partitions_by_subset
+from shared.summary.tasks import benchmark_tasks, partitions_by_subset, task_named
 
 T = TypeVar("T")
 REVISION = "Revision"
@@ -180,10 +181,14 @@ def per_task_view(
     )
 
 
-@lru_cache(maxsize=4096)
 def subset_scripts(task_name: str) -> dict[str, tuple[str, ...]]:
     """Each subset's language scripts (`eng-Latn`) by the task's metadata; `default`: all."""
-    scripts = dict(mteb.get_task(task_name).metadata.hf_subsets_to_langscripts)
+    return _subset_scripts(task_name, task_revision(task_name))
+
+
+@lru_cache(maxsize=4096)
+def _subset_scripts(task_name: str, revision: str | None) -> dict[str, tuple[str, ...]]:
+    scripts = dict(task_named(task_name).metadata.hf_subsets_to_langscripts)
     every = tuple(dict.fromkeys(code for codes in scripts.values() for code in codes))
     return {subset: tuple(codes) for subset, codes in scripts.items()} | {
         "default": tuple(scripts.get("default", every))

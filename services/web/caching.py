@@ -5,6 +5,9 @@ version (`Store.data_version`), so a page rendered once serves every request unt
 moves. The version is read from the store at most every `refresh_s` seconds and before a page is
 rendered, so what is cached under a version holds at least the data of that version.
 
+Pages are kept for anonymous viewers only, under the custom catalogue's signature as well
+(`visibility`): a signed-in viewer's page is rendered for them each time and never kept.
+
 Only `GET` responses with status 200 that set no `Cache-Control` (or `Set-Cookie`) of their own
 are kept: error pages never are, and live pages (a submission, the queue) opt out by setting
 their own `Cache-Control`. Everything else passes through untouched; `GZipMiddleware` outside
@@ -27,6 +30,9 @@ from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.web.session import ANONYMOUS
+from services.web.visibility import CATALOGUE_STATE, VIEWER, ViewerMiddleware
+
 CACHE_CONTROL = b"no-cache"
 """Keep the page, but ask again each time: the answer is a cheap 304 while it holds."""
 GZIP_MINIMUM = 500
@@ -37,7 +43,7 @@ THREAD_MINIMUM = 64 * 1024
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/xml")
 VERSION_REFRESH_S = 0.25
 """How long the data version read last holds: a write shows on the pages after this at most."""
-LIVE_PREFIXES = ("/submit", "/submissions/", "/queue", "/healthz", "/metrics")
+LIVE_PREFIXES = ("/submit", "/submissions/", "/queue", "/healthz", "/metrics", "/signin")
 """Paths that show what the data version does not track (submissions, health): never kept."""
 
 
@@ -172,16 +178,18 @@ class PageCache:
         self.max_bytes = max_bytes
         self.max_page_bytes = max_page_bytes
         self.version: DataVersion | None = None
-        self.pages: OrderedDict[tuple[str, bytes], Page] = OrderedDict()
+        self.pages: OrderedDict[tuple[str, bytes, str], Page] = OrderedDict()
         self.pages_version: int | None = None
         self.size = 0
-        self.rendering: dict[tuple[int, str, bytes], asyncio.Future[Page | None]] = {}
+        self.rendering: dict[tuple[int, str, bytes, str], asyncio.Future[Page | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.get("state", {})
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
             or scope["path"].startswith(LIVE_PREFIXES)
+            or state.get(VIEWER, ANONYMOUS).signed_in
         ):
             await self.app(scope, receive, send)
             return
@@ -194,7 +202,7 @@ class PageCache:
             self.pages.clear()
             self.size = 0
             self.pages_version = version
-        key = (scope["path"], scope.get("query_string", b""))
+        key = (scope["path"], scope.get("query_string", b""), state.get(CATALOGUE_STATE, ""))
         page = self.pages.get(key)
         if page is None:
             page = await self.render(key, version, scope, receive, send)
@@ -211,7 +219,7 @@ class PageCache:
         return self.version
 
     async def render(
-        self, key: tuple[str, bytes], version: int, scope: Scope, receive: Receive, send: Send
+        self, key: tuple[str, bytes, str], version: int, scope: Scope, receive: Receive, send: Send
     ) -> Page | None:
         """The page of `key`, rendered by the app once however many ask at the same time; None
         when it is not kept (then it was sent as rendered)."""
@@ -239,7 +247,7 @@ class PageCache:
             await rendering.replay(send)
         return page
 
-    def keep(self, key: tuple[str, bytes], version: int, page: Page) -> None:
+    def keep(self, key: tuple[str, bytes, str], version: int, page: Page) -> None:
         """Keep `page` unless the version moved while it was rendered; oldest out when full."""
         if version != self.pages_version:
             return
@@ -268,6 +276,8 @@ class PageCache:
 
 
 def add_serving(app: FastAPI) -> None:
-    """Pages kept per data version, and gzip for every response worth compressing."""
+    """Pages kept per data version, gzip for every response worth compressing, and the viewer
+    and custom catalogue (`visibility`) outside both."""
     app.add_middleware(PageCache)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
+    app.add_middleware(ViewerMiddleware)

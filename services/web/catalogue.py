@@ -4,12 +4,15 @@ names to an unknown one, and safe Markdown for their descriptions."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import mteb
 from markdown_it import MarkdownIt
 from mteb.benchmarks._leaderboard_menu import GP_BENCHMARK_ENTRIES, R_BENCHMARK_ENTRIES, MenuEntry
+
+from shared.documents import CustomBenchmarkDoc
 
 CLOSEST = 5
 """Closest names listed for an unknown benchmark."""
@@ -60,18 +63,31 @@ def fold(name: str) -> str:
     return " ".join(name.replace("+", " ").split()).replace(", ", ",").casefold()
 
 
-def resolve(name: str) -> str | None:
-    """The canonical name of benchmark `name` (exact, or by `fold`); None if there is none."""
+def resolve(name: str, custom: Iterable[str] = ()) -> str | None:
+    """The canonical name of benchmark `name` (exact, or by `fold`) among the registry's and
+    the `custom` benchmarks (those the viewer may see); None if there is none."""
     if name in {benchmark.name for benchmark in mteb.get_benchmarks()}:
         return name
-    return _names().get(fold(name))
+    found = _names().get(fold(name))
+    if found is not None:
+        return found
+    return {fold(other): other for other in custom}.get(fold(name))
 
 
-def closest(name: str) -> list[str]:
-    """The benchmark names most like `name`, best first."""
-    names = _names()
+def closest(name: str, custom: Iterable[str] = ()) -> list[str]:
+    """The benchmark names most like `name`, best first (among the registry's and `custom`)."""
+    names = {fold(other): other for other in custom} | _names()
     matches = difflib.get_close_matches(fold(name), list(names), n=CLOSEST * 3, cutoff=0.4)
     return list(dict.fromkeys(names[match] for match in matches))[:CLOSEST]
+
+
+def custom_group(custom: Mapping[str, CustomBenchmarkDoc]) -> tuple[MenuGroup, ...]:
+    """The selector's "Custom" group: the custom benchmarks the viewer may see (none: no group)."""
+    if not custom:
+        return ()
+    benchmarks = tuple((name, name) for name in sorted(custom))
+    about = "Benchmarks made here from custom and registry tasks."
+    return (MenuGroup("Custom", about, True, benchmarks, ()),)
 
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")

@@ -35,10 +35,12 @@ from services.web.query import BenchmarkQuery, QueryError
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.table_rows import TableRows
 from services.web.templating import TEMPLATES
+from services.web.visibility import seen
 from shared.documents import benchmark_leaderboard_id
 from shared.store import Store
 from shared.summary.display import MEAN_TASK
 from shared.summary.history import history
+from shared.summary.tasks import benchmark_named
 
 router = APIRouter()
 CACHED_CHARTS = 256
@@ -182,14 +184,14 @@ async def chart_page(
     bad fields: 422, the HTML page drawn without them and naming them)."""
     kind = chart_kind(kind_name)
     name, fmt = split_chart_format(path_name)
-    canonical = resolve(name)
+    canonical = resolve(name, seen(request).benchmarks)
     if canonical is None:
         return unknown(request, name, fmt or Format.JSON)
     if canonical != name:
         suffix = SVG_SUFFIX if fmt is None else "" if fmt is Format.HTML else f".{fmt.value}"
         target = f"/charts/{kind.value}/{quote(canonical, safe='')}{suffix}"
         return RedirectResponse(with_query(target, request), 308)
-    benchmark = mteb.get_benchmark(canonical)
+    benchmark = benchmark_named(canonical)
     status, errors = 200, []
     try:
         query = requested_query(request, benchmark)

@@ -18,6 +18,7 @@ from services.web.model_index import Heads, ModelIndexes, model_indexes
 from services.web.models import task_type
 from services.web.renderings import csv_response, json_response
 from services.web.templating import TEMPLATES
+from services.web.visibility import hidden_tasks
 from shared.summary.models import registered
 from shared.summary.paired import paired_test
 
@@ -65,10 +66,13 @@ def chosen(values: list[str]) -> list[Choice]:
     return choices
 
 
-async def scores_of(choice: Choice, indexes: ModelIndexes, heads: Heads) -> dict[str, float]:
+async def scores_of(
+    choice: Choice, indexes: ModelIndexes, heads: Heads, hidden: frozenset[str] = frozenset()
+) -> dict[str, float]:
     """Task → score of `choice`: of its revision when given, else the one each task's
-    leaderboard ranks (as tables join revisions)."""
-    results = await indexes.store.results_of_model_listed(choice.model)
+    leaderboard ranks (as tables join revisions); the `hidden` tasks left out."""
+    listed = await indexes.store.results_of_model_listed(choice.model)
+    results = [result for result in listed if result.task not in hidden]
     if not results and registered(choice.model) is None:
         raise CompareError("unknown_model", f"no model named {choice.model!r} is stored here")
     if choice.revision is not None:
@@ -151,11 +155,13 @@ def radar(labels: list[str], type_means: list[dict[str, Any]]) -> str:
     return charts.radar_chart("Mean score per task type (shared tasks)", axes, series)
 
 
-async def compared(asked: list[str], indexes: ModelIndexes) -> dict[str, Any]:
-    """The comparison of the `asked` models (`context`), its HTTP `status` (422 with a typed
-    `error`) and its `radar_svg`; kept until a leaderboard changes."""
+async def compared(
+    asked: list[str], indexes: ModelIndexes, hidden: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The comparison of the `asked` models (`context`) without the `hidden` tasks, its HTTP
+    `status` (422 with a typed `error`) and its `radar_svg`; kept until a leaderboard changes."""
     heads = await indexes.heads()
-    key = ("compare", tuple(asked), heads.signature())
+    key = ("compare", tuple(asked), heads.signature(), hidden)
     kept = indexes.kept_page(key)
     if kept is not None:
         return kept
@@ -163,7 +169,7 @@ async def compared(asked: list[str], indexes: ModelIndexes) -> dict[str, Any]:
     status = 200
     try:
         choices = chosen(asked)
-        scores = [await scores_of(choice, indexes, heads) for choice in choices]
+        scores = [await scores_of(choice, indexes, heads, hidden) for choice in choices]
         if len(choices) >= 2:
             context |= comparison(choices, scores)
     except CompareError as error:
@@ -184,7 +190,7 @@ async def compare_page(
     model: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI reads, never mutates)
 ) -> Response:
     suffix = request.url.path.removeprefix("/compare")
-    made = await compared(model, model_indexes(request))
+    made = await compared(model, model_indexes(request), hidden_tasks(request))
     context, status = made["context"], made["status"]
     if suffix == ".json":
         return json_response(context, status_code=status)

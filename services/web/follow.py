@@ -18,6 +18,7 @@ from services.web.queueing import (
     waiting_order,
 )
 from services.web.renderings import Format, csv_response, json_response, split_format
+from services.web.visibility import sees_submission
 from shared.documents import SubmissionDoc, SubmissionStatus, TaskProgress
 from shared.events import TaskState, utcnow
 from shared.store import Store
@@ -134,20 +135,22 @@ async def queue_context(request: Request) -> dict[str, Any]:
     finished, _ = await store.list_submissions(
         {"status": {"$in": [status.value for status in FINISHED]}}, 0, RECENT
     )
+    finished = [submission for submission in finished if sees_submission(request, submission)]
     now = utcnow()
     standing = standings(unfinished, await speeds_of(request).current(store), now)
     positions = {
         (job.submission.id, job.progress.task): index
         for index, job in enumerate(waiting_order(unfinished), start=1)
     }
+    shown = [submission for submission in unfinished if sees_submission(request, submission)]
     jobs = [
         job_row(submission, progress, positions.get((submission.id, progress.task)), now)
-        for submission in unfinished + finished
+        for submission in shown + finished
         for progress in submission.tasks
     ]
     return {
         "generated_at": now.isoformat(),
-        "submissions": [submission_row(s, standing.get(s.id)) for s in unfinished],
+        "submissions": [submission_row(s, standing.get(s.id)) for s in shown],
         "finished": [submission_row(s, None) for s in finished],
         "jobs": jobs,
     }
@@ -181,7 +184,7 @@ def follow_router(templates: Jinja2Templates) -> APIRouter:
         submission_id, fmt = split_format(path_name)
         store = store_of(request)
         submission = await store.get_submission(submission_id)
-        if submission is None:
+        if submission is None or not sees_submission(request, submission):
             raise HTTPException(404, f"no submission {submission_id}")
         now = utcnow()
         context = submission.model_dump(mode="json")

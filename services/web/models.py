@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-import mteb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from mteb.models import ModelMeta
@@ -29,8 +28,10 @@ from services.web.model_index import Heads, ModelIndexes, model_indexes
 from services.web.model_metas import model_metas
 from services.web.renderings import Format, csv_response, json_response, split_format
 from services.web.templating import TEMPLATES
+from services.web.visibility import hidden
 from shared.documents import ResultDoc
 from shared.summary.models import registered
+from shared.summary.tasks import task_named
 
 router = APIRouter()
 HUB = "https://huggingface.co/"
@@ -43,7 +44,7 @@ TASK_COLUMNS = ("task", "type", "main_score", "revision", "rank", "models", "per
 
 def task_type(name: str) -> str:
     try:
-        return str(mteb.get_task(name).metadata.type)
+        return str(task_named(name).metadata.type)
     except KeyError:
         return ""
 
@@ -67,13 +68,15 @@ def percentile(scores: Sequence[float], score: float) -> float:
     return float(percentileofscore(scores, score, kind="weak"))
 
 
-async def benchmarks_of(name: str, indexes: ModelIndexes, heads: Heads) -> list[dict[str, Any]]:
-    """Each stored benchmark table holding a row of `name`."""
+async def benchmarks_of(
+    name: str, indexes: ModelIndexes, heads: Heads, hidden: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Each stored benchmark table holding a row of `name` (but the `hidden` ones)."""
     standings = await indexes.benchmarks.current(heads.benchmarks)
     found = []
     for benchmark, standing in sorted(standings.items()):
         row = standing.rows.get(name)
-        if row is None:
+        if row is None or benchmark in hidden:
             continue
         found.append(
             {
@@ -209,20 +212,21 @@ def rank_lines(name: str, ranks: list[dict[str, Any]]) -> str:
 
 
 async def model_context(name: str, request: Request) -> dict[str, Any]:
-    """The model page's data (`data`) and its charts; 404 for a model nothing is known of.
-    Kept until a leaderboard changes."""
+    """The model page's data (`data`) and its charts, as the viewer may see them; 404 for a
+    model nothing is known of. Kept until a leaderboard changes."""
     store = request.app.state.store
     indexes = model_indexes(request)
     heads = await indexes.heads()
-    key = ("model", name, heads.signature())
+    unseen = hidden(request)  # the viewer's: their private tasks' results are theirs only
+    key = ("model", name, heads.signature(), unseen)
     kept = indexes.kept_page(key)
     if kept is not None:
         return kept
-    results = await store.results_of_model_listed(name)
+    results = [r for r in await store.results_of_model_listed(name) if r.task not in unseen]
     if registered(name) is None and not results and not await store.get_models([name]):
         raise UnknownModel(name)
     meta = (await model_metas(store, [name]))[name]
-    benchmarks = await benchmarks_of(name, indexes, heads)
+    benchmarks = await benchmarks_of(name, indexes, heads, unseen)
     tasks = await tasks_of(name, results, indexes, heads)
     live = [result for result in results if result.source == "evaluator"]
     ranks = await rank_history(name, benchmarks, indexes, heads)

@@ -11,7 +11,7 @@ unless the query hides unknown sizes (mteb drops them under any size filter).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -27,18 +27,29 @@ from services.web.query import (
     Instructions,
     ZeroShot,
 )
+from shared.custom_tasks import catalogue
 from shared.summary.models import parameters_b, training_datasets
-from shared.summary.tasks import TaskCells
+from shared.summary.tasks import TaskCells, benchmark_named, task_named
 
 
 def _sorted(values: set[str]) -> tuple[str, ...]:
     return tuple(sorted(values))
 
 
-@lru_cache(maxsize=256)
 def choices_of(name: str) -> Choices:
-    """Benchmark `name`'s tasks, task types, domains, modalities and languages (ISO 639-3)."""
-    tasks = mteb.get_benchmark(name).tasks
+    """Benchmark `name`'s tasks, task types, domains, modalities and languages (ISO 639-3);
+    a custom benchmark's (which may change) read each time."""
+    if name in catalogue.CURRENT.benchmarks:
+        return _choices(benchmark_named(name).tasks)
+    return _registry_choices(name)
+
+
+@lru_cache(maxsize=256)
+def _registry_choices(name: str) -> Choices:
+    return _choices(mteb.get_benchmark(name).tasks)
+
+
+def _choices(tasks: Sequence[AbsTask]) -> Choices:
     return Choices(
         tasks=tuple(sorted(dict.fromkeys(task.metadata.name for task in tasks))),
         types=_sorted({task.metadata.type for task in tasks}),
@@ -82,10 +93,20 @@ def language_filter(benchmark: mteb.Benchmark, query: BenchmarkQuery) -> frozens
     return frozenset(query.languages)
 
 
-@lru_cache(maxsize=4096)
 def subset_languages(task_name: str) -> dict[str, frozenset[str]]:
     """Each subset's languages (ISO 639-3) by the task's metadata; `default` the task's own."""
-    task = mteb.get_task(task_name)
+    return _subset_languages(task_name, task_revision(task_name))
+
+
+def task_revision(task_name: str) -> str | None:
+    """A custom task's revision (what its metadata is kept by); None for a registry task."""
+    custom = catalogue.CURRENT.tasks.get(task_name)
+    return custom.spec.revision if custom is not None else None
+
+
+@lru_cache(maxsize=4096)
+def _subset_languages(task_name: str, revision: str | None) -> dict[str, frozenset[str]]:
+    task = task_named(task_name)
     scripts = task.metadata.hf_subsets_to_langscripts
     languages = {
         subset: frozenset(code.split("-")[0] for code in codes) for subset, codes in scripts.items()

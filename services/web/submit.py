@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from services.web.visibility import seen
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def submit_router(settings: Settings, templates: Jinja2Templates) -> APIRouter:
     api_url = settings.submission_api_url()
 
     def form_page(request: Request, form: SubmitForm, status_code: int = 200) -> Response:
-        context = {"form": form, "benchmarks": benchmark_names()}
+        custom = sorted(seen(request).benchmarks)  # the viewer's and the public ones
+        context = {"form": form, "benchmarks": benchmark_names() + custom}
         return templates.TemplateResponse(
             request, "submit.html", context, status_code=status_code, headers=LIVE
         )

@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+
+from services.web.visibility import sessions_of, viewer_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -32,3 +35,14 @@ def display_parameters(value: float | None) -> str:
 TEMPLATES.env.filters["score"] = display_score
 TEMPLATES.env.filters["when"] = display_time
 TEMPLATES.env.filters["parameters"] = display_parameters
+
+
+def csrf_token(request: Request) -> str:
+    """The signed-in viewer's CSRF token for a form ("" when signed out)."""
+    sessions = sessions_of(request)
+    viewer = viewer_of(request)
+    return sessions.csrf_token(viewer) if sessions is not None and viewer.signed_in else ""
+
+
+TEMPLATES.env.globals["viewer_of"] = viewer_of
+TEMPLATES.env.globals["csrf_token"] = csrf_token

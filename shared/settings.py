@@ -137,8 +137,9 @@ class Settings(BaseSettings):
     )
     secret_key_file: Path | None = Field(
         default=None,
-        description="Fernet key sealing submitters' Hub tokens for the evaluators; `leaderboard "
-        "up` makes DATA_DIR/secret.key at first start. Unset: private models are refused.",
+        description="Fernet key sealing submitters' Hub tokens for the evaluators and the web's "
+        "sign-in cookies; `leaderboard up` makes DATA_DIR/secret.key at first start. Unset: "
+        "private models are refused and the web offers no sign-in.",
     )
     submissions_per_day: int = Field(
         default=50, description="Submissions one non-admin API key may make per UTC day."

@@ -139,7 +139,7 @@ async def confirm_delete(request: Request, name: str) -> Response:
         return sign_in_first(request, "delete a task")
     if doc is None:
         return refused_page(request, 404, f"no task named {name!r}")
-    results = await request.app.state.store.results.count_documents({"task": name})
+    results = await request.app.state.store.count_task_results(name)
     context = {"task": name, "results": results, "error": None}
     return TEMPLATES.TemplateResponse(request, "task_delete.html", context, headers=LIVE)
 
@@ -158,7 +158,7 @@ async def delete_task(request: Request, name: str) -> Response:
         await catalogue_changed(request)
         context = {"task": name, "results_deleted": answer.body.get("results_deleted", 0)}
         return TEMPLATES.TemplateResponse(request, "task_deleted.html", context, headers=LIVE)
-    results = await request.app.state.store.results.count_documents({"task": name})
+    results = await request.app.state.store.count_task_results(name)
     error = placed(answer.body, {"confirm"}, {})
     context = {"task": name, "results": results, "error": next(iter(error.values()))}
     return TEMPLATES.TemplateResponse(

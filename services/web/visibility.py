@@ -24,7 +24,6 @@ from services.web.session import ANONYMOUS, Sessions, Viewer
 from shared.custom_tasks import catalogue
 from shared.custom_tasks.catalogue import Catalogue
 from shared.documents import CustomBenchmarkDoc, CustomTaskDoc, SubmissionDoc
-from shared.events import Visibility
 from shared.store import Store
 
 log = logging.getLogger(__name__)
@@ -185,7 +184,7 @@ def sees_submission(request: HTTPConnection, submission: SubmissionDoc) -> bool:
     viewer = viewer_of(request)
     if viewer.admin or (viewer.signed_in and submission.submitted_by == viewer.name):
         return True
-    private = str(getattr(submission, "visibility", Visibility.PUBLIC)) == Visibility.PRIVATE
+    private = submission.private
     hidden = hidden_tasks(request)
     return not private and not any(progress.task in hidden for progress in submission.tasks)
 

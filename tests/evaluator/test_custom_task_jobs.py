@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import datasets
-import huggingface_hub
 import mteb
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -39,27 +36,13 @@ from shared.task_data import TaskData, manifest
 from tests.conftest import MODEL_ID
 from tests.evaluator.test_evaluator_bus import ScriptedRunner, Serving
 from tests.shared.test_dead_letters import dead_letter_for
+from tests.support.offline_data import data, offline_datasets
 from tests.test_e2e import REVISION
+
+__all__ = ["data", "offline_datasets"]  # fixtures
 
 E = TypeVar("E", bound=BaseModel)
 NAME = "my-biosses"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def offline_datasets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No Hub, and a datasets cache of this module's own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf"))
-        patch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-        yield
-
-
-@pytest.fixture(scope="module")
-def data(datasets_dir: Path | None) -> Path:
-    if datasets_dir is None:
-        pytest.skip("needs the offline task data")
-    return datasets_dir
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import datasets
-import huggingface_hub
 import mteb
 import pytest
 import torch
@@ -20,7 +18,10 @@ from services.evaluator.hardware import cpu_model
 from services.evaluator.runner import Runner
 from shared.events import FailureKind, Job
 from tests.conftest import MODEL_ID
+from tests.support.offline_data import data, offline_datasets
 from tests.test_e2e import OFFICIAL, REVISION
+
+__all__ = ["data", "offline_datasets"]  # fixtures
 
 
 class MemoryCappedModel(SentenceTransformer):
@@ -33,23 +34,6 @@ class MemoryCappedModel(SentenceTransformer):
         if input["input_ids"].shape[0] > self.max_batch:
             raise torch.OutOfMemoryError(f"out of memory: {self.max_batch} texts fit")
         return super().forward(input, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def offline_datasets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No Hub, and a fresh datasets cache, so that an edited data file is never served stale."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf"))
-        patch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-        yield
-
-
-@pytest.fixture(scope="module")
-def data(datasets_dir: Path | None) -> Path:
-    if datasets_dir is None:
-        pytest.skip("needs the offline task data")
-    return datasets_dir
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import datasets
-import huggingface_hub
 import mteb
 import numpy as np
 import pytest
@@ -27,26 +24,11 @@ from shared.custom_tasks.layouts import CLUSTERING_SAMPLE
 from shared.custom_tasks.mteb_task import build_task
 from shared.custom_tasks.spec import TaskMetadataFields, TaskSpec, TaskType
 from tests.conftest import MODEL_ID
+from tests.support.offline_data import data, offline_datasets
+
+__all__ = ["data", "offline_datasets"]  # fixtures
 
 PLAIN = TaskMetadataFields()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def offline_datasets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No Hub, and a datasets cache of the module's own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf"))
-        patch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-        patch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
-        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-        yield
-
-
-@pytest.fixture(scope="module")
-def data(datasets_dir: Path | None) -> Path:
-    if datasets_dir is None:
-        pytest.skip("needs the offline task data")
-    return datasets_dir
 
 
 def remembering(encode: Any) -> Any:

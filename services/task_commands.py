@@ -222,7 +222,14 @@ def cmd_delete_task(args: argparse.Namespace) -> int:
     response = api("DELETE", f"/v1/tasks/{args.name}?confirm={args.name}")
     if response.status_code != 200:
         return fail(response)
-    print(f"deleted {args.name}: {response.json()['results_deleted']} result(s) went with it")
+    answer = response.json()
+    print(f"deleted {args.name}: {answer['results_deleted']} result(s) went with it")
+    if unfinished := answer.get("unfinished_evaluations"):
+        print(
+            f"{unfinished} submission(s) still had it queued or running: "
+            "those evaluations fail as data_unavailable",
+            file=sys.stderr,
+        )
     return 0
 
 

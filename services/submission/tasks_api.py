@@ -170,6 +170,10 @@ class TaskDeletion(BaseModel):
 
     task: str
     results_deleted: int
+    unfinished_evaluations: int = Field(
+        description="Submissions that still had the task queued or running: their evaluations "
+        "of it fail as `data_unavailable`, its data being gone."
+    )
 
 
 def task_view(document: CustomTaskDoc) -> TaskView:
@@ -415,6 +419,7 @@ async def delete_task(
             "confirm",
         )
     digests = await unused_objects(intake, task)
+    unfinished = await intake.store.count_unfinished_evaluations(name)
     deleted = await intake.store.delete_task_results(name)
     await intake.store.delete_custom_task(name)
     for benchmark in await intake.store.custom_benchmarks():
@@ -427,4 +432,4 @@ async def delete_task(
     event = TaskDeleted(task=name, results_deleted=deleted)
     private = task.visibility is Visibility.PRIVATE
     await announce(intake, name, "deleted", event, private)
-    return TaskDeletion(task=name, results_deleted=deleted)
+    return TaskDeletion(task=name, results_deleted=deleted, unfinished_evaluations=unfinished)

@@ -17,8 +17,16 @@ from nats.js.errors import NotFoundError
 
 from services.submission.auth import create_key
 from shared.bus import JOBS, PRIVATE, SUBMISSIONS, TASKS, Bus
-from shared.documents import ResultDoc
-from shared.events import Job, Subjects, TaskCreated, TaskDeleted, TaskPublished, utcnow
+from shared.documents import ResultDoc, SubmissionDoc, SubmissionStatus, TaskProgress
+from shared.events import (
+    Job,
+    Subjects,
+    TaskCreated,
+    TaskDeleted,
+    TaskPublished,
+    TaskState,
+    utcnow,
+)
 from shared.task_data import BUCKET, TaskData
 from tests.conftest import MODEL_ID
 from tests.support.helpers import last_sequence
@@ -335,12 +343,21 @@ async def test_publish_and_delete_by_owner_or_admin_only(svc: Service, other_key
     assert unconfirmed.json()["error"]["code"] == "confirmation_required"
     assert "2 result" in unconfirmed.json()["error"]["message"]
     assert await svc.store.count_task_results(name) == 2
+    for status, state in (
+        (SubmissionStatus.QUEUED, TaskState.QUEUED),  # the one still to run
+        (SubmissionStatus.RUNNING, TaskState.DONE),
+        (SubmissionStatus.CANCELLED, TaskState.QUEUED),
+    ):
+        await svc.store.insert_submission(
+            SubmissionDoc(_id=uuid.uuid4().hex, model="org/c", revision="r", status=status,
+                          tasks=[TaskProgress(task=name, state=state)])
+        )  # fmt: skip
 
     deleted = await svc.api.delete(
         f"/v1/tasks/{name}", params={"confirm": name}, headers=svc.auth(svc.admin_key)
     )
     assert deleted.status_code == 200, deleted.text
-    assert deleted.json() == {"task": name, "results_deleted": 2}
+    assert deleted.json() == {"task": name, "results_deleted": 2, "unfinished_evaluations": 1}
     assert await svc.store.get_custom_task(name) is None
     assert await svc.store.count_task_results(name) == 0
     data = TaskData(svc.bus)

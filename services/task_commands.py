@@ -227,7 +227,7 @@ def cmd_delete_task(args: argparse.Namespace) -> int:
     if unfinished := answer.get("unfinished_evaluations"):
         print(
             f"{unfinished} submission(s) still had it queued or running: "
-            "those evaluations fail as data_unavailable",
+            "an evaluator that must fetch its data fails them as data_unavailable",
             file=sys.stderr,
         )
     return 0

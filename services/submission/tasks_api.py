@@ -171,8 +171,9 @@ class TaskDeletion(BaseModel):
     task: str
     results_deleted: int
     unfinished_evaluations: int = Field(
-        description="Submissions that still had the task queued or running: their evaluations "
-        "of it fail as `data_unavailable`, its data being gone."
+        description="Submissions that still had the task queued or running: jobs are not "
+        "withdrawn; an evaluator that must fetch the (deleted) data fails them as "
+        "`data_unavailable`."
     )
 
 

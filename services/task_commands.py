@@ -136,10 +136,19 @@ def cmd_create(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 1
-    if not files:
-        print("error: give the data: files by role (--pairs, …) or --data FOLDER", file=sys.stderr)
+    hub = {"hub_dataset": args.hub_dataset, "hub_revision": args.hub_revision}
+    if args.hub_dataset is not None and (files or args.hub_revision is None):
+        print("error: --hub-dataset takes --hub-revision and no files", file=sys.stderr)
+        return 1
+    if not files and args.hub_dataset is None:
+        print(
+            "error: give the data: files by role (--pairs, …), --data FOLDER or --hub-dataset ID",
+            file=sys.stderr,
+        )
         return 1
     fields = {"name": args.name, "type": args.type, "metadata": json.dumps(metadata)}
+    if args.hub_dataset is not None:
+        fields |= hub
     if args.public:
         fields["visibility"] = "public"
     body = Multipart(fields, files)
@@ -149,10 +158,11 @@ def cmd_create(args: argparse.Namespace) -> int:
         return fail(response)
     task = response.json()
     print(task["name"])
-    spec = task["spec"]
+    spec, source = task["spec"], task.get("source")
     print(
         f"{task['visibility']} {spec['type']} task, revision {spec['revision'][:12]}, "
-        f"{len(spec['files'])} file(s), main score {spec['main_score']}",
+        f"{len(spec['files'])} file(s), main score {spec['main_score']}"
+        + (f", from {source['hub_dataset']}@{source['hub_commit']}" if source else ""),
         file=sys.stderr,
     )
     return 0
@@ -212,7 +222,14 @@ def cmd_delete_task(args: argparse.Namespace) -> int:
     response = api("DELETE", f"/v1/tasks/{args.name}?confirm={args.name}")
     if response.status_code != 200:
         return fail(response)
-    print(f"deleted {args.name}: {response.json()['results_deleted']} result(s) went with it")
+    answer = response.json()
+    print(f"deleted {args.name}: {answer['results_deleted']} result(s) went with it")
+    if unfinished := answer.get("unfinished_evaluations"):
+        print(
+            f"{unfinished} submission(s) still had it queued or running: "
+            "an evaluator that must fetch its data fails them as data_unavailable",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -310,6 +327,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--file", action="append", metavar="ROLE=FILE", help="a file of another split (qrels:dev=F)"
     )
     create.add_argument("--data", metavar="DIR", help="a Hugging Face datasets folder")
+    create.add_argument("--hub-dataset", metavar="ID", help="a public Hub dataset id instead")
+    create.add_argument("--hub-revision", metavar="REV", help="its branch, tag or commit")
     create.add_argument("--description")
     create.add_argument("--languages", help="comma-separated, e.g. eng-Latn,fra-Latn")
     create.add_argument("--domains", help="comma-separated mteb domains")

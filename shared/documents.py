@@ -145,6 +145,14 @@ class ApiKeyDoc(Document):
     created_at: UtcDatetime = Field(default_factory=utcnow)
 
 
+class HubSource(BaseModel):
+    """Where a custom task's data came from on the Hugging Face Hub."""
+
+    hub_dataset: str = Field(description="The Hub dataset id.")
+    hub_revision: str = Field(description="The branch, tag or commit asked for.")
+    hub_commit: str = Field(description="The commit the Hub resolved it to.")
+
+
 class CustomTaskDoc(Document):
     """A custom task (`_id` is its name): its current spec, owner and visibility."""
 
@@ -153,6 +161,9 @@ class CustomTaskDoc(Document):
     visibility: Visibility = Visibility.PRIVATE
     earlier_revisions: list[str] = Field(
         default_factory=list, description="Revisions the task had before, oldest first."
+    )
+    source: HubSource | None = Field(
+        default=None, description="The Hub dataset the current revision was read from."
     )
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)

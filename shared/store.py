@@ -24,11 +24,12 @@ from shared.documents import (
     ResultDoc,
     SnapshotDoc,
     SubmissionDoc,
+    SubmissionStatus,
     TaskClaimDoc,
     now_us,
     task_leaderboard_id,
 )
-from shared.events import utcnow
+from shared.events import TaskState, utcnow
 
 DocumentT = TypeVar("DocumentT", bound=Document)
 
@@ -297,6 +298,22 @@ class Store:
 
     async def count_task_results(self, task: str) -> int:
         return await self.results.count_documents({"task": task})
+
+    async def count_unfinished_evaluations(self, task: str) -> int:
+        """How many unfinished submissions have `task` still queued or running."""
+        unfinished = [status.value for status in SubmissionStatus if not status.terminal]
+        cursor = self.submissions.find({"status": {"$in": unfinished}})
+        return sum(
+            [
+                1
+                async for doc in cursor
+                if any(
+                    progress.task == task
+                    and progress.state in (TaskState.QUEUED, TaskState.RUNNING)
+                    for progress in SubmissionDoc.model_validate(doc).tasks
+                )
+            ]
+        )
 
     async def delete_task_results(self, task: str) -> int:
         """Delete every result of `task`, their history, its leaderboard and its claims; how

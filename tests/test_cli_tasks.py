@@ -18,7 +18,7 @@ from services.submission.operator import ensure_operator_key
 from shared.embedded import free_port
 from tests.conftest import MODEL_ID, SHARED_DATASETS
 from tests.submission.test_gate import uvicorn_serving
-from tests.support.hub_server import running_hub
+from tests.support.hub_server import running_hub, sha_of
 from tests.support.service import own_nats_url, service_settings
 from tests.test_cli import HEAVY
 
@@ -144,6 +144,34 @@ def test_create_a_retrieval_task_from_files(served: dict[str, str]) -> None:
     shown = json.loads(cli(served, "tasks", "show", name).stdout)
     assert shown["spec"]["type"] == "Retrieval"
     assert shown["spec"]["main_score"] == "ndcg_at_10"
+
+
+@pytest.mark.skipif(not (SHARED_DATASETS / "BIOSSES").is_dir(), reason="needs shared datasets")
+def test_create_from_a_hub_dataset_and_revision(served: dict[str, str]) -> None:
+    name = fresh("hubsts")
+    created = cli(
+        served, "tasks", "create", name, "--type", "STS", "--score-range", "0,4",
+        "--hub-dataset", "hub-test/biosses", "--hub-revision", "main",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert f"from hub-test/biosses@{sha_of('dataset-biosses')}" in created.stderr
+    local = cli(
+        served, "tasks", "create", fresh("localsts"), "--type", "STS", "--score-range", "0,4",
+        "--data", str(SHARED_DATASETS / "BIOSSES"),
+    )  # fmt: skip
+    assert local.returncode == 0, local.stderr
+    shown = json.loads(cli(served, "tasks", "show", name).stdout)
+    revision = shown["spec"]["revision"]
+    assert f"revision {revision[:12]}" in local.stderr
+
+    missing = cli(
+        served, "tasks", "create", fresh("hubsts"), "--type", "STS", "--score-range", "0,4",
+        "--hub-dataset", "hub-test/biosses", "--hub-revision", "no-such-tag",
+    )  # fmt: skip
+    assert missing.returncode == 1 and "revision_not_found" in missing.stderr
+    unpinned = cli(served, "tasks", "create", fresh("hubsts"), "--type", "STS",
+                   "--hub-dataset", "hub-test/biosses")  # fmt: skip
+    assert unpinned.returncode == 1 and "--hub-revision" in unpinned.stderr
 
 
 def test_a_broken_file_prints_the_typed_error_with_file_line_and_field(

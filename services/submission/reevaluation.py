@@ -4,6 +4,10 @@ One submission per model revision, its tasks' claims taken over from the submiss
 imports) that made the old results, its jobs on the low-priority subject so that new
 submissions go first. The new result is kept beside the old one (results are stored per mteb
 major.minor) and replaces it in the tables, which prefer the newest mteb version.
+
+A custom task is evaluated again on its current data: its jobs carry its current spec, its
+claim is keyed by that revision (as intake keys it), and a private task makes the submission
+private (its events on `lb.private.` subjects, its jobs `private`).
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from dataclasses import dataclass
 
 import mteb
 
-from services.submission.intake import publish_submission
+from services.submission.intake import claim_keys, publish_submission
 from services.submission.operator import store_url
 from shared.bus import Bus
+from shared.custom_tasks import catalogue
+from shared.custom_tasks.spec import TaskSpec
 from shared.documents import (
+    CustomTaskDoc,
     ModelFacts,
     ResultDoc,
     StatusChange,
@@ -30,7 +37,7 @@ from shared.documents import (
     TaskProgress,
     task_claim_id,
 )
-from shared.events import Priority, TaskState
+from shared.events import Priority, TaskState, Visibility
 from shared.settings import Settings, get_settings
 from shared.staleness import stale_reason
 from shared.store import RESULT_LISTING, Store
@@ -90,11 +97,14 @@ async def under_way(store: Store, claim: TaskClaimDoc, task: str) -> bool:
     )
 
 
-async def claim(store: Store, wanted: Wanted, submission_id: str) -> list[str]:
-    """Take the tasks' claims for `submission_id`; those evaluated right now are left alone."""
+async def claim(
+    store: Store, wanted: Wanted, submission_id: str, custom: dict[str, TaskSpec]
+) -> list[str]:
+    """Take the tasks' claims for `submission_id`; those evaluated right now are left alone.
+    A custom task's claim is keyed by its current revision, as intake keys it."""
     won = []
-    for task in wanted.tasks:
-        claim_id = task_claim_id(wanted.model, wanted.revision, task)
+    for key, task in claim_keys(list(wanted.tasks), custom).items():
+        claim_id = task_claim_id(wanted.model, wanted.revision, key)
         held = await store.claim_task(TaskClaimDoc(_id=claim_id, submission_id=submission_id))
         if held.submission_id == submission_id or (
             not await under_way(store, held, task)
@@ -111,13 +121,21 @@ async def known_facts(store: Store, model: str, revision: str) -> ModelFacts:
 
 
 async def queue(
-    store: Store, bus: Bus, wanted: Wanted, benchmark: str | None
+    store: Store,
+    bus: Bus,
+    wanted: Wanted,
+    benchmark: str | None,
+    custom: dict[str, CustomTaskDoc] | None = None,
 ) -> SubmissionDoc | None:
-    """A low-priority submission of `wanted`, stored and published; None if nothing was free."""
+    """A low-priority submission of `wanted`, stored and published; None if nothing was free.
+    `custom`: the custom tasks by name, whose current specs their jobs carry."""
+    custom = custom or {}
+    specs = {task: custom[task].spec for task in wanted.tasks if task in custom}
     submission_id = uuid.uuid4().hex
-    won = await claim(store, wanted, submission_id)
+    won = await claim(store, wanted, submission_id, specs)
     if not won:
         return None
+    private = any(custom[task].visibility is Visibility.PRIVATE for task in won if task in custom)
     submission = SubmissionDoc(
         _id=submission_id,
         model=wanted.model,
@@ -129,9 +147,10 @@ async def queue(
         facts=await known_facts(store, wanted.model, wanted.revision),
         tasks=[TaskProgress(task=task) for task in won],
         history=[StatusChange(status=SubmissionStatus.ACCEPTED)],
+        visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
     )
     await store.insert_submission(submission)
-    await publish_submission(bus, submission, None)
+    await publish_submission(bus, submission, None, specs)
     return submission
 
 
@@ -152,6 +171,7 @@ async def reevaluate(args: argparse.Namespace) -> int:
     settings = get_settings()
     store = Store(store_url(settings), settings.mongodb_database)
     try:
+        current = await catalogue.refresh(store)  # staleness compares custom tasks' revisions
         chosen = choose(await stored_results(store, args.model, tasks), args.stale)
         if args.dry_run or not chosen:
             for wanted in chosen:
@@ -165,7 +185,7 @@ async def reevaluate(args: argparse.Namespace) -> int:
         try:
             queued = 0
             for wanted in chosen:
-                submission = await queue(store, bus, wanted, args.benchmark)
+                submission = await queue(store, bus, wanted, args.benchmark, current.tasks)
                 if submission is not None:
                     queued += 1
                     names = ", ".join(progress.task for progress in submission.tasks)

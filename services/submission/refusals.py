@@ -44,6 +44,7 @@ class RefusalCode(StrEnum):
     BENCHMARK_EXISTS = "benchmark_exists"
     BENCHMARK_NOT_FOUND = "benchmark_not_found"
     PRIVATE_TASK_IN_PUBLIC_BENCHMARK = "private_task_in_public_benchmark"
+    DATASET_NOT_FOUND = "dataset_not_found"
 
 
 HTTP_STATUS = {
@@ -80,6 +81,7 @@ HTTP_STATUS = {
     RefusalCode.BENCHMARK_EXISTS: 409,
     RefusalCode.BENCHMARK_NOT_FOUND: 404,
     RefusalCode.PRIVATE_TASK_IN_PUBLIC_BENCHMARK: 422,
+    RefusalCode.DATASET_NOT_FOUND: 404,
 }
 
 
@@ -165,7 +167,7 @@ MEANINGS: dict[RefusalCode, str] = {
     RefusalCode.FORBIDDEN: "The key may not do this (admin keys, or the submitting key, only).",
     RefusalCode.RATE_LIMITED: "The key used up its submissions for this UTC day.",
     RefusalCode.MODEL_NOT_FOUND: "The Hub has no such model, or none this token can see.",
-    RefusalCode.REVISION_NOT_FOUND: "The model has no such branch, tag or commit.",
+    RefusalCode.REVISION_NOT_FOUND: "The model (or Hub dataset) has no such branch, tag or commit.",
     RefusalCode.GATED_MODEL: "The model is gated and the token given has no access.",
     RefusalCode.PRIVATE_MODEL: "The model is private and no usable `hf_token` came with it.",
     RefusalCode.DISABLED_MODEL: "The Hub disabled the model.",
@@ -193,6 +195,8 @@ MEANINGS: dict[RefusalCode, str] = {
     RefusalCode.BENCHMARK_EXISTS: "A custom benchmark of this name exists.",
     RefusalCode.BENCHMARK_NOT_FOUND: "No custom benchmark of this name that this key may see.",
     RefusalCode.PRIVATE_TASK_IN_PUBLIC_BENCHMARK: "A public benchmark may hold public tasks only.",
+    RefusalCode.DATASET_NOT_FOUND: "The Hub has no public dataset of this id (gated and private "
+    "ones are not read).",
 }
 """One line per code: the OpenAPI examples' summaries."""
 

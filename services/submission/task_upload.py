@@ -2,7 +2,8 @@
 
 Parts named by a file's role (`corpus`, `queries`, `qrels`, `pairs`, `train`, `test`, a split
 after a colon: `qrels:dev`) carry the files as the field writes them; repeated `data` parts carry
-a Hugging Face datasets folder, each named by its path inside the folder. The parser spools
+a Hugging Face datasets folder, each named by its path inside the folder; or, instead of files,
+`hub_dataset` and `hub_revision` name a Hub dataset repository to read. The parser spools
 every file part to disk as it arrives; nothing is held in memory whole.
 """
 
@@ -19,6 +20,7 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from services.submission.hub_dataset import is_dataset_id
 from services.submission.refusals import Refusal, RefusalCode
 from shared.custom_tasks.spec import TASK_NAME, TaskMetadataFields, TaskType
 from shared.events import Visibility
@@ -28,10 +30,12 @@ ROLES = frozenset({"corpus", "queries", "qrels", "top_ranked", "pairs", "train",
 """The roles a file part may name (each may carry a split: `qrels:dev`)."""
 DATA = "data"
 """The part name of a datasets folder's files (repeated, each named by its path)."""
-FIELDS = frozenset({"name", "type", "metadata", "visibility"})
+HUB_DATASET, HUB_REVISION = "hub_dataset", "hub_revision"
+FIELDS = frozenset({"name", "type", "metadata", "visibility", HUB_DATASET, HUB_REVISION})
 SPLIT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PARTS = 200
 """File parts one upload may hold (a task has at most 100 files)."""
+REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,199}")
 SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}(\.gz)?$")
 
 
@@ -50,6 +54,8 @@ class Upload:
     files: dict[str, Path] = field(default_factory=dict)
     file_names: dict[str, str] = field(default_factory=dict)
     folder: Path | None = None
+    hub: tuple[str, str] | None = None
+    """The Hub dataset id and revision to read the data from (no files then)."""
 
 
 def role_of(part: str) -> str:
@@ -149,12 +155,28 @@ async def saved_upload(items: list[tuple[str, str | UploadFile]], into: Path) ->
         except ValueError:
             raise invalid("`visibility` is `private` or `public`", "visibility") from None
     upload = Upload(name, task_type, metadata_of(fields.get("metadata")), visibility)
+    if HUB_DATASET in fields or HUB_REVISION in fields:
+        upload.hub = hub_of(fields)
+        if data_files or role_files:
+            raise invalid("send either files or a Hub dataset, not both", HUB_DATASET)
+        return upload
     if data_files and role_files:
         raise invalid("send either role files or a `data` folder, not both", DATA)
     if not data_files and not role_files:
         raise invalid("the upload holds no data files", DATA)
     await asyncio.to_thread(save_files, upload, role_files, data_files, into)
     return upload
+
+
+def hub_of(fields: dict[str, str | UploadFile]) -> tuple[str, str]:
+    """The Hub dataset id and revision, both required."""
+    dataset = text_field(fields.get(HUB_DATASET), HUB_DATASET)
+    if not is_dataset_id(dataset):
+        raise invalid("`hub_dataset` is a Hub dataset id such as `org/name`", HUB_DATASET)
+    revision = text_field(fields.get(HUB_REVISION), HUB_REVISION)
+    if not REVISION.fullmatch(revision) or ".." in revision:
+        raise invalid("`hub_revision` is a branch, tag or commit of the dataset", HUB_REVISION)
+    return dataset, revision
 
 
 def save_files(

@@ -28,13 +28,21 @@ from services.submission.access import (
     viewer,
     visible_task,
 )
+from services.submission.hub_dataset import download_dataset
 from services.submission.intake import Intake
 from services.submission.refusals import Refusal, RefusalCode, error_responses
-from services.submission.task_upload import DATA, ROLES, Upload, read_upload
+from services.submission.task_upload import (
+    DATA,
+    HUB_DATASET,
+    HUB_REVISION,
+    ROLES,
+    Upload,
+    read_upload,
+)
 from services.submission.validation import in_registry
 from shared.custom_tasks.ingest import Caps, TaskDataError, prepare_task
 from shared.custom_tasks.spec import TaskSpec
-from shared.documents import ApiKeyDoc, CustomTaskDoc
+from shared.documents import ApiKeyDoc, CustomTaskDoc, HubSource
 from shared.events import (
     Subjects,
     TaskCreated,
@@ -66,8 +74,11 @@ CREATE_ERRORS = error_responses(
     Code.NAME_TAKEN,
     Code.TASK_EXISTS,
     Code.DUPLICATE_TASK,
+    Code.DATASET_NOT_FOUND,
+    Code.REVISION_NOT_FOUND,
     Code.UNAUTHORIZED,
     Code.BODY_TOO_LARGE,
+    Code.HUB_UNREACHABLE,
     Code.BUS_UNAVAILABLE,
     Code.STORE_UNAVAILABLE,
 )
@@ -106,6 +117,16 @@ UPLOAD_SCHEMA: dict[str, Any] = {
                             "languages, domains, main_score, eval_splits, license, score_range.",
                         },
                         "visibility": {"type": "string", "enum": ["private", "public"]},
+                        HUB_DATASET: {
+                            "type": "string",
+                            "description": "Instead of files: a public Hub dataset id laid "
+                            "out as mteb's own task of the type (with `hub_revision`).",
+                        },
+                        HUB_REVISION: {
+                            "type": "string",
+                            "description": "The dataset's branch, tag or commit; the commit "
+                            "it resolves to is recorded as the task's `source`.",
+                        },
                         DATA: {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -137,6 +158,9 @@ class TaskView(BaseModel):
     visibility: Visibility
     spec: TaskSpec = Field(description="Type, metadata, files and revision (the data's hash).")
     earlier_revisions: list[str]
+    source: HubSource | None = Field(
+        default=None, description="The Hub dataset and commit the data was read from."
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -146,6 +170,11 @@ class TaskDeletion(BaseModel):
 
     task: str
     results_deleted: int
+    unfinished_evaluations: int = Field(
+        description="Submissions that still had the task queued or running: jobs are not "
+        "withdrawn; an evaluator that must fetch the (deleted) data fails them as "
+        "`data_unavailable`."
+    )
 
 
 def task_view(document: CustomTaskDoc) -> TaskView:
@@ -155,6 +184,7 @@ def task_view(document: CustomTaskDoc) -> TaskView:
         visibility=document.visibility,
         spec=document.spec,
         earlier_revisions=document.earlier_revisions,
+        source=document.source,
         created_at=document.created_at,
         updated_at=document.updated_at,
     )
@@ -208,7 +238,12 @@ async def announce(intake: Intake, name: str, action: str, event: Any, private: 
 
 
 async def store_task(
-    intake: Intake, upload: Upload, spec: TaskSpec, folder: Path, key: ApiKeyDoc
+    intake: Intake,
+    upload: Upload,
+    spec: TaskSpec,
+    folder: Path,
+    key: ApiKeyDoc,
+    source: HubSource | None = None,
 ) -> CustomTaskDoc:
     """Put the files, then the document (new, or a new revision of the caller's task), then
     announce it; what was kept is taken back when the announcement fails."""
@@ -228,6 +263,7 @@ async def store_task(
                 spec=spec,
                 owner=key.name,
                 visibility=upload.visibility or Visibility.PRIVATE,
+                source=source,
             )
             await intake.store.insert_custom_task(document)
         else:
@@ -236,6 +272,7 @@ async def store_task(
                     "spec": spec,
                     "visibility": upload.visibility or existing.visibility,
                     "earlier_revisions": [*existing.earlier_revisions, existing.spec.revision],
+                    "source": source,
                     "updated_at": utcnow(),
                 }
             )
@@ -264,6 +301,19 @@ async def store_task(
     return document
 
 
+async def from_hub(
+    intake: Intake, upload: Upload, into: Path, settings: Settings
+) -> HubSource | None:
+    """The upload's Hub dataset downloaded under `into` (its folder becomes the upload's)."""
+    if upload.hub is None:
+        return None
+    dataset, revision = upload.hub
+    api = intake.resolver.hub.api
+    commit = await asyncio.to_thread(download_dataset, api, dataset, revision, into, caps(settings))
+    upload.folder = into / "folder"
+    return HubSource(hub_dataset=dataset, hub_revision=revision, hub_commit=commit)
+
+
 @router.post(
     "/v1/tasks",
     status_code=201,
@@ -275,7 +325,8 @@ async def store_task(
 async def create_task(request: Request) -> TaskView:
     """`multipart/form-data`: `name`, `type`, `metadata` (JSON), and the data: one part per
     file named by its role (`corpus`, `queries`, `qrels`, `pairs`, `train`, `test`; `qrels:dev`
-    for another split), or `data` parts holding a datasets folder. Private unless
+    for another split), `data` parts holding a datasets folder, or `hub_dataset` and
+    `hub_revision` naming a public Hub dataset laid out as such a folder. Private unless
     `visibility=public`; posting new data for a task of yours makes a new revision."""
     intake, settings = intake_of(request), settings_of(request)
     key = await key_of(request)
@@ -283,8 +334,9 @@ async def create_task(request: Request) -> TaskView:
     try:
         upload = await read_upload(request, folder / "upload")
         await check_name(intake, upload.name, key)
+        source = await from_hub(intake, upload, folder / "hub", settings)
         spec, data = await asyncio.to_thread(prepared, upload, folder / "task", settings)
-        document = await store_task(intake, upload, spec, data, key)
+        document = await store_task(intake, upload, spec, data, key, source)
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
     return task_view(document)
@@ -368,6 +420,7 @@ async def delete_task(
             "confirm",
         )
     digests = await unused_objects(intake, task)
+    unfinished = await intake.store.count_unfinished_evaluations(name)
     deleted = await intake.store.delete_task_results(name)
     await intake.store.delete_custom_task(name)
     for benchmark in await intake.store.custom_benchmarks():
@@ -380,4 +433,4 @@ async def delete_task(
     event = TaskDeleted(task=name, results_deleted=deleted)
     private = task.visibility is Visibility.PRIVATE
     await announce(intake, name, "deleted", event, private)
-    return TaskDeletion(task=name, results_deleted=deleted)
+    return TaskDeletion(task=name, results_deleted=deleted, unfinished_evaluations=unfinished)

@@ -37,7 +37,9 @@ ROLE_HINTS = {
 FILE_PARTS = {*ROLES, "data"}
 METADATA_FIELDS = ("description", "languages", "domains", "main_score", "eval_splits", "license")
 LIST_FIELDS = {"languages", "domains", "eval_splits"}
+HUB_FIELDS = ("hub_dataset", "hub_revision")
 TASK_FIELDS = {"name", "type", "visibility", "score_range", "data", *ROLES, *METADATA_FIELDS}
+TASK_FIELDS |= set(HUB_FIELDS)
 ALIASES = {"metadata.score_range": "score_range"}
 MAX_UPLOAD_FILES = 200
 
@@ -105,6 +107,8 @@ async def create_task(request: Request) -> Response:
         data |= {"metadata": json.dumps(metadata)}
         if form.value("visibility"):
             data["visibility"] = form.value("visibility")
+        if form.value("hub_dataset"):  # the revision goes with it, even empty (then refused)
+            data |= {name: form.value(name) for name in HUB_FIELDS}
         files = [
             (part, (value.filename, value.file, value.content_type or "application/octet-stream"))
             for part, value in posted.multi_items()

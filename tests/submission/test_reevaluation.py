@@ -12,8 +12,10 @@ from pathlib import Path
 import mteb
 import pytest
 
-from shared.bus import JOBS, Bus
+from shared.bus import JOBS, PRIVATE, Bus
+from shared.custom_tasks.spec import TaskType
 from shared.documents import (
+    CustomTaskDoc,
     ResultDoc,
     StatusChange,
     SubmissionDoc,
@@ -24,8 +26,9 @@ from shared.documents import (
     task_claim_id,
 )
 from shared.embedded import free_port, start_nats, stop
-from shared.events import Job, Priority, Subjects, TaskState
+from shared.events import Job, Priority, Subjects, TaskState, Visibility
 from shared.store import Store
+from tests.support.custom_seed import spec
 
 OLD = "1.12.0"
 
@@ -134,6 +137,57 @@ async def test_stale_results_are_queued_once_at_low_priority(
     assert again.returncode == 0, again.stderr
     assert again.stdout == ""  # under way already: not queued twice
     assert "queued 0" in again.stderr
+
+
+async def test_a_custom_task_is_evaluated_again_on_its_current_data(
+    mongodb_url: str, store: Store, nats: str
+) -> None:
+    current = spec("mine-sts", TaskType.STS, "cosine_spearman")
+    task = CustomTaskDoc(_id="mine-sts", spec=current, owner="alice", earlier_revisions=["a" * 64])
+    await store.insert_custom_task(task)
+    shared = spec("shared-sts", TaskType.STS, "cosine_spearman")
+    await store.insert_custom_task(
+        CustomTaskDoc(_id="shared-sts", spec=shared, owner="bob", visibility=Visibility.PUBLIC)
+    )
+    earlier = stored("org/a", "mine-sts", mteb.__version__).model_copy(
+        update={"dataset_revision": "a" * 64}
+    )
+    on_current = stored("org/a", "shared-sts", mteb.__version__).model_copy(
+        update={"dataset_revision": shared.revision}
+    )
+    for result in (earlier, on_current):
+        await store.upsert_result(result)
+
+    ran = reevaluate(mongodb_url, store, nats, "--stale")
+    assert ran.returncode == 0, ran.stderr
+    (line,) = ran.stdout.splitlines()
+    submission_id, target, tasks = line.split("  ")
+    assert (target, tasks) == ("org/a@r1", "mine-sts")  # the other one is current
+    submission = await store.get_submission(submission_id)
+    assert submission is not None and submission.visibility is Visibility.PRIVATE
+    claim_id = task_claim_id("org/a", "r1", f"mine-sts@{current.revision}")
+    (claim,) = await store.get_claims([claim_id])
+    assert claim.submission_id == submission_id
+
+    bus = await Bus.connect(nats, "test")
+    try:
+        raw = await bus.js.get_last_msg(
+            JOBS.name, Subjects.job(Priority.LOW, submission_id, "mine-sts")
+        )
+        job = Job.model_validate_json(raw.data or b"")
+        assert job.custom_task == current and job.private
+        accepted = await bus.js.get_last_msg(
+            PRIVATE.name, Subjects.accepted(submission_id, private=True)
+        )
+        assert accepted.data
+    finally:
+        await bus.close()
+
+    public = reevaluate(mongodb_url, store, nats, "--tasks", "shared-sts")
+    assert public.returncode == 0, public.stderr
+    (line,) = public.stdout.splitlines()
+    again = await store.get_submission(line.split("  ")[0])
+    assert again is not None and again.visibility is Visibility.PUBLIC
 
 
 async def test_bad_arguments_are_refused(mongodb_url: str, store: Store, nats: str) -> None:

@@ -17,11 +17,20 @@ from nats.js.errors import NotFoundError
 
 from services.submission.auth import create_key
 from shared.bus import JOBS, PRIVATE, SUBMISSIONS, TASKS, Bus
-from shared.documents import ResultDoc
-from shared.events import Job, Subjects, TaskCreated, TaskDeleted, TaskPublished, utcnow
+from shared.documents import ResultDoc, SubmissionDoc, SubmissionStatus, TaskProgress
+from shared.events import (
+    Job,
+    Subjects,
+    TaskCreated,
+    TaskDeleted,
+    TaskPublished,
+    TaskState,
+    utcnow,
+)
 from shared.task_data import BUCKET, TaskData
 from tests.conftest import MODEL_ID
 from tests.support.helpers import last_sequence
+from tests.support.hub_server import sha_of
 from tests.support.service import Service, hub_url, own_nats_url, service
 
 __all__ = ["hub_url", "own_nats_url"]  # fixtures
@@ -334,12 +343,21 @@ async def test_publish_and_delete_by_owner_or_admin_only(svc: Service, other_key
     assert unconfirmed.json()["error"]["code"] == "confirmation_required"
     assert "2 result" in unconfirmed.json()["error"]["message"]
     assert await svc.store.count_task_results(name) == 2
+    for status, state in (
+        (SubmissionStatus.QUEUED, TaskState.QUEUED),  # the one still to run
+        (SubmissionStatus.RUNNING, TaskState.DONE),
+        (SubmissionStatus.CANCELLED, TaskState.QUEUED),
+    ):
+        await svc.store.insert_submission(
+            SubmissionDoc(_id=uuid.uuid4().hex, model="org/c", revision="r", status=status,
+                          tasks=[TaskProgress(task=name, state=state)])
+        )  # fmt: skip
 
     deleted = await svc.api.delete(
         f"/v1/tasks/{name}", params={"confirm": name}, headers=svc.auth(svc.admin_key)
     )
     assert deleted.status_code == 200, deleted.text
-    assert deleted.json() == {"task": name, "results_deleted": 2}
+    assert deleted.json() == {"task": name, "results_deleted": 2, "unfinished_evaluations": 1}
     assert await svc.store.get_custom_task(name) is None
     assert await svc.store.count_task_results(name) == 0
     data = TaskData(svc.bus)
@@ -470,3 +488,91 @@ async def test_an_upload_without_a_length_is_cut_at_the_cap(svc: Service) -> Non
     assert response.status_code == 413, response.text
     assert response.json()["error"]["code"] == "body_too_large"
     assert await traces(svc) == before
+
+
+BIOSSES_METADATA = {"score_range": [0, 4], "description": "BIOSSES"}
+
+
+async def test_a_task_from_a_hub_dataset_has_the_revision_of_the_same_folder_uploaded(
+    svc: Service, datasets_dir: Path | None
+) -> None:
+    if datasets_dir is None:
+        pytest.skip("no shared datasets")
+    folder = datasets_dir / "BIOSSES"
+    uploaded = await svc.api.post(
+        "/v1/tasks",
+        data={"name": task_name(), "type": "STS", "metadata": json.dumps(BIOSSES_METADATA)},
+        files=[("data", (p.name, p.read_bytes())) for p in sorted(folder.iterdir())],
+        headers=svc.auth(),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    name = task_name()
+    response = await svc.api.post(
+        "/v1/tasks",
+        data={
+            "name": name,
+            "type": "STS",
+            "metadata": json.dumps(BIOSSES_METADATA),
+            "hub_dataset": "hub-test/biosses",
+            "hub_revision": "v1",
+        },
+        headers=svc.auth(),
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["spec"]["revision"] == uploaded.json()["spec"]["revision"]
+    assert created["source"] == {
+        "hub_dataset": "hub-test/biosses",
+        "hub_revision": "v1",
+        "hub_commit": sha_of("dataset-biosses", "v1"),
+    }
+    stored = await svc.store.get_custom_task(name)
+    assert stored is not None and stored.source is not None
+    assert stored.source.hub_commit == sha_of("dataset-biosses", "v1")
+
+
+HUB_REFUSED = [
+    pytest.param("hub-test/nope", "main", 404, "dataset_not_found", id="unknown dataset"),
+    pytest.param("hub-test/biosses", "nope", 404, "revision_not_found", id="unknown revision"),
+    pytest.param("hub-test/secret-data", "main", 404, "dataset_not_found", id="private"),
+    pytest.param("hub-test/gated-data", "main", 404, "dataset_not_found", id="gated"),
+    pytest.param("../etc", "main", 422, "invalid_request", id="not a dataset id"),
+    pytest.param("hub-test/biosses", "", 422, "invalid_request", id="no revision"),
+]
+
+
+@pytest.mark.parametrize(("dataset", "revision", "status", "code"), HUB_REFUSED)
+async def test_a_hub_dataset_refused_leaves_nothing(
+    svc: Service, dataset: str, revision: str, status: int, code: str
+) -> None:
+    before = await traces(svc)
+    response = await svc.api.post(
+        "/v1/tasks",
+        data={
+            "name": task_name(),
+            "type": "STS",
+            "metadata": json.dumps(BIOSSES_METADATA),
+            "hub_dataset": dataset,
+            "hub_revision": revision,
+        },
+        headers=svc.auth(),
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert await traces(svc) == before
+
+
+async def test_a_hub_dataset_with_files_too_is_refused(svc: Service) -> None:
+    response = await upload(
+        svc,
+        task_name(),
+        {"pairs": ("pairs.jsonl", PAIRS)},
+        hub_dataset="hub-test/biosses",
+        hub_revision="main",
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        **response.json()["error"],
+        "code": "invalid_request",
+        "field": "hub_dataset",
+    }

@@ -5,6 +5,9 @@ It serves `model_info` (`/api/models/<id>[/revision/<rev>]`), commits
 `Range`), with the Hub's error headers (`X-Error-Code`, `X-Error-Message`), for a handful of
 models: public, private, gated, disabled, with remote code, 10B parameters, without
 sentence-transformers files, without license, without weights, failing to serve some files.
+It also serves dataset repositories (`/api/datasets/<id>/revision/<rev>`, files under
+`/datasets/<id>/resolve/<rev>/<f>`): `biosses`, the shared BIOSSES folder, and a private and
+a gated one.
 Safetensors files are real headers (8-byte length + JSON) declaring the model's tensors; no
 tensor data follows.
 """
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 ORG = "hub-test"
@@ -141,6 +145,35 @@ MODELS = {
 }
 
 
+BIOSSES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "BIOSSES"
+
+
+def dataset(name: str, folder: Path, **kwargs: Any) -> FakeModel:
+    """A dataset repository holding `folder`'s files (and a `.gitattributes`, as the Hub's)."""
+    files = {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    } | {".gitattributes": b"*.jsonl filter=lfs\n"}
+    shas = {"main": sha_of(f"dataset-{name}"), "v1": sha_of(f"dataset-{name}", "v1")}
+    return FakeModel(name=name, shas=shas, files=files, **kwargs)
+
+
+def datasets() -> dict[str, FakeModel]:
+    """The dataset repositories (read when first asked for: the shared data may be absent)."""
+    if not DATASETS and BIOSSES.is_dir():
+        for fake in (
+            dataset("biosses", BIOSSES),
+            dataset("secret-data", BIOSSES, private=True),
+            dataset("gated-data", BIOSSES, gated=True),
+        ):
+            DATASETS[fake.repo_id] = fake
+    return DATASETS
+
+
+DATASETS: dict[str, FakeModel] = {}
+
+
 class HubHandler(BaseHTTPRequestHandler):
     """Answers the Hub API calls `huggingface_hub` makes for validation."""
 
@@ -174,6 +207,14 @@ class HubHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if match := re.fullmatch(
+            r"/api/datasets/([^/]+/[^/]+)(?:/revision/([^/?]+))?(\?.*)?", self.path
+        ):
+            self.dataset_info(match.group(1), match.group(2))
+        elif match := re.fullmatch(
+            r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/([^?]+)(\?.*)?", self.path
+        ):
+            self.file(match.group(1), match.group(2), match.group(3), datasets())
+        elif match := re.fullmatch(
             r"/api/models/([^/]+/[^/]+)(?:/revision/([^/?]+))?(\?.*)?", self.path
         ):
             self.model_info(match.group(1), match.group(2))
@@ -219,6 +260,36 @@ class HubHandler(BaseHTTPRequestHandler):
         }
         self.send_json(body)
 
+    def dataset_info(self, repo_id: str, revision: str | None) -> None:
+        from urllib.parse import unquote
+
+        fake = self.visible(datasets().get(repo_id))
+        if fake is None:
+            self.error(401, "RepoNotFound", "Repository not found")
+            return
+        sha = fake.sha(unquote(revision) if revision else None)
+        if sha is None:
+            self.error(404, "RevisionNotFound", "Invalid rev id")
+            return
+        siblings = [
+            {"rfilename": name, "size": len(content)}
+            for name, content in sorted(fake.files.items())
+        ]
+        self.send_json(
+            {
+                "_id": f"id-{fake.name}",
+                "id": fake.repo_id,
+                "sha": sha,
+                "private": fake.private,
+                "gated": "manual" if fake.gated else False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "siblings": siblings,
+            }
+        )
+
     def commits(self, repo_id: str, revision: str) -> None:
         """The history down to `revision`: that commit, then the repository's first."""
         from urllib.parse import unquote
@@ -251,8 +322,10 @@ class HubHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def file(self, repo_id: str, revision: str, name: str) -> None:
-        fake = self.visible(MODELS.get(repo_id))
+    def file(
+        self, repo_id: str, revision: str, name: str, repos: dict[str, FakeModel] = MODELS
+    ) -> None:
+        fake = self.visible(repos.get(repo_id))
         if fake is None:
             self.error(401, "RepoNotFound", "Repository not found")
             return

@@ -10,6 +10,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -121,6 +122,29 @@ async def test_a_task_is_forwarded_multipart_with_the_key_and_a_refusal_shows_by
     assert "qrels.tsv" in error and "line 1" in error and "missing_column" in error
     assert 'name="qrels" type="file"' in page and 'aria-invalid="true"' in page
     assert 'value="my-retrieval"' in page  # the fields are kept
+
+
+async def test_a_hub_dataset_is_forwarded_and_its_refusal_shows_by_its_field(
+    alice: httpx.AsyncClient, api: RecordingApi
+) -> None:
+    refused = {
+        "error": {
+            "code": "revision_not_found",
+            "message": "org/data has no revision 'v9'",
+            "field": "hub_revision",
+        }
+    }
+    api.answer("POST", "/v1/tasks", 404, refused)
+    csrf = await token(alice, "/tasks/new")
+    fields = task_fields(csrf, hub_dataset="org/data", hub_revision="v9")
+    answer = await alice.post("/tasks/new", data=fields)
+    assert answer.status_code == 404
+    [sent] = api.requests
+    form = parse_qs(sent.body.decode())
+    assert form["hub_dataset"] == ["org/data"] and form["hub_revision"] == ["v9"]
+    error = answer.text.split('id="hub_revision-error">', 1)[1].split("</p>", 1)[0]
+    assert "revision_not_found" in error and "v9" in error
+    assert 'value="org/data"' in answer.text
 
 
 async def test_a_created_task_leads_to_its_page(
